@@ -1,0 +1,8 @@
+# Copyright (c) mmbas contributors. All rights reserved.
+from .config_utils import (build_runner, enable_amp, enable_tta,
+                           enable_visualization, load_config, set_resume)
+
+__all__ = [
+    'load_config', 'enable_amp', 'set_resume', 'enable_visualization',
+    'enable_tta', 'build_runner'
+]

@@ -1,0 +1,83 @@
+# Copyright (c) mmbas contributors. All rights reserved.
+"""Test (and evaluate) a checkpoint: ``python tools/test.py CONFIG CKPT``.
+
+Same arguments as mmsegmentation's ``tools/test.py``.
+"""
+import argparse
+import os
+import os.path as osp
+
+from mmengine.config import DictAction
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(
+        description='Test (and evaluate) an mmbas model')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        '--work-dir',
+        help='if specified, the evaluation metric results will be dumped '
+        'into the directory as json')
+    parser.add_argument(
+        '--out',
+        type=str,
+        help='the directory to save output predictions for offline '
+        'evaluation')
+    parser.add_argument(
+        '--show', action='store_true', help='show prediction results')
+    parser.add_argument(
+        '--show-dir',
+        help='directory where painted images will be saved (inside '
+        'work_dir/timestamp)')
+    parser.add_argument(
+        '--wait-time', type=float, default=2, help='the interval of show (s)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override some settings in the used config, the key-value pair '
+        'in xxx=yyy format will be merged into config file.')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument(
+        '--tta', action='store_true', help='Test time augmentation')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def main():
+    args = parse_args()
+    from mmbas.utils.errors import friendly_errors
+    with friendly_errors('test.py'):
+        import mmbas  # noqa: F401  (compat fixes + registries)
+        from mmbas.apis import (build_runner, enable_tta,
+                                enable_visualization, load_config)
+        if not osp.isfile(args.checkpoint):
+            raise FileNotFoundError(
+                f'checkpoint {args.checkpoint} does not exist; pass the '
+                '.pth written by tools/train.py (e.g. work_dirs/<config>/'
+                'iter_N.pth)')
+        cfg = load_config(args.config, args.cfg_options, args.launcher,
+                          args.work_dir)
+        cfg.load_from = args.checkpoint
+        if args.show or args.show_dir:
+            cfg = enable_visualization(cfg, args.show, args.show_dir,
+                                       args.wait_time)
+        if args.tta:
+            cfg = enable_tta(cfg)
+        if args.out is not None:
+            cfg.test_evaluator['output_dir'] = args.out
+            cfg.test_evaluator['keep_results'] = True
+        runner = build_runner(cfg)
+    runner.test()
+
+
+if __name__ == '__main__':
+    main()
