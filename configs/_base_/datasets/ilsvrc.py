@@ -1,0 +1,48 @@
+# ILSVRC 2012 (WSOL): train labels, val boxes from the official XML
+# folder (or metadata_root='../metadata/ILSVRC' for wsolevaluation files).
+dataset_type = 'ILSVRCDataset'
+data_root = 'data/ILSVRC'
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=(256, 256), keep_ratio=False),
+    dict(type='WSOLRandomCrop', crop_size=(224, 224)),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackBASInputs')
+]
+# paper protocol (BAS tables): resize 256x256 -> centre crop 224
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadWSOLAnnotations'),
+    dict(type='Resize', scale=(256, 256), keep_ratio=False),
+    dict(type='WSOLCenterCrop', crop_size=224),
+    dict(type='PackBASInputs')
+]
+# field-standard protocol (wsolevaluation): resize 224x224, no crop
+official_test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadWSOLAnnotations'),
+    dict(type='Resize', scale=(224, 224), keep_ratio=False),
+    dict(type='PackBASInputs')
+]
+train_dataloader = dict(
+    batch_size=128,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        split='train',
+        pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=32,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        split='val',
+        test_mode=True,
+        pipeline=test_pipeline))
+test_dataloader = val_dataloader

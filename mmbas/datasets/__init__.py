@@ -1,0 +1,18 @@
+# Copyright (c) mmbas contributors. All rights reserved.
+"""mmbas datasets (registered in ``mmseg.registry.DATASETS``) and
+transforms (``mmseg.registry.TRANSFORMS``)."""
+from .base import BaseBASDataset
+from .coco_cls import COCO_CLASSES, COCOClsDataset
+from .cub import CUBDataset
+from .ilsvrc import ILSVRCDataset
+from .openimages import OpenImagesWSOLDataset
+from .transforms import *  # noqa: F401,F403
+from .transforms import __all__ as _transforms_all
+from .voc_cls import VOCClsDataset
+from .wsol_metadata import WSOLMetadataError, read_wsol_metadata
+
+__all__ = [
+    'BaseBASDataset', 'VOCClsDataset', 'COCOClsDataset', 'COCO_CLASSES',
+    'CUBDataset', 'ILSVRCDataset', 'OpenImagesWSOLDataset',
+    'read_wsol_metadata', 'WSOLMetadataError'
+] + list(_transforms_all)

@@ -1,0 +1,14 @@
+# Copyright (c) mmbas contributors. All rights reserved.
+"""Testing utilities of mmbas (deterministic toy datasets)."""
+from .toy_data import (COCO_CATEGORY_IDS, COCO_CLASSES, JPEG_QUALITY,
+                       MAX_TOY_CLASSES, PART_SHAPES, TOY_DATASETS,
+                       VOC_CLASSES, make_all, make_coco, make_cub,
+                       make_ilsvrc, make_openimages, make_voc,
+                       part_appearance, render_scene, voc_palette)
+
+__all__ = [
+    'VOC_CLASSES', 'COCO_CLASSES', 'COCO_CATEGORY_IDS', 'PART_SHAPES',
+    'MAX_TOY_CLASSES', 'JPEG_QUALITY', 'TOY_DATASETS', 'voc_palette',
+    'part_appearance', 'render_scene', 'make_voc', 'make_coco', 'make_cub',
+    'make_ilsvrc', 'make_openimages', 'make_all'
+]
