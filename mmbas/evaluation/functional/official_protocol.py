@@ -1,0 +1,369 @@
+"""The field-standard WSOL protocol of Choe et al. (CVPR 2020).
+
+This re-implements, with vectorised numpy, the numbers produced by
+``clovaai/wsolevaluation`` (``evaluation.py``/``inference.py``):
+
+* **Normalisation** (``normalize_scoremap``): the map is cast to float64 (the
+  reference converts tensors with ``astype(np.float)``); a map containing any
+  NaN, or a constant map, becomes all zeros; otherwise
+  ``(x - min) / (max - min)``.
+* **Boxes** (``compute_bboxes_from_scoremaps``): ``u8 = uint8(map * 255)``
+  (truncation); for a threshold ``t`` the cut is ``int(t * max(u8))`` and the
+  foreground is ``u8 > cut`` (``cv2.THRESH_BINARY``).  Contours come from
+  ``cv2.findContours(RETR_TREE, CHAIN_APPROX_SIMPLE)``.  MaxBoxAcc (v1) keeps
+  the contour with the largest ``cv2.contourArea`` (first one on ties),
+  MaxBoxAccV2 keeps all contours.  A contour's box is ``boundingRect``
+  ``(x, y, w, h)`` -> ``[x, y, min(x + w, W - 1), min(y + h, H - 1)]``; no
+  contour -> ``[0, 0, 0, 0]``.  IoU uses the +1 convention; an image's score
+  at a threshold is the best IoU over (predicted, GT) box pairs and it is
+  correct when that IoU ``>= delta / 100``.
+* **PxAP**: histograms over the bins ``[t0, t1), ..., [t_{n-1}, 1), [1, 2),
+  [2, 3]`` of GT-positive and GT-negative pixel scores, cumulative TP/FP from
+  the top, ``PxAP = 100 * sum(precision[1:] * diff(recall))`` over entries
+  whose ``TP + FP`` is non-zero.
+
+Speed: the foreground ``u8 > cut`` only changes when ``cut`` crosses a uint8
+level that occurs in the map, so thresholds are grouped by their *effective*
+cut (largest occurring level ``<= cut``) and each group costs one
+``findContours`` call.  Bounding rectangles and contour areas are computed
+for all contours of all cuts at once with ``np.*.reduceat`` (the shoelace sum
+over integer vertices is exact, hence identical to ``cv2.contourArea``).
+Mask histograms use one arithmetic bin guess plus an exact correction
+against the bin edges and a single ``np.bincount``.
+"""
+from typing import Dict, Optional, Sequence, Tuple
+
+import cv2
+import numpy as np
+
+from .box_utils import as_2d_map, best_iou_per_box, check_same_shape, \
+    pairwise_iou_inclusive, validate_gt_boxes
+
+DEFAULT_BOX_STEP = 0.01
+DEFAULT_MASK_STEP = 0.001
+IOU_DELTAS = (30, 50, 70)
+
+
+def official_thresholds(step: float) -> np.ndarray:
+    """``np.arange(0, 1, step)``, the threshold list of wsolevaluation."""
+    if not 0 < step < 1:
+        raise ValueError(f'threshold step must be in (0, 1), got {step}')
+    return np.arange(0, 1, step)
+
+
+def normalize_scoremap_official(loc_map,
+                                name: Optional[str] = None) -> np.ndarray:
+    """wsolevaluation's ``normalize_scoremap`` on a float64 copy.
+
+    NaN anywhere -> all zeros; constant map -> all zeros; otherwise min-max.
+    """
+    arr = as_2d_map(loc_map, name)
+    if np.isnan(arr).any():
+        return np.zeros_like(arr)
+    lo, hi = arr.min(), arr.max()
+    if lo == hi:
+        return np.zeros_like(arr)
+    return (arr - lo) / (hi - lo)
+
+
+def _check_unit_range(loc_map, name: Optional[str]) -> np.ndarray:
+    """For ``normalize=False``: NaN -> 0, then require values in [0, 1]."""
+    arr = as_2d_map(loc_map, name)
+    arr = np.where(np.isnan(arr), 0., arr)
+    if arr.min() < 0 or arr.max() > 1:
+        raise ValueError(
+            f'normalize=False but the map of {name!r} is outside [0, 1] '
+            f'([{arr.min()}, {arr.max()}]); normalise it or pass '
+            'normalize=True.')
+    return arr
+
+
+# --------------------------------------------------------------------------
+# boxes
+# --------------------------------------------------------------------------
+def _threshold_cuts(u8: np.ndarray, thresholds: np.ndarray
+                    ) -> Tuple[np.ndarray, np.ndarray, int]:
+    """Map thresholds to effective uint8 cuts.
+
+    Returns ``(unique_cuts, inverse, max_level)`` where the foreground of
+    threshold ``i`` is ``u8 > unique_cuts[inverse[i]]``.
+    """
+    top = int(u8.max())
+    # int(t * max) of the reference: float64 product, truncation toward 0.
+    cuts = (thresholds * float(top)).astype(np.int64)
+    present = np.bincount(u8.ravel(), minlength=256) > 0
+    last_present = np.maximum.accumulate(
+        np.where(present, np.arange(256), -1))
+    eff = np.where(cuts < 0, -1, last_present[np.clip(cuts, 0, 255)])
+    # every cut at or above the maximum level gives an empty foreground
+    eff = np.minimum(eff, top)
+    uniq, inverse = np.unique(eff, return_inverse=True)
+    return uniq, inverse.reshape(-1), top
+
+
+def official_box_ious(loc_map,
+                      gt_boxes,
+                      thresholds: Sequence[float],
+                      normalize: bool = True,
+                      name: Optional[str] = None
+                      ) -> Tuple[np.ndarray, np.ndarray]:
+    """Per-threshold best IoU of one map, official (contour) protocol.
+
+    Args:
+        loc_map: HxW localization map (any float range; see ``normalize``).
+        gt_boxes: ``(G, 4)`` x0y0x1y1 boxes in the map frame.
+        thresholds: map thresholds in [0, 1).
+        normalize: apply :func:`normalize_scoremap_official` first.  With
+            ``False`` the map must already lie in [0, 1] (NaN still -> 0).
+        name: image name for error messages.
+
+    Returns:
+        ``(iou_largest, iou_all)``, two float64 arrays of len(thresholds):
+        best IoU of the largest contour's box (MaxBoxAcc) and best IoU over
+        all contours' boxes (MaxBoxAccV2).
+    """
+    if normalize:
+        norm = normalize_scoremap_official(loc_map, name)
+    else:
+        norm = _check_unit_range(loc_map, name)
+    height, width = norm.shape
+    gts = validate_gt_boxes(gt_boxes, height, width, name)
+    thr = np.asarray(thresholds, dtype=np.float64).reshape(-1)
+    u8 = (norm * 255).astype(np.uint8)
+    cuts, inverse, top = _threshold_cuts(u8, thr)
+
+    contours_all = []
+    counts = np.zeros(len(cuts), dtype=np.int64)
+    # Tracing only the bounding window of the foreground gives the same
+    # contours (OpenCV pads the image with zeros internally and scans in
+    # raster order; removing empty rows/columns keeps that order), shifted
+    # back with ``offset``.
+    col_max = u8.max(axis=0)
+    row_max = u8.max(axis=1)
+    for k, cut in enumerate(cuts.tolist()):
+        if cut >= top:  # nothing is strictly above the maximum level
+            continue
+        cols = np.flatnonzero(col_max > cut)
+        rows = np.flatnonzero(row_max > cut)
+        xa, xb, ya, yb = cols[0], cols[-1] + 1, rows[0], rows[-1] + 1
+        fg = (u8[ya:yb, xa:xb] > cut).view(np.uint8)
+        contours = cv2.findContours(fg, cv2.RETR_TREE,
+                                    cv2.CHAIN_APPROX_SIMPLE,
+                                    offset=(int(xa), int(ya)))[-2]
+        counts[k] = len(contours)
+        contours_all.extend(contours)
+
+    empty_iou = best_iou_per_box(np.zeros((1, 4)), gts)[0]
+    iou_largest = np.full(len(cuts), empty_iou)
+    iou_all = np.full(len(cuts), empty_iou)
+    if contours_all:
+        lengths = np.fromiter((len(c) for c in contours_all), np.int64,
+                              len(contours_all))
+        pts = np.concatenate(contours_all).reshape(-1, 2).astype(np.int64)
+        starts = np.zeros(len(lengths), dtype=np.int64)
+        np.cumsum(lengths[:-1], out=starts[1:])
+        xs, ys = pts[:, 0], pts[:, 1]
+        # boundingRect -> [x, y, x + w, y + h] clipped to W-1 / H-1
+        x0 = np.minimum.reduceat(xs, starts)
+        y0 = np.minimum.reduceat(ys, starts)
+        x1 = np.minimum(np.maximum.reduceat(xs, starts) + 1, width - 1)
+        y1 = np.minimum(np.maximum.reduceat(ys, starts) + 1, height - 1)
+        boxes = np.stack([x0, y0, x1, y1], axis=1)
+        # shoelace area with the previous vertex (cyclic), exact in int64
+        prev = np.arange(len(pts)) - 1
+        prev[starts] = starts + lengths - 1
+        cross = xs[prev] * ys - ys[prev] * xs
+        area = np.abs(np.add.reduceat(cross, starts))
+        box_iou = best_iou_per_box(boxes, gts)
+
+        nonempty = np.flatnonzero(counts)
+        seg_starts = np.zeros(len(nonempty), dtype=np.int64)
+        np.cumsum(counts[nonempty][:-1], out=seg_starts[1:])
+        seg_of = np.repeat(np.arange(len(nonempty)), counts[nonempty])
+        iou_all[nonempty] = np.maximum.reduceat(box_iou, seg_starts)
+        seg_max = np.maximum.reduceat(area, seg_starts)
+        idx = np.arange(len(area))
+        first_max = np.minimum.reduceat(
+            np.where(area == seg_max[seg_of], idx, len(area)), seg_starts)
+        iou_largest[nonempty] = box_iou[first_max]
+    return iou_largest[inverse], iou_all[inverse]
+
+
+def box_accuracy_curves(ious, deltas: Sequence[float] = IOU_DELTAS
+                        ) -> np.ndarray:
+    """Per-threshold accuracy (%) for each delta.
+
+    Args:
+        ious: ``(N, T)`` per-image per-threshold best IoU.
+        deltas: IoU thresholds in percent; correct iff ``iou >= delta / 100``.
+
+    Returns:
+        ``(len(deltas), T)`` accuracies in percent.
+    """
+    ious = np.asarray(ious, dtype=np.float64)
+    if ious.ndim != 2 or ious.shape[0] == 0:
+        raise ValueError('need a non-empty (num_images, num_thresholds) '
+                         'IoU array')
+    return np.stack([(ious >= d / 100).sum(0) * 100. / ious.shape[0]
+                     for d in deltas])
+
+
+def max_box_acc(ious, thresholds: Sequence[float],
+                deltas: Sequence[float] = IOU_DELTAS) -> Dict[str, float]:
+    """MaxBoxAcc-style summary: per delta the best accuracy and threshold.
+
+    Returns a dict ``{'acc_<delta>': ..., 'thr_<delta>': ..., 'mean': ...}``
+    where ``mean`` is the average over deltas of the best accuracies (this is
+    MaxBoxAccV2 for deltas (30, 50, 70) and the all-contour IoUs, and
+    MaxBoxAcc for deltas (50,) and the largest-contour IoUs).  Ties between
+    thresholds resolve to the smallest threshold.
+    """
+    thr = np.asarray(thresholds, dtype=np.float64).reshape(-1)
+    curves = box_accuracy_curves(ious, deltas)
+    out = {}
+    for d, curve in zip(deltas, curves):
+        best = int(np.argmax(curve))
+        out[f'acc_{d:g}'] = float(curve[best])
+        out[f'thr_{d:g}'] = float(thr[best])
+    out['mean'] = float(np.mean([out[f'acc_{d:g}'] for d in deltas]))
+    return out
+
+
+# --------------------------------------------------------------------------
+# masks
+# --------------------------------------------------------------------------
+def mask_bin_edges(thresholds: Sequence[float]) -> np.ndarray:
+    """Bin edges ``thresholds + [1, 2, 3]`` of wsolevaluation's MaskEvaluator.
+    """
+    thr = np.asarray(thresholds, dtype=np.float64).reshape(-1)
+    if thr.size == 0 or (np.diff(thr) <= 0).any() or thr[0] < 0 or \
+            thr[-1] >= 1:
+        raise ValueError('mask thresholds must be strictly increasing in '
+                         '[0, 1)')
+    return np.append(thr, [1.0, 2.0, 3.0])
+
+
+def _bin_index(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Index ``i`` with ``edges[i] <= v < edges[i + 1]`` (``np.histogram``).
+
+    Values are in [0, 1].  For (near-)uniform threshold lists an arithmetic
+    guess is corrected against the exact edges; otherwise searchsorted.
+    """
+    n = len(edges) - 3  # number of thresholds
+    step = edges[1] - edges[0] if n > 1 else 1.0
+    uniform = n > 1 and np.allclose(np.diff(edges[:n]), step, rtol=0,
+                                    atol=step * 1e-6) and edges[0] == 0
+    if not uniform:
+        return np.searchsorted(edges, values, side='right') - 1
+    idx = np.minimum((values * (1.0 / step)).astype(np.int64), n)
+    # values >= 1 belong to the bin [1, 2): index n
+    for _ in range(4):
+        low = edges[idx] > values
+        high = edges[idx + 1] <= values
+        if not (low.any() or high.any()):
+            return idx
+        idx = idx - low + high
+    return np.searchsorted(edges, values, side='right') - 1
+
+
+def mask_histograms(loc_map,
+                    gt_mask,
+                    thresholds: Sequence[float],
+                    ignore_mask=None,
+                    normalize: bool = True,
+                    name: Optional[str] = None
+                    ) -> Tuple[np.ndarray, np.ndarray]:
+    """Score histograms of GT-positive and GT-negative pixels of one image.
+
+    Args:
+        loc_map: HxW map.
+        gt_mask: HxW; bool, or integers where 1 = foreground, 0 = background
+            and 255 = ignore (wsolevaluation's mask encoding).  Any other
+            value raises.
+        thresholds: strictly increasing thresholds in [0, 1).
+        ignore_mask: optional HxW bool; pixels excluded from both
+            histograms.  As in wsolevaluation, foreground pixels are never
+            ignored (ignore := ignore & ~foreground).
+        normalize: apply :func:`normalize_scoremap_official` first.
+
+    Returns:
+        ``(pos_hist, neg_hist)``, int64 arrays of ``len(thresholds) + 2``.
+    """
+    if normalize:
+        norm = normalize_scoremap_official(loc_map, name)
+    else:
+        norm = _check_unit_range(loc_map, name)
+    edges = mask_bin_edges(thresholds)
+    gt = np.asarray(gt_mask)
+    while gt.ndim > 2 and gt.shape[0] == 1:
+        gt = gt[0]
+    check_same_shape(norm.shape, gt.shape, 'gt_mask', name)
+    if gt.dtype == bool:
+        label = gt.astype(np.int64)
+    else:
+        bad = (gt != 0) & (gt != 1) & (gt != 255)
+        if bad.any():
+            raise ValueError(
+                f'gt_mask of {name!r} has values {np.unique(gt[bad])[:5]}; '
+                'use 0 = background, 1 = foreground, 255 = ignore (or a bool '
+                'mask).')
+        label = np.where(gt == 255, 2, gt).astype(np.int64)
+    if ignore_mask is not None:
+        ign = np.asarray(ignore_mask)
+        while ign.ndim > 2 and ign.shape[0] == 1:
+            ign = ign[0]
+        check_same_shape(norm.shape, ign.shape, 'ignore_mask', name)
+        label[(ign != 0) & (label == 0)] = 2
+    num_bins = len(edges) - 1
+    idx = _bin_index(norm.ravel(), edges)
+    counts = np.bincount(label.ravel() * num_bins + idx,
+                         minlength=3 * num_bins)
+    return counts[num_bins:2 * num_bins].copy(), counts[:num_bins].copy()
+
+
+def _cumulative_from_top(pos_hist, neg_hist):
+    pos = np.asarray(pos_hist, dtype=np.float64)
+    neg = np.asarray(neg_hist, dtype=np.float64)
+    tp = pos[::-1].cumsum()
+    fp = neg[::-1].cumsum()
+    return tp, fp, pos.sum(), neg.sum()
+
+
+def pxap_from_histograms(pos_hist, neg_hist) -> float:
+    """PxAP (percent) exactly as wsolevaluation's ``MaskEvaluator.compute``.
+
+    Returns NaN when there is no positive GT pixel or no pixel at all above
+    the lowest threshold (the reference raises RuntimeError there).
+    """
+    tp, fp, num_pos, _ = _cumulative_from_top(pos_hist, neg_hist)
+    fn = num_pos - tp
+    if ((tp + fn) <= 0).all() or ((tp + fp) <= 0).all():
+        return float('nan')
+    nonzero = (tp + fp) != 0
+    with np.errstate(divide='ignore', invalid='ignore'):
+        precision = tp / (tp + fp)
+        recall = tp / (tp + fn)
+    auc = (precision[1:] * np.diff(recall))[nonzero[1:]].sum()
+    return float(auc * 100)
+
+
+def piou_from_histograms(pos_hist, neg_hist, thresholds: Sequence[float]
+                         ) -> Tuple[float, float]:
+    """Best pixel IoU (percent) over thresholds, and the threshold.
+
+    Prediction at threshold ``t_i`` is ``score >= t_i``;
+    ``IoU = TP / (TP + FP + FN)`` over non-ignored pixels.  Ties resolve to
+    the smallest threshold.  NaN when there are no positive GT pixels.
+    """
+    thr = np.asarray(thresholds, dtype=np.float64).reshape(-1)
+    pos = np.asarray(pos_hist, dtype=np.float64)
+    neg = np.asarray(neg_hist, dtype=np.float64)
+    num_pos = pos.sum()
+    if num_pos <= 0:
+        return float('nan'), float('nan')
+    # scores >= t_i  <=>  bins i .. end
+    tp = pos[::-1].cumsum()[::-1][:len(thr)]
+    fp = neg[::-1].cumsum()[::-1][:len(thr)]
+    iou = tp / (num_pos + fp)
+    best = int(np.argmax(iou))
+    return float(iou[best] * 100), float(thr[best])
