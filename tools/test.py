@@ -76,7 +76,8 @@ def main():
             cfg.test_evaluator['output_dir'] = args.out
             cfg.test_evaluator['keep_results'] = True
         runner = build_runner(cfg)
-    runner.test()
+        # datasets and pretrained weights are loaded lazily from here
+        runner.test()
 
 
 if __name__ == '__main__':

@@ -63,7 +63,8 @@ def main():
             cfg = enable_amp(cfg)
         cfg = set_resume(cfg, args.resume)
         runner = build_runner(cfg)
-    runner.train()
+        # datasets and pretrained weights are loaded lazily from here
+        runner.train()
 
 
 if __name__ == '__main__':

@@ -582,10 +582,9 @@ def make_voc(root: str,
     _write_lines(osp.join(sets_dir, 'trainval.txt'), ids['train'] + ids['val'])
     _write_lines(osp.join(sets_dir, 'trainaug.txt'),
                  sorted(ids['train'] + ids['aug']))
-    # what mmseg's voc_aug converter writes: the SegmentationClassAug ids
-    # outside val (mmseg's voc12aug configs read it)
-    _write_lines(osp.join(sets_dir, 'aug.txt'),
-                 sorted(ids['train'] + ids['aug']))
+    # what mmseg's voc_aug converter writes: the SBD-only ids, outside VOC
+    # train and val (mmseg's voc12aug configs concatenate train and aug)
+    _write_lines(osp.join(sets_dir, 'aug.txt'), sorted(ids['aug']))
     return dict(
         name='voc',
         root=data_root,

@@ -24,4 +24,3 @@ default_hooks = dict(
         type='CheckpointHook', by_epoch=True, interval=10, max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook'))
-log_processor = dict(by_epoch=True)

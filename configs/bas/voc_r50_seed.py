@@ -1,0 +1,48 @@
+# Multi-scale + flip seed evaluation of a BAS WSSS model (spec section 4/5)
+# on VOC 2012 train (1,464 images, SegmentationClass):
+#   tools/test.py configs/bas/voc_r50_seed.py work_dirs/voc_r50/epoch_10.pth
+# Scales 1.0, 0.5, 1.5, 2.0, each with its flip, maps summed, restricted to
+# the image's classes and max-normalised (mmbas.pseudo.multiscale).
+# Metrics: mmseg IoUMetric at bg_threshold (keys mIoU, aAcc, ...) and the
+# background-threshold sweep 0.20..0.44 (keys sweep/mIoU,
+# sweep/best_threshold, sweep/mIoU@0.25, ...), from the same pass.
+# The checkpoint of the bare BAS model (configs/bas/voc_r50.py) loads
+# directly (keys are mapped onto the wrapper's module).
+# CAM fusion (the published VOC seeds): train configs/cam/voc_r50_cam.py, then
+#   --cfg-options model.cam_checkpoint=work_dirs/voc_r50_cam/epoch_10.pth
+#   and set cam_module = cam_model below (or copy this file).
+# Dense CRF (needs pip install pydensecrf2): model.crf=dict(type=dense_crf)
+_base_ = ['./voc_r50.py']
+bas_model = {{_base_.model}}
+cam_model = dict(
+    type='CAM',
+    data_preprocessor={{_base_.data_preprocessor}},
+    multi_label=True,
+    backbone=dict(type='WSSSResNet', depth=50, init_cfg=None),
+    head=dict(
+        type='CAMHead',
+        variant='wsss',
+        in_channels_f2=2048,
+        num_classes={{_base_.num_classes}},
+        loss_cls=dict(type='MultiLabelPosNegLoss', loss_weight=1.0)))
+model = dict(
+    _delete_=True,
+    type='SeedInferencer',
+    module=bas_model,
+    scales=[1.0, 0.5, 1.5, 2.0],
+    flip=True,
+    bg_threshold=0.25,
+    cam_module=None,
+    cam_checkpoint=None,
+    crf=None)
+# original resolution, batch 1 (images differ in size)
+test_dataloader = dict(batch_size=1)
+val_dataloader = test_dataloader
+test_evaluator = [
+    dict(type='IoUMetric', iou_metrics=['mIoU']),
+    dict(
+        type='SeedSweepMetric',
+        thresholds=[round(0.20 + 0.01 * i, 2) for i in range(25)],
+        prefix='sweep')
+]
+val_evaluator = test_evaluator

@@ -1,0 +1,43 @@
+# BAS on the toy VOC layout (tools/misc/make_toy_data.py --out data/toy):
+# configs/bas/voc_r50.py shrunk to run in seconds on a CPU -- 96x96 crops,
+# batch 4, random init (no download), a short iteration-based schedule. Used
+# by the quickstart in README.md and by the tool tests.
+_base_ = ['../bas/voc_r50.py']
+
+data_root = 'data/toy/VOCdevkit/VOC2012'
+crop_size = (96, 96)
+
+model = dict(
+    data_preprocessor=dict(size=crop_size),
+    backbone=dict(init_cfg=None))
+
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=(112, 112), keep_ratio=False),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='WSOLRandomCrop', crop_size=crop_size),
+    dict(type='PackBASInputs')
+]
+train_dataloader = dict(
+    batch_size=4,
+    num_workers=0,
+    persistent_workers=False,
+    dataset=dict(data_root=data_root, pipeline=train_pipeline))
+val_dataloader = dict(
+    num_workers=0, persistent_workers=False,
+    dataset=dict(data_root=data_root))
+test_dataloader = val_dataloader
+
+max_iters = 4
+param_scheduler = [
+    dict(type='PolyLR', power=0.9, eta_min=0.0, by_epoch=False, begin=0,
+         end=max_iters)
+]
+train_cfg = dict(
+    _delete_=True,
+    type='IterBasedTrainLoop',
+    max_iters=max_iters,
+    val_interval=max_iters)
+default_hooks = dict(
+    logger=dict(interval=1),
+    checkpoint=dict(by_epoch=False, interval=2, max_keep_ckpts=2))

@@ -1,0 +1,100 @@
+# Copyright (c) mmbas contributors. All rights reserved.
+"""The BAS model (Background Activation Suppression)."""
+from typing import Callable, Dict, Optional, Tuple
+
+import torch
+from mmseg.registry import MODELS
+from torch import Tensor
+
+from .base_weakly_supervised import BaseWeaklySupervisedModel, SampleList
+
+
+@MODELS.register_module()
+class BAS(BaseWeaklySupervisedModel):
+    """Background Activation Suppression for WSOL and WSSS.
+
+    backbone f1 -> F1 -> generator -> M; F1 -> f2 -> F2 -> classifier -> F,
+    S = GAP(F); erased branch detach(F1) * (1 - M[y]) -> frozen f2 +
+    classifier -> S_bg. Loss = L_cls + alpha L_frg + L_bas + beta L_ac
+    (weights live in the head's loss configs).
+
+    Class selection (``y``): single-label data use the GT class;
+    multi-label data draw, per image and step, one positive class uniformly
+    at random with a ``torch.Generator`` seeded with ``seed`` (default:
+    ``torch.initial_seed()`` when the model is built, i.e. the runner's
+    ``randomness.seed``). Draws are made on the input's device, without host
+    synchronisation. For tests, set ``model.class_sampler`` to a callable
+    ``(multi_hot (N, C), first (N,)) -> (N,)`` long tensor, or patch
+    :meth:`_choose_classes`.
+
+    Args:
+        backbone (dict): Backbone with ``forward_f1``, ``forward_f2`` and
+            ``f2_module_names``.
+        head (dict): :class:`BASHead` config.
+        seed (int, optional): Seed of the class sampler.
+        **kwargs: See :class:`BaseWeaklySupervisedModel`.
+    """
+
+    def __init__(self,
+                 backbone: dict,
+                 head: dict,
+                 seed: Optional[int] = None,
+                 **kwargs):
+        super().__init__(backbone=backbone, head=head, **kwargs)
+        self.seed = int(torch.initial_seed() if seed is None else seed)
+        self._generators: Dict[str, torch.Generator] = {}
+        self.class_sampler: Optional[Callable] = None
+
+    # ------------------------------------------------------------------
+    def _generator(self, device: torch.device) -> torch.Generator:
+        key = str(device)
+        if key not in self._generators:
+            gen = torch.Generator(device=device)
+            gen.manual_seed(self.seed)
+            self._generators[key] = gen
+        return self._generators[key]
+
+    def _choose_classes(self, multi_hot: Tensor, first: Tensor) -> Tensor:
+        """Select one class per image, (N,) long.
+
+        Single-label: the GT class. Multi-label: uniform over the positives
+        (the k-th positive with k = floor(u * K_i), u ~ U[0, 1)).
+        """
+        if self.class_sampler is not None:
+            return torch.as_tensor(self.class_sampler(multi_hot, first)).to(
+                device=multi_hot.device, dtype=torch.long)
+        if not self.multi_label:
+            return first
+        n = multi_hot.shape[0]
+        u = torch.rand((n, 1),
+                       generator=self._generator(multi_hot.device),
+                       device=multi_hot.device)
+        num_pos = multi_hot.sum(1, keepdim=True)
+        k = torch.minimum((u * num_pos).floor(), num_pos - 1)
+        hit = (multi_hot.cumsum(1) > k) & (multi_hot > 0)
+        return hit.to(torch.uint8).argmax(1)
+
+    # ------------------------------------------------------------------
+    def loss(self, inputs: Tensor,
+             data_samples: SampleList) -> Dict[str, Tensor]:
+        """Return the weighted loss terms ``loss_cls``, ``loss_frg``,
+        ``loss_bas``, ``loss_area`` and the logs ``acc``, ``bg_ratio``."""
+        first, multi_hot, _ = self.parse_labels(data_samples, inputs.device)
+        cls_idx = self._choose_classes(multi_hot, first)
+        cls_target = multi_hot if self.multi_label else first
+        f1, f2 = self.extract_feat(inputs)
+        return self.head.loss(f1, f2, cls_idx, cls_target, self.backbone)
+
+    def forward_maps(self, inputs: Tensor) -> Tuple[Tensor, Tensor]:
+        """Return M (N, C, h1, w1) in [0, 1] and S (N, C)."""
+        f1, f2 = self.extract_feat(inputs)
+        maps, _, score = self.head.predict_maps(f1, f2)
+        return maps, score
+
+    def _forward(self,
+                 inputs: Tensor,
+                 data_samples: Optional[SampleList] = None
+                 ) -> Tuple[Tensor, Tensor, Tensor]:
+        """Return (M, F, S)."""
+        f1, f2 = self.extract_feat(inputs)
+        return self.head.predict_maps(f1, f2)

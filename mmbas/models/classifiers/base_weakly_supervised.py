@@ -1,0 +1,350 @@
+# Copyright (c) mmbas contributors. All rights reserved.
+"""Shared plumbing of the BAS and CAM models: labels, input checks, the
+predict post-processing of localisation maps."""
+from typing import List, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.model import BaseModel
+from mmengine.structures import PixelData
+from mmseg.registry import MODELS
+from mmseg.structures import SegDataSample
+from torch import Tensor
+
+SampleList = List[SegDataSample]
+
+
+def _img_path(data_sample) -> str:
+    return str(data_sample.metainfo.get('img_path', '<unknown img_path>'))
+
+
+class BaseWeaklySupervisedModel(BaseModel):
+    """Base of the image-label trained localisation models.
+
+    Subclasses implement :meth:`forward_maps`, :meth:`loss` and
+    :meth:`_forward`.
+
+    Args:
+        backbone (dict): Backbone config (f1/f2 interface).
+        head (dict): Head config.
+        data_preprocessor (dict | nn.Module, optional): mmseg
+            ``SegDataPreProcessor`` config.
+        multi_label (bool): Multi-label data (VOC/COCO). Defaults to False.
+        train_cfg (dict, optional): ``sync_label_check`` (bool, default
+            False): on accelerators, check the label range on the host (one
+            sync per step, error names the image) instead of the default
+            device-side assert.
+        test_cfg (dict, optional): Inference options:
+            ``topk`` (int, WSOL, default 1): classes whose maps are averaged;
+            ``gt_known`` (bool, WSOL, default False): use the GT class(es);
+            ``bg_threshold`` (float, WSSS, default 0.25): background score of
+            ``seg_logits``; ``score_thr`` (float, WSSS, default 0.0): classes
+            used when a sample has no ``gt_label`` (S > score_thr, at least
+            the top-1); ``with_loc_maps`` (bool, WSOL, default False): also
+            store the raw per-class maps (C, h, w) at feature resolution.
+        channels_last (bool): Convert model and inputs to channels_last.
+            Defaults to False.
+        min_input_size (int, optional): Smallest input side the network
+            accepts (its total stride). Defaults to the backbone's
+            ``min_input_size`` attribute if any; otherwise too small inputs
+            are detected from the backbone's failure.
+        init_cfg (dict, optional): Init config.
+    """
+
+    def __init__(self,
+                 backbone: dict,
+                 head: dict,
+                 data_preprocessor: Optional[Union[dict, nn.Module]] = None,
+                 multi_label: bool = False,
+                 train_cfg: Optional[dict] = None,
+                 test_cfg: Optional[dict] = None,
+                 channels_last: bool = False,
+                 min_input_size: Optional[int] = None,
+                 init_cfg: Optional[dict] = None):
+        if isinstance(data_preprocessor, dict):
+            data_preprocessor = MODELS.build(data_preprocessor)
+        super().__init__(
+            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.backbone = MODELS.build(backbone)
+        self.head = MODELS.build(head)
+        self.num_classes = self.head.num_classes
+        self.variant = self.head.variant
+        self.multi_label = multi_label
+        self.train_cfg = dict(train_cfg or {})
+        default_test = dict(
+            topk=1,
+            gt_known=False,
+            bg_threshold=0.25,
+            score_thr=0.0,
+            with_loc_maps=False)
+        default_test.update(test_cfg or {})
+        self.test_cfg = default_test
+        self.channels_last = channels_last
+        self.min_input_size = (
+            min_input_size if min_input_size is not None else getattr(
+                self.backbone, 'min_input_size', None))
+        self._dataset_meta = None
+        if channels_last:
+            self.to(memory_format=torch.channels_last)
+
+    # ------------------------------------------------------------------
+    @property
+    def dataset_meta(self) -> Optional[dict]:
+        return self._dataset_meta
+
+    @dataset_meta.setter
+    def dataset_meta(self, meta: Optional[dict]) -> None:
+        """Set (and check) the dataset metainfo, e.g. from a hook."""
+        if meta is not None and meta.get('classes') is not None:
+            self._check_num_classes(len(meta['classes']), 'dataset metainfo')
+        self._dataset_meta = meta
+
+    def _check_num_classes(self, n: int, where: str) -> None:
+        if n != self.num_classes:
+            raise ValueError(
+                f'num_classes mismatch: the model has {self.num_classes} '
+                f'classes but {where} has {n}')
+
+    # ------------------------------------------------------------------
+    def forward(self,
+                inputs: Tensor,
+                data_samples: Optional[SampleList] = None,
+                mode: str = 'tensor'):
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        if mode == 'predict':
+            return self.predict(inputs, data_samples)
+        if mode == 'tensor':
+            return self._forward(inputs, data_samples)
+        raise RuntimeError(f'Invalid mode "{mode}". Only supports loss, '
+                           'predict and tensor mode')
+
+    def _prepare_inputs(self, inputs: Tensor) -> Tensor:
+        if inputs.dim() != 4:
+            raise ValueError(
+                f'inputs must be (N, 3, H, W), got {tuple(inputs.shape)}')
+        m = self.min_input_size
+        if m is not None and min(inputs.shape[-2:]) < m:
+            raise ValueError(
+                f'input of shape {tuple(inputs.shape)} is smaller than the '
+                f'network stride: the minimum input size is {m} x {m}')
+        if self.channels_last:
+            inputs = inputs.contiguous(memory_format=torch.channels_last)
+        return inputs
+
+    def _run_backbone(self, fn, x: Tensor, inputs: Tensor) -> Tensor:
+        """Call a backbone stage, turning a too-small-input failure into a
+        clear ValueError."""
+        try:
+            out = fn(x)
+        except RuntimeError as err:
+            msg = str(err).lower()
+            if 'size' in msg or 'kernel' in msg:
+                raise ValueError(
+                    f'input of shape {tuple(inputs.shape)} is too small for '
+                    f'the network (smaller than its stride; the minimum is '
+                    f'the total stride of the backbone, e.g. 16 or 32 '
+                    f'pixels per side): {err}') from err
+            raise
+        if out.shape[-1] == 0 or out.shape[-2] == 0:
+            raise ValueError(
+                f'input of shape {tuple(inputs.shape)} is smaller than the '
+                f'network stride (features of shape {tuple(out.shape)})')
+        return out
+
+    def extract_feat(self, inputs: Tensor) -> Tuple[Tensor, Tensor]:
+        """Return (F1, F2) of the (prepared) inputs."""
+        inputs = self._prepare_inputs(inputs)
+        f1 = self._run_backbone(self.backbone.forward_f1, inputs, inputs)
+        f2 = self._run_backbone(self.backbone.forward_f2, f1, inputs)
+        return f1, f2
+
+    # ------------------------------------------------------------------
+    # labels
+    def parse_labels(self, data_samples: Sequence[SegDataSample],
+                     device: torch.device) -> Tuple[Tensor, Tensor, Tensor]:
+        """Turn ``gt_label`` of the samples into tensors.
+
+        Returns:
+            tuple: ``first`` (N,) long, the single / first label of each
+            image; ``multi_hot`` (N, C) float; ``flat`` (sum K_i,) long, all
+            labels concatenated. No host synchronisation on accelerators.
+        """
+        if data_samples is None or len(data_samples) == 0:
+            raise ValueError('training needs data_samples with gt_label')
+        labels = []
+        for ds in data_samples:
+            classes = ds.metainfo.get('classes', None)
+            if classes is not None:
+                self._check_num_classes(
+                    len(classes), f'the metainfo of {_img_path(ds)}')
+            if 'gt_label' not in ds:
+                raise ValueError(f'sample {_img_path(ds)} has no gt_label')
+            lab = torch.as_tensor(ds.gt_label).reshape(-1)
+            if lab.numel() == 0:
+                raise ValueError(
+                    f'sample {_img_path(ds)} has no positive class; every '
+                    'training image needs at least one image-level label')
+            if not self.multi_label and lab.numel() != 1:
+                raise ValueError(
+                    f'single-label model got {lab.numel()} labels for '
+                    f'sample {_img_path(ds)}; set multi_label=True for '
+                    'multi-label data')
+            labels.append(lab.to(device=device, dtype=torch.long))
+        flat = torch.cat(labels)
+        self._check_label_range(flat, labels, data_samples)
+        rows = torch.cat(
+            [lab.new_full((lab.numel(), ), i) for i, lab in enumerate(labels)])
+        multi_hot = torch.zeros(
+            len(labels), self.num_classes, device=device)
+        multi_hot[rows, flat.clamp(0, self.num_classes - 1)] = 1.
+        first = torch.stack([lab[0] for lab in labels])
+        return first, multi_hot, flat
+
+    def _check_label_range(self, flat: Tensor, labels: List[Tensor],
+                           data_samples) -> None:
+        c = self.num_classes
+        if flat.device.type == 'cpu' or self.train_cfg.get(
+                'sync_label_check', False):
+            for lab, ds in zip(labels, data_samples):
+                bad = lab[(lab < 0) | (lab >= c)]
+                if bad.numel() > 0:
+                    raise ValueError(
+                        f'class index {bad.tolist()} of sample '
+                        f'{_img_path(ds)} is out of range for num_classes='
+                        f'{c} (labels must be 0-based foreground indices)')
+        else:  # device-side assert, no host sync
+            torch._assert_async(((flat >= 0) & (flat < c)).all())
+
+    # ------------------------------------------------------------------
+    # prediction
+    def forward_maps(self, inputs: Tensor) -> Tuple[Tensor, Tensor]:
+        """Return localisation maps M (N, C, h, w) >= 0 and scores S (N, C)
+        for a batch of (already preprocessed) inputs; used by predict and
+        by multi-scale inferencers."""
+        raise NotImplementedError
+
+    @staticmethod
+    def _valid_region(map_: Tensor, meta: dict, size: Tuple[int,
+                                                            int]) -> Tensor:
+        """Resize (K, h, w) maps to the batch input size and crop the
+        padding (mmseg's ``padding_size`` / ``img_padding_size`` or the
+        bottom/right beyond ``img_shape``)."""
+        h, w = size
+        up = F.interpolate(
+            map_[None], size=(h, w), mode='bilinear', align_corners=False)[0]
+        pad = meta.get('img_padding_size', meta.get('padding_size', None))
+        if pad is not None:
+            left, right, top, bottom = pad
+            up = up[:, top:h - bottom, left:w - right]
+        else:
+            ih, iw = meta.get('img_shape', (h, w))[:2]
+            up = up[:, :ih, :iw]
+        return up
+
+    def predict(self,
+                inputs: Tensor,
+                data_samples: Optional[SampleList] = None) -> SampleList:
+        """Predict scores and localisation maps.
+
+        WSOL: ``pred_score`` (C,) = softmax(S) (single-label) or S
+        (multi-label); ``pred_loc_map`` (H, W) = mean of M over the top-k
+        classes by S (``test_cfg.topk``; the GT class(es) with
+        ``test_cfg.gt_known``), min-max normalised at feature resolution,
+        bilinearly resized to the input crop (img_shape). ``pred_classes``
+        holds the classes used.
+        WSSS: per GT class (``gt_label``; without it classes with S >
+        ``score_thr``) the map is resized to ori_shape (padding removed,
+        flip undone) and divided by its max + 1e-5; ``loc_maps`` (C, H, W)
+        (zero for other classes), ``seg_logits`` (C+1, H, W) =
+        [bg_threshold, loc_maps], ``pred_sem_seg`` (1, H, W) argmax,
+        ``pred_loc_map`` = max over classes, ``pred_score`` = S.
+        """
+        maps, scores = self.forward_maps(inputs)
+        maps = maps.float()
+        scores = scores.float()
+        n = inputs.shape[0]
+        size = tuple(inputs.shape[-2:])
+        if data_samples is None:
+            data_samples = [
+                SegDataSample(metainfo=dict(img_shape=size, ori_shape=size))
+                for _ in range(n)
+            ]
+        for i, ds in enumerate(data_samples):
+            meta = ds.metainfo
+            classes = meta.get('classes', None)
+            if classes is not None:
+                self._check_num_classes(
+                    len(classes), f'the metainfo of {_img_path(ds)}')
+            gt = None
+            if 'gt_label' in ds:
+                gt = torch.as_tensor(ds.gt_label).reshape(-1).to(
+                    maps.device, torch.long).unique()
+                if gt.numel() and (gt.min() < 0
+                                   or gt.max() >= self.num_classes):
+                    raise ValueError(
+                        f'class index out of range for num_classes='
+                        f'{self.num_classes} in sample {_img_path(ds)}')
+            if self.variant == 'wsss':
+                self._predict_wsss(maps[i], scores[i], gt, ds, size)
+            else:
+                self._predict_wsol(maps[i], scores[i], gt, ds, size)
+        return data_samples
+
+    def _predict_wsol(self, maps: Tensor, score: Tensor, gt: Optional[Tensor],
+                      ds: SegDataSample, size) -> None:
+        cfg = self.test_cfg
+        if cfg['gt_known']:
+            if gt is None or gt.numel() == 0:
+                raise ValueError(f'gt_known needs gt_label for sample '
+                                 f'{_img_path(ds)}')
+            classes = gt
+        else:
+            k = min(int(cfg['topk']), self.num_classes)
+            classes = score.topk(k).indices
+        fused = maps[classes].mean(0)
+        fused = (fused - fused.min()) / (fused.max() - fused.min() + 1e-5)
+        loc = self._valid_region(fused[None], ds.metainfo, size)[0]
+        pred_score = score if self.multi_label else score.softmax(0)
+        ds.set_data(dict(pred_score=pred_score, pred_loc_map=loc,
+                         pred_classes=classes))
+        if cfg['with_loc_maps']:
+            ds.set_data(dict(loc_maps=maps))
+
+    def _predict_wsss(self, maps: Tensor, score: Tensor, gt: Optional[Tensor],
+                      ds: SegDataSample, size) -> None:
+        cfg = self.test_cfg
+        meta = ds.metainfo
+        if gt is None or gt.numel() == 0:
+            classes = (score > cfg['score_thr']).nonzero().view(-1)
+            if classes.numel() == 0:
+                classes = score.argmax().view(1)
+        else:
+            classes = gt
+        cls_maps = self._valid_region(maps[classes], meta, size)
+        if meta.get('flip', False):
+            if meta.get('flip_direction', 'horizontal') == 'vertical':
+                cls_maps = cls_maps.flip(1)
+            else:
+                cls_maps = cls_maps.flip(2)
+        ori = tuple(meta.get('ori_shape', cls_maps.shape[-2:])[:2])
+        if tuple(cls_maps.shape[-2:]) != ori:
+            cls_maps = F.interpolate(
+                cls_maps[None], size=ori, mode='bilinear',
+                align_corners=False)[0]
+        cls_maps = cls_maps.clamp(min=0)
+        cls_maps = cls_maps / (cls_maps.amax(dim=(1, 2), keepdim=True) + 1e-5)
+        loc_maps = cls_maps.new_zeros((self.num_classes, ) + ori)
+        loc_maps[classes] = cls_maps
+        bg = loc_maps.new_full((1, ) + ori, float(cfg['bg_threshold']))
+        seg_logits = torch.cat([bg, loc_maps])
+        ds.set_data(
+            dict(
+                pred_score=score,
+                pred_classes=classes,
+                loc_maps=loc_maps,
+                pred_loc_map=loc_maps.amax(0),
+                seg_logits=PixelData(data=seg_logits),
+                pred_sem_seg=PixelData(
+                    data=seg_logits.argmax(0, keepdim=True))))

@@ -1,0 +1,1 @@
+# Copyright (c) mmbas contributors. All rights reserved.

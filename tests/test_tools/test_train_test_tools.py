@@ -1,0 +1,140 @@
+# Copyright (c) mmbas contributors. All rights reserved.
+"""tools/train.py, --resume, tools/test.py and tools/dist_train.sh on the
+toy VOC layout with configs/toy/bas_voc_toy.py (the issue's acceptance
+run), and the one-line errors of the tools."""
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+
+from mmbas.testing import make_voc
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+TOY_CONFIG = osp.join(ROOT, 'configs', 'toy', 'bas_voc_toy.py')
+
+
+def run(args, cwd=ROOT, timeout=600, env=None):
+    full_env = dict(os.environ, **(env or {}))
+    full_env['PYTHONPATH'] = os.pathsep.join(
+        [ROOT, osp.dirname(__file__),
+         full_env.get('PYTHONPATH', '')])
+    result = subprocess.run(args, capture_output=True, text=True, cwd=cwd,
+                            timeout=timeout, env=full_env)
+    return result, result.stdout + result.stderr
+
+
+@pytest.fixture(scope='module')
+def toy_voc(tmp_path_factory):
+    root = tmp_path_factory.mktemp('toy')
+    make_voc(str(root), num_train=8, num_val=2)
+    return str(root / 'VOCdevkit' / 'VOC2012')
+
+
+def data_options(data_root):
+    return [
+        f'{key}.dataset.data_root={data_root}' for key in
+        ('train_dataloader', 'val_dataloader', 'test_dataloader')
+    ]
+
+
+def test_train_resume_test(toy_voc, tmp_path):
+    work = str(tmp_path / 'work')
+    train = [sys.executable, 'tools/train.py', TOY_CONFIG, '--work-dir', work]
+    opts = ['--cfg-options'] + data_options(toy_voc)
+    result, log = run(train + opts)
+    assert result.returncode == 0, log[-3000:]
+    assert osp.isfile(osp.join(work, 'iter_4.pth'))
+    for term in ('loss_cls', 'loss_frg', 'loss_bas', 'loss_area'):
+        assert term in log
+    assert 'mIoU' in log  # validation at the end of training
+
+    result, log = run(train + ['--resume'] + opts + ['train_cfg.max_iters=6'])
+    assert result.returncode == 0, log[-3000:]
+    assert 'resumed epoch: 0, iter: 4' in log
+    assert 'Loading the user-named checkpoint' in log
+    assert osp.isfile(osp.join(work, 'iter_6.pth'))
+
+    # --resume CKPT resumes from that file
+    result, log = run(train + ['--resume', osp.join(work, 'iter_4.pth')] +
+                      opts + ['train_cfg.max_iters=5'])
+    assert result.returncode == 0, log[-3000:]
+    assert 'resumed epoch: 0, iter: 4' in log
+
+    result, log = run([
+        sys.executable, 'tools/test.py', TOY_CONFIG,
+        osp.join(work, 'iter_6.pth'), '--work-dir', str(tmp_path / 'test')
+    ] + opts)
+    assert result.returncode == 0, log[-3000:]
+    assert 'Iter(test)' in log and 'mIoU' in log
+
+
+def test_dist_train_two_cpu_ranks(toy_voc, tmp_path):
+    config = tmp_path / 'dist_toy.py'
+    config.write_text(
+        f"_base_ = [{TOY_CONFIG!r}]\n"
+        "custom_imports = dict(imports=['mmbas', 'record_samples_hook'],\n"
+        "                      allow_failed_imports=False)\n"
+        "custom_hooks = [dict(type='RecordSamplesHook')]\n")
+    work = str(tmp_path / 'dist')
+    result, log = run(
+        ['bash', 'tools/dist_train.sh', str(config), '2', '--work-dir', work,
+         '--cfg-options'] + data_options(toy_voc) +
+        ['train_cfg.max_iters=2', 'train_cfg.val_interval=100'],
+        env=dict(PORT='29617', CUDA_VISIBLE_DEVICES=''))
+    assert result.returncode == 0, log[-3000:]
+    assert 'Distributed training is not used' not in log
+    samples = []
+    for rank in (0, 1):
+        with open(osp.join(work, f'samples_rank{rank}.txt')) as f:
+            samples.append([line.strip() for line in f])
+    # trainaug holds 12 toy images: each rank's shard of the epoch is 6
+    # (batches of 4 and 2), the two shards are disjoint and cover all 12
+    with open(osp.join(toy_voc, 'ImageSets', 'Segmentation',
+                       'trainaug.txt')) as f:
+        num_images = len(f.read().split())
+    assert num_images == 12
+    assert len(samples[0]) == len(samples[1]) == 6
+    assert set(samples[0]).isdisjoint(samples[1])
+    assert len(set(samples[0]) | set(samples[1])) == 12
+    assert osp.isfile(osp.join(work, 'iter_2.pth'))
+
+
+def test_missing_config_is_one_line(tmp_path):
+    result, log = run([sys.executable, 'tools/train.py', 'configs/nope.py'])
+    assert result.returncode == 2
+    assert 'train.py: error: config file configs/nope.py does not exist' \
+        in result.stderr
+    assert 'Traceback' not in result.stderr
+
+
+def test_registry_typo_suggests_the_fix(toy_voc, tmp_path):
+    result, log = run([
+        sys.executable, 'tools/train.py', TOY_CONFIG, '--work-dir',
+        str(tmp_path / 'w'), '--cfg-options'
+    ] + data_options(toy_voc) + ['model.backbone.type=WSSSResnet'])
+    assert result.returncode == 2
+    assert "unknown type 'WSSSResnet'" in result.stderr
+    assert "did you mean 'WSSSResNet'" in result.stderr
+    assert 'Traceback' not in result.stderr
+
+
+def test_missing_dataset_root_is_one_line(tmp_path):
+    missing = str(tmp_path / 'no_voc')
+    result, log = run([
+        sys.executable, 'tools/train.py', TOY_CONFIG, '--work-dir',
+        str(tmp_path / 'w'), '--cfg-options'
+    ] + data_options(missing))
+    assert result.returncode == 2, log[-2000:]
+    assert missing in result.stderr
+    assert 'Traceback' not in result.stderr
+
+
+def test_missing_test_checkpoint(toy_voc, tmp_path):
+    result, log = run([
+        sys.executable, 'tools/test.py', TOY_CONFIG,
+        str(tmp_path / 'none.pth')
+    ])
+    assert result.returncode == 2
+    assert 'none.pth does not exist' in result.stderr

@@ -1,0 +1,268 @@
+# Copyright (c) mmbas contributors. All rights reserved.
+"""Time BAS training steps (forward + backward + SGD step).
+
+Examples::
+
+    python tools/analysis_tools/benchmark_train.py --model wsol-r50 \
+        --batch 8 --size 224 --iters 3 --warmup 1 \
+        --compare-reference --compare-plain
+    python tools/analysis_tools/benchmark_train.py CONFIG --amp
+
+Modes: ``fast`` (the BAS model), ``reference`` (the literal
+deepcopy-and-loop implementation of :mod:`mmbas.testing.bas_reference`)
+and ``plain`` (a CAM classifier with the same backbone and classifier).
+Every mode runs in its own subprocess so that peak memory is measured
+cleanly: GPU ``torch.cuda.max_memory_allocated``; CPU the peak resident set
+size (``VmHWM`` after resetting it through ``/proc/self/clear_refs``), also
+given as the increase over the resident size before the first step.
+Weights are random (``init_cfg=None``).
+"""
+import argparse
+import copy
+import json
+import os
+import subprocess
+import sys
+import time
+
+import torch
+
+BUILTIN = {
+    'wsol-r50':
+    dict(
+        type='BAS',
+        backbone=dict(type='WSOLResNet', depth=50, init_cfg=None),
+        head=dict(
+            type='BASHead',
+            in_channels_f1=1024,
+            in_channels_f2=2048,
+            num_classes=200,
+            variant='wsol',
+            loss_cls=dict(type='BASCrossEntropyLoss', loss_weight=1.0),
+            loss_frg=dict(type='ForegroundGuidanceLoss', loss_weight=0.5),
+            loss_bas=dict(type='BASLoss', loss_weight=1.0),
+            loss_area=dict(type='AreaLoss', loss_weight=1.5)),
+        multi_label=False),
+    'wsss-r50':
+    dict(
+        type='BAS',
+        backbone=dict(type='WSSSResNet', depth=50, init_cfg=None),
+        head=dict(
+            type='BASHead',
+            in_channels_f1=1024,
+            in_channels_f2=2048,
+            num_classes=20,
+            variant='wsss',
+            loss_cls=dict(type='MultiLabelPosNegLoss', loss_weight=1.0),
+            loss_frg=dict(type='ForegroundGuidanceLoss', loss_weight=0.2),
+            loss_bas=dict(type='BASLoss', loss_weight=1.0),
+            loss_area=dict(type='AreaLoss', loss_weight=1.2)),
+        multi_label=True),
+}
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('config', nargs='?', help='config file (optional)')
+    parser.add_argument('--model', choices=sorted(BUILTIN),
+                        help='built-in model instead of a config')
+    parser.add_argument('--batch', type=int, default=8)
+    parser.add_argument('--size', type=int, default=224)
+    parser.add_argument('--iters', type=int, default=3)
+    parser.add_argument('--warmup', type=int, default=1)
+    parser.add_argument('--amp', action='store_true',
+                        help='bf16 autocast (CPU) / fp16-bf16 (GPU)')
+    parser.add_argument('--channels-last', action='store_true')
+    parser.add_argument('--compare-reference', action='store_true')
+    parser.add_argument('--compare-plain', action='store_true')
+    parser.add_argument('--device', default=None,
+                        help='cpu or cuda (default: cuda if available)')
+    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--mode', default=None, help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def model_cfg(args) -> dict:
+    if args.config:
+        from mmengine.config import Config
+        cfg = copy.deepcopy(Config.fromfile(args.config).model.to_dict())
+    elif args.model:
+        cfg = copy.deepcopy(BUILTIN[args.model])
+    else:
+        raise SystemExit('give a CONFIG or --model')
+    cfg['backbone']['init_cfg'] = None
+    cfg['backbone'].pop('pretrained', None)
+    cfg.pop('data_preprocessor', None)  # inputs are already normalised
+    cfg['init_cfg'] = None
+    cfg['channels_last'] = args.channels_last
+    return cfg
+
+
+def plain_cfg(cfg: dict) -> dict:
+    head = cfg['head']
+    return dict(
+        type='CAM',
+        backbone=cfg['backbone'],
+        head=dict(
+            type='CAMHead',
+            in_channels_f2=head['in_channels_f2'],
+            num_classes=head['num_classes'],
+            variant=head.get('variant', 'wsol'),
+            hidden_channels=head.get('hidden_channels', 1024),
+            loss_cls=head['loss_cls']),
+        multi_label=cfg.get('multi_label', False),
+        channels_last=cfg.get('channels_last', False))
+
+
+def make_batch(args, num_classes, multi_label, device):
+    from mmseg.structures import SegDataSample
+    gen = torch.Generator().manual_seed(args.seed)
+    x = torch.randn(args.batch, 3, args.size, args.size, generator=gen)
+    samples = []
+    for i in range(args.batch):
+        k = 1 + (i % 3) if multi_label else 1
+        lab = torch.randperm(num_classes, generator=gen)[:k]
+        ds = SegDataSample(metainfo=dict(
+            img_path=f'random_{i}', img_shape=(args.size, args.size)))
+        ds.set_data(dict(gt_label=lab.to(device)))
+        samples.append(ds)
+    return x.to(device), samples
+
+
+def _rss_kib(field: str) -> int:
+    with open('/proc/self/status') as f:
+        for line in f:
+            if line.startswith(field):
+                return int(line.split()[1])
+    return -1
+
+
+def run_mode(args) -> dict:
+    import mmbas  # noqa: F401
+    from mmseg.registry import MODELS
+
+    from mmbas.testing.bas_reference import reference_bas_losses
+    device = torch.device(args.device)
+    torch.manual_seed(args.seed)
+    cfg = model_cfg(args)
+    if args.mode == 'plain':
+        cfg = plain_cfg(cfg)
+    model = MODELS.build(cfg).to(device).train()
+    if args.channels_last:
+        model.to(memory_format=torch.channels_last)
+    optim = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
+    x, samples = make_batch(args, model.num_classes, model.multi_label,
+                            device)
+    amp_dtype = torch.bfloat16
+    if device.type == 'cuda' and not torch.cuda.is_bf16_supported():
+        amp_dtype = torch.float16
+
+    def step():
+        with torch.autocast(device.type, dtype=amp_dtype, enabled=args.amp):
+            if args.mode == 'reference':
+                first, multi_hot, _ = model.parse_labels(samples, device)
+                cls = model._choose_classes(multi_hot, first).tolist()
+                losses = reference_bas_losses(model, x, samples, cls)
+            else:
+                losses = model.loss(x, samples)
+        loss = sum(v for k, v in losses.items() if 'loss' in k)
+        optim.zero_grad(set_to_none=True)
+        loss.backward()
+        optim.step()
+        return loss
+
+    def sync():
+        if device.type == 'cuda':
+            torch.cuda.synchronize()
+
+    for _ in range(args.warmup):
+        step()
+    sync()
+    if device.type == 'cuda':
+        torch.cuda.reset_peak_memory_stats()
+    rss_before = _rss_kib('VmRSS')
+    try:
+        with open('/proc/self/clear_refs', 'w') as f:
+            f.write('5')  # reset VmHWM to the current RSS
+    except OSError:
+        pass
+    times = []
+    for _ in range(args.iters):
+        sync()
+        t0 = time.perf_counter()
+        loss = step()
+        sync()
+        times.append(time.perf_counter() - t0)
+    result = dict(
+        mode=args.mode,
+        sec_per_iter=sum(times) / len(times),
+        min_sec_per_iter=min(times),
+        images_per_s=args.batch * len(times) / sum(times),
+        loss=float(loss))
+    if device.type == 'cuda':
+        result['peak_mem_mib'] = torch.cuda.max_memory_allocated() / 2**20
+    else:
+        peak = _rss_kib('VmHWM')
+        result['peak_rss_mib'] = peak / 1024
+        result['peak_rss_increase_mib'] = (peak - rss_before) / 1024
+    return result
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.device is None:
+        args.device = 'cuda' if torch.cuda.is_available() else 'cpu'
+    if args.mode is not None:
+        print('RESULT ' + json.dumps(run_mode(args)), flush=True)
+        return
+    modes = ['fast']
+    if args.compare_reference:
+        modes.append('reference')
+    if args.compare_plain:
+        modes.append('plain')
+    base = [a for a in (argv if argv is not None else sys.argv[1:])]
+    results = {}
+    for mode in modes:
+        cmd = [sys.executable, os.path.abspath(__file__)] + base + [
+            '--mode', mode, '--device', args.device
+        ]
+        out = subprocess.run(cmd, capture_output=True, text=True)
+        lines = [
+            line for line in out.stdout.splitlines()
+            if line.startswith('RESULT ')
+        ]
+        if out.returncode != 0 or not lines:
+            sys.stderr.write(out.stdout + out.stderr)
+            raise SystemExit(f'mode {mode} failed')
+        results[mode] = json.loads(lines[-1][len('RESULT '):])
+    name = args.config or args.model
+    print(f'{name}: batch {args.batch}, size {args.size}, iters '
+          f'{args.iters} (warmup {args.warmup}), device {args.device}, '
+          f'amp {args.amp}, channels_last {args.channels_last}, '
+          f'threads {torch.get_num_threads()}')
+    mem_key = 'peak_mem_mib' if args.device.startswith(
+        'cuda') else 'peak_rss_mib'
+    for mode, r in results.items():
+        extra = ''
+        if 'peak_rss_increase_mib' in r:
+            extra = f" (+{r['peak_rss_increase_mib']:.0f} MiB over pre-step)"
+        print(f"  {mode:9s} {r['sec_per_iter']:.3f} s/iter "
+              f"(min {r['min_sec_per_iter']:.3f}), "
+              f"{r['images_per_s']:.2f} img/s, peak {r[mem_key]:.0f} MiB"
+              f'{extra}')
+    fast = results['fast']
+    if 'reference' in results:
+        ref = results['reference']
+        print(f"  speed-up vs reference: "
+              f"{ref['sec_per_iter'] / fast['sec_per_iter']:.2f}x, "
+              f"peak memory fast/reference: "
+              f"{fast[mem_key] / ref[mem_key]:.3f}")
+    if 'plain' in results:
+        plain = results['plain']
+        print(f"  BAS step / plain step: "
+              f"{fast['sec_per_iter'] / plain['sec_per_iter']:.2f}x")
+    print('JSON ' + json.dumps(results))
+
+
+if __name__ == '__main__':
+    main()
