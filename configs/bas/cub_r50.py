@@ -7,7 +7,8 @@
 # train_dataloader.batch_size=32//N to keep it.
 _base_ = [
     '../_base_/models/bas_wsol_r50.py', '../_base_/datasets/cub.py',
-    '../_base_/schedules/wsol_sgd_120e.py', '../_base_/default_runtime.py'
+    '../_base_/schedules/wsol_sgd_120e.py', '../_base_/default_runtime.py',
+    '../_base_/evaluation/wsol_paper.py'
 ]
 num_classes = 200
 alpha = 0.5
@@ -24,3 +25,16 @@ model = dict(
         loss_area=dict(loss_weight=beta)),
     test_cfg=dict(topk=topk))
 train_dataloader = dict(batch_size=32)
+# both protocols in one tools/test.py run (docs/wsol_evaluation.md): the
+# paper protocol at box_threshold and MaxBoxAcc/MaxBoxAccV2 on the same maps
+val_evaluator = [
+    dict(
+        type='WSOLPaperMetric',
+        thresholds=[box_threshold],
+        fixed_threshold=box_threshold), _base_.official_box_metric
+]
+test_evaluator = val_evaluator
+# overlays for tools/test.py --show-dir: heatmap, predicted box (green),
+# GT boxes (red)
+visualizer = _base_.wsol_visualizer
+default_hooks = dict(visualization=_base_.wsol_visualization_hook)

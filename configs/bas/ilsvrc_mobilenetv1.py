@@ -7,7 +7,8 @@
 # train_dataloader.batch_size=128//N to keep it.
 _base_ = [
     '../_base_/models/bas_wsol_r50.py', '../_base_/datasets/ilsvrc.py',
-    '../_base_/schedules/wsol_sgd_9e.py', '../_base_/default_runtime.py'
+    '../_base_/schedules/wsol_sgd_9e.py', '../_base_/default_runtime.py',
+    '../_base_/evaluation/wsol_paper.py'
 ]
 num_classes = 1000
 alpha = 0.5
@@ -30,5 +31,19 @@ model = dict(
         num_classes=num_classes,
         loss_frg=dict(loss_weight=alpha),
         loss_area=dict(loss_weight=beta)),
-    test_cfg=dict(topk=topk))
+    # k=1: the map of the ground-truth class for GT-known Loc (spec sec. 4)
+    test_cfg=dict(topk=topk, gt_known=topk == 1))
 train_dataloader = dict(batch_size=128)
+# both protocols in one tools/test.py run (docs/wsol_evaluation.md): the
+# paper protocol at box_threshold and MaxBoxAcc/MaxBoxAccV2 on the same maps
+val_evaluator = [
+    dict(
+        type='WSOLPaperMetric',
+        thresholds=[box_threshold],
+        fixed_threshold=box_threshold), _base_.official_box_metric
+]
+test_evaluator = val_evaluator
+# overlays for tools/test.py --show-dir: heatmap, predicted box (green),
+# GT boxes (red)
+visualizer = _base_.wsol_visualizer
+default_hooks = dict(visualization=_base_.wsol_visualization_hook)

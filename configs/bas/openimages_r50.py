@@ -7,7 +7,8 @@
 # train_dataloader.batch_size=64//N to keep it.
 _base_ = [
     '../_base_/models/bas_wsol_r50.py', '../_base_/datasets/openimages.py',
-    '../_base_/schedules/wsol_sgd_50e.py', '../_base_/default_runtime.py'
+    '../_base_/schedules/wsol_sgd_50e.py', '../_base_/default_runtime.py',
+    '../_base_/evaluation/wsol_official_mask.py'
 ]
 num_classes = 100
 alpha = 0.5
@@ -21,5 +22,10 @@ model = dict(
         num_classes=num_classes,
         loss_frg=dict(loss_weight=alpha),
         loss_area=dict(loss_weight=beta)),
-    test_cfg=dict(topk=topk))
+    # k=1: the map of the ground-truth class for GT-known Loc (spec sec. 4)
+    test_cfg=dict(topk=topk, gt_known=topk == 1))
 train_dataloader = dict(batch_size=64)
+# PxAP / PIoU (threshold sweep on masks) -- the OpenImages numbers of spec
+# section 6; overlays for tools/test.py --show-dir
+visualizer = _base_.wsol_visualizer
+default_hooks = dict(visualization=_base_.wsol_visualization_hook)

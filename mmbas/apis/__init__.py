@@ -6,3 +6,5 @@ __all__ = [
     'load_config', 'enable_amp', 'set_resume', 'enable_visualization',
     'enable_tta', 'build_runner'
 ]
+from .inference import init_model, localize  # noqa: E402
+__all__ += ['init_model', 'localize']

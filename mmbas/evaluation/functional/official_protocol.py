@@ -138,18 +138,29 @@ def official_box_ious(loc_map,
     # contours (OpenCV pads the image with zeros internally and scans in
     # raster order; removing empty rows/columns keeps that order), shifted
     # back with ``offset``.
+    # The windows of all cuts at once: the first column whose maximum
+    # exceeds ``cut`` is where the running maximum from the left first does
+    # (searchsorted on the non-decreasing running maximum), and likewise
+    # from the right / top / bottom.
     col_max = u8.max(axis=0)
     row_max = u8.max(axis=1)
+    xa_all = np.searchsorted(np.maximum.accumulate(col_max), cuts, 'right')
+    xb_all = width - np.searchsorted(
+        np.maximum.accumulate(col_max[::-1]), cuts, 'right')
+    ya_all = np.searchsorted(np.maximum.accumulate(row_max), cuts, 'right')
+    yb_all = height - np.searchsorted(
+        np.maximum.accumulate(row_max[::-1]), cuts, 'right')
     for k, cut in enumerate(cuts.tolist()):
         if cut >= top:  # nothing is strictly above the maximum level
             continue
-        cols = np.flatnonzero(col_max > cut)
-        rows = np.flatnonzero(row_max > cut)
-        xa, xb, ya, yb = cols[0], cols[-1] + 1, rows[0], rows[-1] + 1
-        fg = (u8[ya:yb, xa:xb] > cut).view(np.uint8)
+        xa, xb = int(xa_all[k]), int(xb_all[k])
+        ya, yb = int(ya_all[k]), int(yb_all[k])
+        # 0/1 foreground of the window (cv2.threshold: u8 > cut -> 1)
+        fg = cv2.threshold(u8[ya:yb, xa:xb], cut, 1, cv2.THRESH_BINARY)[1] \
+            if cut >= 0 else np.ones((yb - ya, xb - xa), np.uint8)
         contours = cv2.findContours(fg, cv2.RETR_TREE,
                                     cv2.CHAIN_APPROX_SIMPLE,
-                                    offset=(int(xa), int(ya)))[-2]
+                                    offset=(xa, ya))[-2]
         counts[k] = len(contours)
         contours_all.extend(contours)
 

@@ -13,6 +13,7 @@ Data-sample keys read by the WSOL metrics of this package (mmengine hands
 * ``gt_mask`` / ``ignore_mask`` -- HxW masks (mask metric only).
 * ``img_path`` or ``img_id`` -- only used to name the image in errors.
 """
+import multiprocessing
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
@@ -87,6 +88,17 @@ def format_table(title: str, header: Sequence[str], rows) -> str:
         return title + '\n' + '\n'.join(lines)
 
 
+def _box_ious_job(jobs, thresholds, normalize) -> List[dict]:
+    """Per-image work of :class:`WSOLBoxMetric` (runs in pool workers):
+    ``jobs`` is a list of ``(loc_map, gt_boxes, name)``."""
+    out = []
+    for loc_map, boxes, name in jobs:
+        iou_v1, iou_v2 = official_box_ious(
+            loc_map, boxes, thresholds, normalize=normalize, name=name)
+        out.append(dict(iou_v1=iou_v1, iou_v2=iou_v2))
+    return out
+
+
 @METRICS.register_module()
 class WSOLBoxMetric(BaseMetric):
     """MaxBoxAcc and MaxBoxAccV2 of Choe et al. (``clovaai/wsolevaluation``).
@@ -110,6 +122,16 @@ class WSOLBoxMetric(BaseMetric):
         normalize (bool): min-max normalise maps as wsolevaluation does
             (NaN or constant map -> zeros).  Keep True unless maps are
             already normalised to [0, 1].
+        nproc (int): worker processes for the per-image contour work (the
+            cost of this metric: ~100 ``cv2.findContours`` per image).
+            ``process`` hands each batch to a ``multiprocessing`` pool
+            asynchronously, so the workers run while the model predicts the
+            next batches; ``evaluate`` waits for them before collecting.
+            Results are identical for any ``nproc``.  1 (default): no pool.
+            0: one worker per CPU core.
+        mp_start_method (str): start method of the pool, default 'fork'
+            where available (workers only run numpy / OpenCV), else
+            'spawn'.
     """
     def __init__(self,
                  step: float = DEFAULT_BOX_STEP,
@@ -117,6 +139,8 @@ class WSOLBoxMetric(BaseMetric):
                  iou_deltas: Sequence[int] = IOU_DELTAS,
                  v1_delta: int = 50,
                  normalize: bool = True,
+                 nproc: int = 1,
+                 mp_start_method: Optional[str] = None,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None,
                  collect_dir: Optional[str] = None) -> None:
@@ -127,16 +151,70 @@ class WSOLBoxMetric(BaseMetric):
         self.iou_deltas = tuple(iou_deltas)
         self.v1_delta = v1_delta
         self.normalize = normalize
+        if nproc < 0:
+            raise ValueError(f'nproc must be >= 0, got {nproc}')
+        self.nproc = nproc or (multiprocessing.cpu_count() or 1)
+        if mp_start_method is None:
+            mp_start_method = 'fork' if 'fork' in \
+                multiprocessing.get_all_start_methods() else 'spawn'
+        self.mp_start_method = mp_start_method
+        self._pool = None
+        self._pending: list = []
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
+        jobs = []
         for sample in data_samples:
             name = sample_name(sample)
             loc_map = read_required(sample, 'pred_loc_map', 'WSOLBoxMetric')
             boxes = read_gt_boxes(sample, 'WSOLBoxMetric')
-            iou_v1, iou_v2 = official_box_ious(
-                loc_map, boxes, self.thresholds, normalize=self.normalize,
-                name=name)
-            self.results.append(dict(iou_v1=iou_v1, iou_v2=iou_v2))
+            jobs.append((loc_map, boxes, name))
+        if self.nproc <= 1:
+            self.results.extend(
+                _box_ious_job(jobs, self.thresholds, self.normalize))
+            return
+        if self._pool is None:
+            ctx = multiprocessing.get_context(self.mp_start_method)
+            self._pool = ctx.Pool(self.nproc)
+        # keep the order of the samples: one placeholder per batch
+        self._pending.append(
+            (len(self.results),
+             self._pool.apply_async(_box_ious_job,
+                                    (jobs, self.thresholds, self.normalize))))
+        self.results.append(None)
+
+    def _drain(self) -> None:
+        """Wait for the pool and put its results in place (in order)."""
+        if not self._pending:
+            return
+        filled: list = []
+        pending = dict(self._pending)
+        try:
+            for i, entry in enumerate(self.results):
+                if i in pending:
+                    filled.extend(pending[i].get())
+                else:
+                    filled.append(entry)
+        finally:
+            self._pending = []
+            self._close_pool()
+        self.results = filled
+
+    def _close_pool(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool.join()
+            self._pool = None
+
+    def evaluate(self, size: int) -> dict:
+        """Wait for the workers (``nproc > 1``), then mmengine's
+        ``evaluate``."""
+        self._drain()
+        return super().evaluate(size)
+
+    def __del__(self):
+        pool = getattr(self, '_pool', None)
+        if pool is not None:
+            pool.terminate()
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
         iou_v1 = np.stack([r['iou_v1'] for r in results])
