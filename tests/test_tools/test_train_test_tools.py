@@ -138,3 +138,17 @@ def test_missing_test_checkpoint(toy_voc, tmp_path):
     ])
     assert result.returncode == 2
     assert 'none.pth does not exist' in result.stderr
+
+
+def test_amp_on_cpu_uses_bf16_autocast(toy_voc, tmp_path):
+    result, log = run([
+        sys.executable, 'tools/train.py', TOY_CONFIG, '--amp', '--work-dir',
+        str(tmp_path / 'amp'), '--cfg-options'
+    ] + data_options(toy_voc) +
+                      ['train_cfg.max_iters=2', 'train_cfg.val_interval=100'])
+    assert result.returncode == 0, log[-3000:]
+    assert 'bfloat16 CPU autocast' in log
+    train_lines = [line for line in log.splitlines() if 'Iter(train)' in line]
+    assert len(train_lines) == 2
+    assert all('loss_bas' in line and 'nan' not in line
+               for line in train_lines)
