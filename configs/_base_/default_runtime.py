@@ -9,3 +9,7 @@ custom_imports = dict(imports=['mmbas'], allow_failed_imports=False)
 # the random positive class of multi-label BAS is drawn from a generator
 # seeded from here too
 randomness = dict(seed=0)
+
+# the model and the datasets must agree on the number of classes: checked
+# before the first step, with the config key to fix in the message
+custom_hooks = [dict(type='NumClassesCheckHook')]

@@ -152,3 +152,14 @@ def test_amp_on_cpu_uses_bf16_autocast(toy_voc, tmp_path):
     assert len(train_lines) == 2
     assert all('loss_bas' in line and 'nan' not in line
                for line in train_lines)
+
+
+def test_num_classes_mismatch_stops_before_training(toy_voc, tmp_path):
+    result, log = run([
+        sys.executable, 'tools/train.py', TOY_CONFIG, '--work-dir',
+        str(tmp_path / 'nc'), '--cfg-options'
+    ] + data_options(toy_voc) + ['model.head.num_classes=19'])
+    assert result.returncode != 0
+    assert 'num_classes mismatch' in log
+    assert 'model.head.num_classes' in log
+    assert 'Iter(train)' not in log

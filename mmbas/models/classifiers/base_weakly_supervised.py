@@ -95,16 +95,31 @@ class BaseWeaklySupervisedModel(BaseModel):
 
     @dataset_meta.setter
     def dataset_meta(self, meta: Optional[dict]) -> None:
-        """Set (and check) the dataset metainfo, e.g. from a hook."""
+        """Set (and check) the dataset metainfo, e.g. from
+        ``NumClassesCheckHook``."""
         if meta is not None and meta.get('classes') is not None:
-            self._check_num_classes(len(meta['classes']), 'dataset metainfo')
+            self._check_num_classes(meta['classes'], 'dataset metainfo')
         self._dataset_meta = meta
 
-    def _check_num_classes(self, n: int, where: str) -> None:
+    def _check_num_classes(self, classes, where: str) -> None:
+        """Check a dataset's class list (or count) against the model.
+
+        A leading ``'background'`` entry (the VOC / COCO segmentation
+        convention) is not a class of the model.
+        """
+        if isinstance(classes, int):
+            n = classes
+        else:
+            classes = list(classes)
+            if classes and str(classes[0]).lower() == 'background':
+                classes = classes[1:]
+            n = len(classes)
         if n != self.num_classes:
             raise ValueError(
                 f'num_classes mismatch: the model has {self.num_classes} '
-                f'classes but {where} has {n}')
+                f'classes (model.head.num_classes) but {where} has {n} '
+                'foreground classes; set model.head.num_classes to match '
+                'the dataset')
 
     # ------------------------------------------------------------------
     def forward(self,
@@ -178,7 +193,7 @@ class BaseWeaklySupervisedModel(BaseModel):
             classes = ds.metainfo.get('classes', None)
             if classes is not None:
                 self._check_num_classes(
-                    len(classes), f'the metainfo of {_img_path(ds)}')
+                    classes, f'the metainfo of {_img_path(ds)}')
             if 'gt_label' not in ds:
                 raise ValueError(f'sample {_img_path(ds)} has no gt_label')
             lab = torch.as_tensor(ds.gt_label).reshape(-1)
@@ -276,7 +291,7 @@ class BaseWeaklySupervisedModel(BaseModel):
             classes = meta.get('classes', None)
             if classes is not None:
                 self._check_num_classes(
-                    len(classes), f'the metainfo of {_img_path(ds)}')
+                    classes, f'the metainfo of {_img_path(ds)}')
             gt = None
             if 'gt_label' in ds:
                 gt = torch.as_tensor(ds.gt_label).reshape(-1).to(
