@@ -1,0 +1,130 @@
+# Copyright (c) mmbas contributors. All rights reserved.
+"""Fixtures for the pseudo-label export tests and benchmark.
+
+:func:`make_export_setup` writes a toy VOC, a config with a random-init
+WSSS BAS model (``WSSSResNet`` of the given depth) and a matching
+checkpoint. :class:`StubSeedModel` is a model with hand-checkable maps.
+
+Importing this module registers ``TinyBASTestBackbone`` (see
+:mod:`mmbas.testing.bas_reference`), so a config can use it through
+``custom_imports=dict(imports=['mmbas', 'mmbas.pseudo.export_testing'])``.
+"""
+import os.path as osp
+from typing import Dict, Union
+
+import torch
+import torch.nn as nn
+
+from mmbas.testing.bas_reference import register_tiny_backbone
+
+TINY_BACKBONE = register_tiny_backbone()
+
+WSSS_MODEL = '''
+model = dict(
+    type='BAS',
+    data_preprocessor=dict(
+        type='SegDataPreProcessor', mean=[123.675, 116.28, 103.53],
+        std=[58.395, 57.12, 57.375], bgr_to_rgb=True, pad_val=0,
+        seg_pad_val=255),
+    backbone={backbone},
+    head=dict(
+        type='BASHead', in_channels_f1={c1}, in_channels_f2={c2},
+        num_classes={num_classes}, variant='wsss', hidden_channels=16,
+        loss_cls=dict(type='MultiLabelPosNegLoss')),
+    multi_label=True,
+    test_cfg=dict(bg_threshold=0.25))
+'''
+
+VOC_DATA = '''
+test_dataloader = dict(
+    batch_size=1, num_workers=0,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type='VOCClsDataset', data_root={data_root!r},
+        ann_file='ImageSets/Segmentation/trainaug.txt',
+        data_prefix=dict(img_path='JPEGImages'), test_mode=True,
+        pipeline=[dict(type='LoadImageFromFile'),
+                  dict(type='PackBASInputs')]))
+'''
+
+_CHANNELS = {18: (256, 512), 34: (256, 512), 50: (1024, 2048)}
+
+
+def wsss_model_cfg_text(depth: Union[int, str] = 'tiny',
+                        num_classes: int = 20) -> str:
+    """Config text of a random-init WSSS BAS model: ``depth`` 18/34/50 for
+    a ``WSSSResNet``, ``'tiny'`` for the tiny test backbone (F1 8, F2 16
+    channels, stride 4)."""
+    if depth == 'tiny':
+        backbone = f"dict(type='{TINY_BACKBONE}', f2_pool=False)"
+        c1, c2 = 8, 16
+    else:
+        backbone = f"dict(type='WSSSResNet', depth={depth}, init_cfg=None)"
+        c1, c2 = _CHANNELS[depth]
+    return WSSS_MODEL.format(backbone=backbone,
+                             c1=c1,
+                             c2=c2,
+                             num_classes=num_classes)
+
+
+def make_export_setup(root: str,
+                      num_train: int = 6,
+                      size: int = 64,
+                      depth: Union[int, str] = 'tiny',
+                      seed: int = 0) -> Dict[str, str]:
+    """Toy VOC + config + checkpoint under ``root``.
+
+    Returns:
+        dict: ``data_root``, ``config``, ``checkpoint``, ``bad_checkpoint``
+        (a model of another depth/classes), ``list`` (trainaug.txt).
+    """
+    import mmbas  # noqa: F401
+    from mmengine.config import Config
+    from mmseg.registry import MODELS
+
+    from mmbas.testing import make_voc
+    manifest = make_voc(root,
+                        seed=seed,
+                        num_train=num_train,
+                        num_val=1,
+                        size=size)
+    data_root = manifest['root']
+    config = osp.join(root, 'export_cfg.py')
+    with open(config, 'w') as f:
+        f.write("custom_imports = dict(imports=['mmbas', "
+                "'mmbas.pseudo.export_testing'], "
+                'allow_failed_imports=False)\n')
+        f.write("default_scope = 'mmseg'\n")
+        f.write(wsss_model_cfg_text(depth))
+        f.write(VOC_DATA.format(data_root=data_root))
+    torch.manual_seed(seed)
+    model = MODELS.build(Config.fromfile(config).model)
+    ckpt = osp.join(root, 'model.pth')
+    torch.save(dict(state_dict=model.state_dict(), meta=dict()), ckpt)
+    other_cfg = Config.fromfile(config).model
+    other_cfg.head.num_classes = 5
+    bad = osp.join(root, 'other_model.pth')
+    torch.save(dict(state_dict=MODELS.build(other_cfg).state_dict()), bad)
+    return dict(data_root=data_root,
+                config=config,
+                checkpoint=ckpt,
+                bad_checkpoint=bad,
+                list=osp.join(data_root, 'ImageSets', 'Segmentation',
+                              'trainaug.txt'))
+
+
+class StubSeedModel(nn.Module):
+    """Maps of every class = 1 on the top half rows of the input, 0 below
+    (at input resolution), S = 0. With one scale and no flip, the label map
+    is the first image class on the top ``H // 2`` rows (ties go to the
+    first class) and background below; ``num_classes`` classes."""
+
+    def __init__(self, num_classes: int = 20):
+        super().__init__()
+        self.num_classes = num_classes
+
+    def forward_maps(self, inputs):
+        n, _, h, w = inputs.shape
+        maps = inputs.new_zeros(n, self.num_classes, h, w)
+        maps[:, :, :h // 2] = 1.0
+        return maps, inputs.new_zeros(n, self.num_classes)

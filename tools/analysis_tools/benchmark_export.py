@@ -1,0 +1,286 @@
+# Copyright (c) mmbas contributors. All rights reserved.
+"""Time the pseudo-label export against a naive per-image loop.
+
+Example (VOC-size images, the spec's 4 scales x flip)::
+
+    python tools/analysis_tools/benchmark_export.py --num-images 6 \
+        --size 500 375 --scales 1.0 0.5 1.5 2.0 --modes naive fast
+
+Modes (each in its own subprocess, so peak memory is measured cleanly).
+To be fair on a shared, loaded machine the images are split into
+``--rounds`` chunks and the modes alternate per chunk (round ``r`` runs the
+modes in an order rotated by ``r``); the times of a mode are summed.
+
+* ``naive``: one image at a time, decode in the main process, one
+  ``forward_maps`` call per scale and per flip (batch of 1), synchronous
+  PNG encoding + writing;
+* ``fast``: :func:`mmbas.pseudo.export.export_pseudo_labels` (DataLoader
+  workers, flip pair in one batch, ``inference_mode``, background writer,
+  BAS maps-only forward: F1 + generator);
+* ``fast-full``: the same with the full ``forward_maps`` (f2 and the
+  classifier too), i.e. the gain of the pipeline alone.
+
+The model is a random-init WSSS BAS ResNet-50 (``--config`` to use another
+model config: its ``model`` is built with random weights). Images are toy
+scenes (:func:`mmbas.testing.toy_data.render_scene`) saved as JPEG. Each
+mode first runs one warm-up image (not timed). Printed per mode: images/s,
+seconds per image, peak RSS of the process, the largest peak RSS of its
+child processes (DataLoader workers; short helper subprocesses started at
+import count too) and the pixel agreement of its PNGs with the first mode's.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--config', help='model config (default: WSSS R50)')
+    parser.add_argument('--num-images', type=int, default=6)
+    parser.add_argument('--size',
+                        type=int,
+                        nargs=2,
+                        default=[500, 375],
+                        metavar=('W', 'H'))
+    parser.add_argument('--scales',
+                        type=float,
+                        nargs='+',
+                        default=[1.0, 0.5, 1.5, 2.0])
+    parser.add_argument('--no-flip', action='store_true')
+    parser.add_argument('--num-workers', type=int, default=2)
+    parser.add_argument('--modes',
+                        nargs='+',
+                        default=['naive', 'fast'],
+                        choices=['naive', 'fast', 'fast-full'])
+    parser.add_argument('--rounds',
+                        type=int,
+                        default=2,
+                        help='alternate the modes over this many chunks')
+    parser.add_argument('--work-dir', help='keep images/outputs here')
+    parser.add_argument('--run-mode', help=argparse.SUPPRESS)
+    parser.add_argument('--chunk', type=int, default=0, help=argparse.SUPPRESS)
+    return parser.parse_args()
+
+
+def make_images(root, n, width, height):
+    """n toy scenes (JPEG) with 1-2 of the 20 VOC classes."""
+    import cv2
+
+    from mmbas.testing.toy_data import render_scene
+    items = []
+    os.makedirs(root, exist_ok=True)
+    for i in range(n + 1):  # image 0: a small warm-up image
+        rng = np.random.default_rng([7, i])
+        labels = sorted(set(rng.choice(20, rng.integers(1, 3)).tolist()))
+        h, w = (height, width) if i else (max(32, height // 4),
+                                          max(32, width // 4))
+        scene = render_scene(rng, h, w, labels)
+        path = osp.join(root, f'img_{i:04d}.jpg')
+        cv2.imwrite(path, scene['image'], [cv2.IMWRITE_JPEG_QUALITY, 95])
+        items.append((f'img_{i:04d}', path, labels))
+    return items
+
+
+def build_model(config):
+    import torch
+    from mmengine.config import Config
+    from mmseg.registry import MODELS
+
+    from mmbas.pseudo.export_testing import wsss_model_cfg_text
+    torch.manual_seed(0)
+    if config:
+        cfg = Config.fromfile(config).model
+    else:
+        ns = {}
+        exec(wsss_model_cfg_text(50), ns)
+        cfg = ns['model']
+    return MODELS.build(cfg).eval()
+
+
+def naive_export(model, items, out_dir, scales, flip, bg_threshold=0.25):
+    """The reference loop: per image, per scale, per flip; sync writes."""
+    import cv2
+    import torch
+    import torch.nn.functional as F
+
+    from mmbas.pseudo.export import _preprocess, seeds_to_label
+    from mmbas.pseudo.multiscale import normalise_class_maps, scaled_size
+    from mmbas.pseudo.writer import (atomic_write, check_writable,
+                                     encode_label_png)
+    tmp = check_writable(out_dir)
+    for name, path, labels in items:
+        img = torch.from_numpy(cv2.imread(path).transpose(2, 0, 1).copy())
+        with torch.no_grad():
+            x = _preprocess(model, img)
+            size = tuple(x.shape[-2:])
+            total = 0
+            for s in scales:
+                xs = x
+                if scaled_size(size, s) != size:
+                    xs = F.interpolate(x,
+                                       size=scaled_size(size, s),
+                                       mode='bilinear',
+                                       align_corners=False)
+                for flipped in ([False, True] if flip else [False]):
+                    maps, _ = model.forward_maps(
+                        xs.flip(-1) if flipped else xs)
+                    maps = F.interpolate(maps.float(),
+                                         size=size,
+                                         mode='bilinear',
+                                         align_corners=False)
+                    total = total + (maps.flip(-1) if flipped else maps)
+            seeds = normalise_class_maps(total, [labels])[0]
+        label, _ = seeds_to_label(seeds, labels, bg_threshold)
+        atomic_write(osp.join(out_dir, name + '.png'), encode_label_png(label),
+                     tmp)
+
+
+def run_mode(args):
+    """Child process: time one mode, print one JSON line."""
+    import torch
+
+    import mmbas  # noqa: F401
+    from mmbas.pseudo.export import export_pseudo_labels
+    work = args.work_dir
+    items = json.load(open(osp.join(work, 'items.json')))
+    model = build_model(args.config)
+    out = osp.join(work, args.run_mode)
+    names = ['background'] + [f'c{i}' for i in range(model.num_classes)]
+    flip = not args.no_flip
+    warm = items[:1]
+    timed = items[1:][args.chunk::args.rounds]
+
+    def run(chunk, out_dir):
+        if args.run_mode == 'naive':
+            naive_export(model, chunk, out_dir, args.scales, flip)
+        else:
+            export_pseudo_labels(model,
+                                 chunk,
+                                 out_dir,
+                                 names,
+                                 scales=args.scales,
+                                 flip=flip,
+                                 num_workers=args.num_workers,
+                                 maps_only=args.run_mode == 'fast',
+                                 progress=False)
+
+    run(warm, out + f'_warmup{args.chunk}')
+    start = time.perf_counter()
+    run(timed, out)
+    wall = time.perf_counter() - start
+    print(
+        json.dumps(
+            dict(mode=args.run_mode,
+                 images=len(timed),
+                 wall_s=wall,
+                 images_per_s=len(timed) / wall,
+                 s_per_image=wall / len(timed),
+                 peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+                 / 1024,
+                 workers_peak_rss_mb=resource.getrusage(
+                     resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+                 threads=torch.get_num_threads())))
+
+
+def agreement(dir_a, dir_b):
+    from PIL import Image
+    same = total = 0
+    for f in sorted(os.listdir(dir_a)):
+        if f.endswith('.png') and osp.exists(osp.join(dir_b, f)):
+            a = np.asarray(Image.open(osp.join(dir_a, f)))
+            b = np.asarray(Image.open(osp.join(dir_b, f)))
+            same += int((a == b).sum())
+            total += a.size
+    return same / max(total, 1)
+
+
+def main():
+    args = parse_args()
+    if args.run_mode:
+        return run_mode(args)
+    work = args.work_dir or tempfile.mkdtemp(prefix='bench_export_')
+    os.makedirs(work, exist_ok=True)
+    import mmbas  # noqa: F401
+    items = make_images(osp.join(work, 'images'), args.num_images, *args.size)
+    json.dump(items, open(osp.join(work, 'items.json'), 'w'))
+    try:
+        load = os.getloadavg()
+    except OSError:
+        load = None
+    print(
+        f'{args.num_images} images {args.size[0]}x{args.size[1]}, scales '
+        f'{args.scales}, flip {not args.no_flip}, {os.cpu_count()} CPUs, '
+        f'load average before {load}',
+        flush=True)
+    results = {
+        m:
+        dict(mode=m,
+             images=0,
+             wall_s=0.0,
+             peak_rss_mb=0.0,
+             workers_peak_rss_mb=0.0)
+        for m in args.modes
+    }
+    for r in range(args.rounds):
+        order = args.modes[r % len(args.modes):] + \
+            args.modes[:r % len(args.modes)]
+        for mode in order:
+            cmd = [
+                sys.executable, __file__, '--run-mode', mode, '--work-dir',
+                work, '--num-images',
+                str(args.num_images), '--num-workers',
+                str(args.num_workers), '--rounds',
+                str(args.rounds), '--chunk',
+                str(r), '--scales', *[str(s) for s in args.scales]
+            ]
+            if args.config:
+                cmd += ['--config', args.config]
+            if args.no_flip:
+                cmd.append('--no-flip')
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            if proc.returncode != 0:
+                print(proc.stderr, file=sys.stderr)
+                raise SystemExit(f'mode {mode} failed')
+            res = json.loads(proc.stdout.strip().splitlines()[-1])
+            print(
+                f"  round {r} {mode:>9s}: {res['images']} images in "
+                f"{res['wall_s']:.1f} s, load {os.getloadavg()[0]:.2f}",
+                flush=True)
+            acc = results[mode]
+            acc['images'] += res['images']
+            acc['wall_s'] += res['wall_s']
+            for key in ('peak_rss_mb', 'workers_peak_rss_mb'):
+                acc[key] = max(acc[key], res[key])
+    results = [results[m] for m in args.modes]
+    for res in results:
+        res['images_per_s'] = res['images'] / res['wall_s']
+        res['s_per_image'] = res['wall_s'] / res['images']
+        res['agreement'] = agreement(osp.join(work, args.modes[0]),
+                                     osp.join(work, res['mode']))
+        print(
+            f"{res['mode']:>9s}: {res['images_per_s']:.4f} images/s "
+            f"({res['s_per_image']:.2f} s/image), peak RSS "
+            f"{res['peak_rss_mb']:.0f} MB (children "
+            f"{res['workers_peak_rss_mb']:.0f} MB), pixel agreement with "
+            f"{args.modes[0]} {100 * res['agreement']:.3f} %",
+            flush=True)
+    base = results[0]
+    for res in results[1:]:
+        print(f"speed-up {res['mode']} vs {base['mode']}: "
+              f"{res['images_per_s'] / base['images_per_s']:.2f}x")
+    try:
+        print(f'load average after {os.getloadavg()}')
+    except OSError:
+        pass
+
+
+if __name__ == '__main__':
+    main()

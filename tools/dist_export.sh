@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Distributed pseudo-mask export:
+#   tools/dist_export.sh CONFIG CHECKPOINT N [export_pseudo_labels.py args]
+# N processes per node (one per GPU; on a CPU-only machine N CPU ranks with
+# the gloo backend). Each rank exports a disjoint shard of the image list.
+# Multi-node: set NNODES, NODE_RANK, PORT, MASTER_ADDR.
+set -euo pipefail
+if [ $# -lt 3 ]; then
+    echo "usage: $0 CONFIG CHECKPOINT NUM_PROCS [export_pseudo_labels.py args...]" >&2
+    exit 2
+fi
+CONFIG=$1
+CHECKPOINT=$2
+NPROC=$3
+NNODES=${NNODES:-1}
+NODE_RANK=${NODE_RANK:-0}
+PORT=${PORT:-29500}
+MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
+
+PYTHONPATH="$(dirname "$0")/..${PYTHONPATH:+:$PYTHONPATH}" \
+python -m torch.distributed.run \
+    --nnodes="$NNODES" \
+    --node_rank="$NODE_RANK" \
+    --master_addr="$MASTER_ADDR" \
+    --nproc_per_node="$NPROC" \
+    --master_port="$PORT" \
+    "$(dirname "$0")/export_pseudo_labels.py" \
+    "$CONFIG" \
+    "$CHECKPOINT" \
+    --launcher pytorch "${@:4}"
