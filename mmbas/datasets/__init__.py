@@ -10,9 +10,10 @@ from .transforms import *  # noqa: F401,F403
 from .transforms import __all__ as _transforms_all
 from .voc_cls import VOCClsDataset
 from .wsol_metadata import WSOLMetadataError, read_wsol_metadata
+from .coco2014_sem import COCO2014SegDataset  # noqa: E402
 
 __all__ = [
     'BaseBASDataset', 'VOCClsDataset', 'COCOClsDataset', 'COCO_CLASSES',
     'CUBDataset', 'ILSVRCDataset', 'OpenImagesWSOLDataset',
     'read_wsol_metadata', 'WSOLMetadataError'
-] + list(_transforms_all)
+] + list(_transforms_all) + ['COCO2014SegDataset']

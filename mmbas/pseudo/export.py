@@ -81,17 +81,25 @@ def seed_maps_fn(model: torch.nn.Module,
     return model.forward_maps
 
 
-def seeds_to_label(seeds: Tensor, labels: Sequence[int],
-                   bg_threshold: float) -> Tuple[np.ndarray, np.ndarray]:
+def seeds_to_label(seeds: Tensor,
+                   labels: Sequence[int],
+                   bg_threshold: float,
+                   fg_threshold: Optional[float] = None
+                   ) -> Tuple[np.ndarray, np.ndarray]:
     """Label map of one image from its normalised seed maps.
 
     Args:
         seeds (Tensor): (C, H, W) maps in [0, 1] (the image classes).
         labels (Sequence[int]): the K 0-based foreground classes.
         bg_threshold (float): background score.
+        fg_threshold (float, optional): leave uncertain pixels unlabelled:
+            a pixel whose best class score lies in
+            ``(bg_threshold, fg_threshold)`` becomes 255 (ignore), as the
+            IRN-style refinement does with its foreground / background
+            thresholds (0.30 / 0.17 in the spec). None: no ignore region.
 
     Returns:
-        tuple: ``label`` (H, W) uint8 in {0} U {k + 1}, argmax over
+        tuple: ``label`` (H, W) uint8 in {0} U {k + 1} (U {255}), argmax over
         ``[bg_threshold, seeds[labels]]`` (ties go to the first, i.e. the
         background); ``cams`` (K, H, W) float32 numpy maps of the classes.
     """
@@ -100,7 +108,14 @@ def seeds_to_label(seeds: Tensor, labels: Sequence[int],
     bg = cams.new_full((1, ) + tuple(cams.shape[1:]), float(bg_threshold))
     idx = torch.cat([bg, cams]).argmax(0)
     lut = torch.tensor([0] + [v + 1 for v in labels], dtype=torch.uint8)
-    return lut[idx].numpy(), cams.numpy()
+    label = lut[idx]
+    if fg_threshold is not None:
+        if fg_threshold < bg_threshold:
+            raise ValueError(f'fg_threshold {fg_threshold} must not be '
+                             f'below bg_threshold {bg_threshold}')
+        best = cams.max(0).values if len(labels) else bg[0]
+        label[(best > bg_threshold) & (best < fg_threshold)] = 255
+    return label.numpy(), cams.numpy()
 
 
 def _state_dict_of(checkpoint) -> Dict[str, Tensor]:
@@ -272,6 +287,7 @@ def export_pseudo_labels(model: torch.nn.Module,
                          scales: Sequence[float] = DEFAULT_SCALES,
                          flip: bool = True,
                          bg_threshold: float = 0.25,
+                         fg_threshold: Optional[float] = None,
                          save_scores: bool = False,
                          num_workers: int = 2,
                          rank: int = 0,
@@ -290,6 +306,7 @@ def export_pseudo_labels(model: torch.nn.Module,
         class_names (Sequence[str]): background + the C foreground names.
         scales, flip: multi-scale + flip settings.
         bg_threshold (float): background score of the argmax.
+        fg_threshold (float, optional): see :func:`seeds_to_label`.
         save_scores (bool): also write ``<name>.npz``.
         num_workers (int): decode workers (0 = in the main process).
         rank, world_size (int): this process' shard.
@@ -334,7 +351,8 @@ def export_pseudo_labels(model: torch.nn.Module,
                                                      scales=scales,
                                                      flip=flip)[0]
                         label, cams = seeds_to_label(seeds, sample['labels'],
-                                                     bg_threshold)
+                                                     bg_threshold,
+                                                     fg_threshold)
                     except (ValueError, RuntimeError) as err:
                         writer.fail(name, f'inference failed: {err}')
                     else:
@@ -391,6 +409,12 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         default=list(DEFAULT_SCALES))
     parser.add_argument('--no-flip', action='store_true')
     parser.add_argument('--bg-threshold', type=float, default=0.25)
+    parser.add_argument(
+        '--fg-threshold',
+        type=float,
+        default=None,
+        help='pixels whose best class score lies between --bg-threshold and '
+        'this value are written as 255 (ignore); default: no ignore region')
     parser.add_argument('--save-scores',
                         action='store_true',
                         help='also write <id>.npz with float16 class maps')
@@ -505,6 +529,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                                    scales=args.scales,
                                    flip=not args.no_flip,
                                    bg_threshold=args.bg_threshold,
+                                   fg_threshold=args.fg_threshold,
                                    save_scores=args.save_scores,
                                    num_workers=args.num_workers,
                                    rank=rank,

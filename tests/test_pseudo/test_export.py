@@ -268,3 +268,16 @@ def test_seed_inferencer_config_is_unwrapped(setup, capsys):
     assert inner is wrapped.module and hasattr(inner, 'forward_maps')
     assert 'plain multi-scale seeds' in capsys.readouterr().err
     load_checkpoint_strict(inner, setup['checkpoint'])  # training ckpt fits
+
+
+def test_seeds_to_label_uncertain_region_is_ignored():
+    import torch
+
+    from mmbas.pseudo.export import seeds_to_label
+    seeds = torch.zeros(3, 1, 4)
+    seeds[1, 0] = torch.tensor([0.1, 0.2, 0.4, 0.9])
+    label, _ = seeds_to_label(seeds, [1], bg_threshold=0.17)
+    assert label.tolist() == [[0, 2, 2, 2]]
+    label, _ = seeds_to_label(seeds, [1], bg_threshold=0.17,
+                              fg_threshold=0.30)
+    assert label.tolist() == [[0, 255, 2, 2]]
