@@ -61,6 +61,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
+from mmbas.datasets.coco_cls import COCO_CLASSES as DATASET_COCO_CLASSES
+from mmbas.pseudo.writer import voc_palette
+
 __all__ = [
     'VOC_CLASSES', 'COCO_CLASSES', 'COCO_CATEGORY_IDS', 'PART_SHAPES',
     'MAX_TOY_CLASSES', 'JPEG_QUALITY', 'voc_palette', 'part_appearance',
@@ -75,20 +78,8 @@ VOC_CLASSES = ('aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car',
                'motorbike', 'person', 'pottedplant', 'sheep', 'sofa', 'train',
                'tvmonitor')
 
-COCO_CLASSES = (
-    'person', 'bicycle', 'car', 'motorcycle', 'airplane', 'bus', 'train',
-    'truck', 'boat', 'traffic light', 'fire hydrant', 'stop sign',
-    'parking meter', 'bench', 'bird', 'cat', 'dog', 'horse', 'sheep', 'cow',
-    'elephant', 'bear', 'zebra', 'giraffe', 'backpack', 'umbrella', 'handbag',
-    'tie', 'suitcase', 'frisbee', 'skis', 'snowboard', 'sports ball', 'kite',
-    'baseball bat', 'baseball glove', 'skateboard', 'surfboard',
-    'tennis racket', 'bottle', 'wine glass', 'cup', 'fork', 'knife', 'spoon',
-    'bowl', 'banana', 'apple', 'sandwich', 'orange', 'broccoli', 'carrot',
-    'hot dog', 'pizza', 'donut', 'cake', 'chair', 'couch', 'potted plant',
-    'bed', 'dining table', 'toilet', 'tv', 'laptop', 'mouse', 'remote',
-    'keyboard', 'cell phone', 'microwave', 'oven', 'toaster', 'sink',
-    'refrigerator', 'book', 'clock', 'vase', 'scissors', 'teddy bear',
-    'hair drier', 'toothbrush')
+# the 80 COCO names in category-id order: the datasets' list
+COCO_CLASSES = DATASET_COCO_CLASSES
 
 _COCO_MISSING_IDS = (12, 26, 29, 30, 45, 66, 68, 69, 71, 83)
 COCO_CATEGORY_IDS = tuple(i for i in range(1, 91)
@@ -135,24 +126,6 @@ _SPLIT_CODES = {'train': 0, 'val': 1, 'test': 2, 'aug': 3}
 # --------------------------------------------------------------------------
 # Appearance and rendering
 # --------------------------------------------------------------------------
-def voc_palette() -> List[int]:
-    """Return the 256*3 flat RGB palette of PASCAL VOC label PNGs.
-
-    Label ``i`` gets its colour from the bits of ``i`` spread over the high
-    bits of R, G and B (0 black, 1 dark red, ..., 255 the light 'void' tone).
-    """
-    palette = []
-    for label in range(256):
-        rgb = [0, 0, 0]
-        bits = label
-        for shift in range(7, -1, -1):
-            for channel in range(3):
-                rgb[channel] |= ((bits >> channel) & 1) << shift
-            bits >>= 3
-        palette.extend(rgb)
-    return palette
-
-
 def part_appearance(label: int) -> Tuple[Tuple[int, int, int], str]:
     """Return ``(bgr_colour, shape)`` of the class-specific part of ``label``.
 
