@@ -28,6 +28,8 @@ val_dataloader = dict(
     dataset=dict(data_root=data_root))
 test_dataloader = val_dataloader
 
+# with --cfg-options train_cfg.max_iters=N also set param_scheduler.0.end=N
+# (the poly decay otherwise ends, at lr 0, after 4 steps)
 max_iters = 4
 param_scheduler = [
     dict(type='PolyLR', power=0.9, eta_min=0.0, by_epoch=False, begin=0,

@@ -73,7 +73,11 @@ def test_fusion_ori_shape_and_checkpoint(tmp_path):
     bas = MODELS.build(bas_cfg())
     cam = MODELS.build(bas_cfg('CAM'))
     ckpt = tmp_path / 'cam.pth'
-    torch.save(dict(state_dict=cam.state_dict()), ckpt)
+    # as tools/train.py writes it: mmengine objects beside the weights
+    from mmengine.logging import HistoryBuffer
+    torch.save(dict(state_dict=cam.state_dict(),
+                    message_hub=dict(log_scalars=dict(loss=HistoryBuffer()))),
+               ckpt)
     model = MODELS.build(dict(type='SeedInferencer', module=bas_cfg(),
                               cam_module=bas_cfg('CAM'),
                               cam_checkpoint=str(ckpt), scales=[1.0]))

@@ -1,0 +1,448 @@
+# Copyright (c) mmbas contributors. All rights reserved.
+"""BAS vs. a plain CAM model on the toy VOC layout (the issue's acceptance
+experiment), end to end through the real tools.
+
+Steps (each one a ``tools/train.py`` / ``tools/test.py`` subprocess, logs in
+``WORK/logs``; see docs/toy_experiment.md):
+
+1. write the toy VOC set (``mmbas.testing.toy_data.make_voc``) unless
+   ``--data-root`` already holds one;
+2. pretrain the backbone as a plain CAM classifier from random init for
+   ``--iters-cam`` steps (``configs/toy/cam_voc_toy.py``) -- the toy stand-in
+   for ImageNet weights;
+3. from that checkpoint (``load_from``) train BAS
+   (``configs/toy/bas_voc_toy.py``) and the CAM model
+   (``configs/toy/cam_voc_toy.py``) for ``--iters`` steps each, same data,
+   crop, batch, optimizer and schedule;
+4. multi-scale + flip seeds on the toy *train* split with GT masks
+   (``configs/toy/*_seed_toy.py``: SeedInferencer, IoUMetric at the fixed
+   threshold and the background-threshold sweep) for: the pretrained CAM,
+   the fine-tuned CAM, BAS, and BAS fused with the fine-tuned CAM;
+5. prints the loss curves (from each run's ``vis_data/scalars.json``) and
+   the seed table next to two trivial baselines computed here from the GT
+   (all background; a centred box labelled with the image's first class),
+   writes ``WORK/summary.json`` and, with ``--plot``, a PNG of the curves.
+
+Example (ResNet-18; 9-15 min on two shared CPU cores)::
+
+    python tools/analysis_tools/toy_bas_vs_cam.py --work-dir work_dirs/toy_exp \
+        --data-root data/toy_exp --depth 18 --iters-cam 600 --iters 300 \
+        --lr 0.01 --alpha 0.2 --beta 1.2 --curve-every 50 \
+        --plot docs/toy_experiment_losses.png
+"""
+import argparse
+import glob
+import json
+import math
+import os
+import os.path as osp
+import re
+import subprocess
+import sys
+import time
+from collections import OrderedDict
+
+import numpy as np
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+VOC_SUB = osp.join('VOCdevkit', 'VOC2012')
+# channels of (layer3, layer4) of the WSSS ResNet
+CHANNELS = {18: (256, 512), 34: (256, 512), 50: (1024, 2048),
+            101: (1024, 2048)}
+BAS_TERMS = ('loss_cls', 'loss_frg', 'loss_bas', 'loss_area', 'acc',
+             'bg_ratio')
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--work-dir', required=True)
+    p.add_argument('--data-root', required=True,
+                   help='toy root (holds VOCdevkit/VOC2012); written if '
+                   'missing')
+    p.add_argument('--num-train', type=int, default=64)
+    p.add_argument('--num-val', type=int, default=16)
+    p.add_argument('--size', type=int, default=128, help='toy image size')
+    p.add_argument('--num-classes', type=int, default=4,
+                   help='VOC classes used by the toy set')
+    p.add_argument('--seed', type=int, default=0, help='toy data seed')
+    p.add_argument('--depth', type=int, default=50, choices=sorted(CHANNELS))
+    p.add_argument('--crop', type=int, default=96)
+    p.add_argument('--batch', type=int, default=8)
+    p.add_argument('--iters-cam', type=int, default=150,
+                   help='CAM pretraining steps (from random init)')
+    p.add_argument('--iters', type=int, default=100,
+                   help='steps of BAS and of the CAM baseline from the '
+                   'pretrained checkpoint')
+    p.add_argument('--pretrain-lr', type=float, default=0.01)
+    p.add_argument('--pretrain-backbone-lr-mult', type=float, default=1.0)
+    p.add_argument('--lr', type=float, default=0.05,
+                   help='fine-tuning lr of the new layers (both models)')
+    p.add_argument('--backbone-lr-mult', type=float, default=0.1)
+    p.add_argument('--alpha', type=float, default=0.2, help='L_frg weight')
+    p.add_argument('--beta', type=float, default=1.2, help='L_ac weight')
+    p.add_argument('--train-seed', type=int, default=0,
+                   help='randomness.seed of the BAS / CAM fine-tuning runs '
+                   '(data order, augmentation, BAS class draws)')
+    p.add_argument('--log-interval', type=int, default=5)
+    p.add_argument('--curve-every', type=int, default=25,
+                   help='rows of the loss table')
+    p.add_argument('--fixed-threshold', type=float, default=0.25)
+    p.add_argument('--no-fused', action='store_true',
+                   help='skip the fused BAS+CAM seeds')
+    p.add_argument('--skip-existing', action='store_true',
+                   help='reuse finished runs / tests in WORK')
+    p.add_argument('--plot', help='write the loss curves to this PNG')
+    return p.parse_args()
+
+
+# ----------------------------------------------------------------------
+def run(cmd, log_path):
+    """Run ``cmd`` (list) from the repo root, stdout+stderr to log_path."""
+    os.makedirs(osp.dirname(log_path), exist_ok=True)
+    print('$ ' + ' '.join(cmd), flush=True)
+    t0 = time.time()
+    with open(log_path, 'w') as f:
+        proc = subprocess.run(cmd, cwd=REPO, stdout=f,
+                              stderr=subprocess.STDOUT)
+    dt = time.time() - t0
+    if proc.returncode:
+        with open(log_path) as f:
+            tail = f.read()[-3000:]
+        raise RuntimeError(f'command failed ({proc.returncode}), see '
+                           f'{log_path}:\n{tail}')
+    print(f'  done in {dt:.0f} s (log {log_path})', flush=True)
+    return dt
+
+
+def data_opts(prefixes, voc_root):
+    return [f'{p}.dataset.data_root={voc_root}' for p in prefixes]
+
+
+def train_opts(args, voc_root, iters, lr, mult):
+    c = args.crop
+    r = int(round(c * 112 / 96))
+    return data_opts(('train_dataloader', 'val_dataloader',
+                      'test_dataloader'), voc_root) + [
+        f'train_cfg.max_iters={iters}',
+        f'train_cfg.val_interval={iters + 1}',  # no val during training
+        f'param_scheduler.0.end={iters}',
+        f'default_hooks.checkpoint.interval={iters}',
+        f'default_hooks.logger.interval={args.log_interval}',
+        f'train_dataloader.batch_size={args.batch}',
+        f'train_dataloader.dataset.pipeline.1.scale=({r},{r})',
+        f'train_dataloader.dataset.pipeline.3.crop_size=({c},{c})',
+        f'model.data_preprocessor.size=({c},{c})',
+        f'optim_wrapper.optimizer.lr={lr}',
+        f'optim_wrapper.paramwise_cfg.custom_keys.backbone.lr_mult={mult}',
+        f'model.backbone.depth={args.depth}',
+        f'model.head.in_channels_f2={CHANNELS[args.depth][1]}',
+    ]
+
+
+def seed_opt(args):
+    return [f'randomness.seed={args.train_seed}']
+
+
+def train(args, name, config, iters, lr, mult, extra=()):
+    wd = osp.join(args.work_dir, name)
+    ckpt = osp.join(wd, f'iter_{iters}.pth')
+    if args.skip_existing and osp.isfile(ckpt):
+        print(f'[skip] {name}: {ckpt} exists')
+        return ckpt, 0.0
+    opts = train_opts(args, args.voc_root, iters, lr, mult) + list(extra)
+    dt = run([sys.executable, 'tools/train.py', config, '--work-dir', wd,
+              '--cfg-options'] + opts,
+             osp.join(args.work_dir, 'logs', f'train_{name}.log'))
+    if not osp.isfile(ckpt):
+        raise FileNotFoundError(ckpt)
+    return ckpt, dt
+
+
+def seed_test(args, name, config, ckpt, extra=()):
+    wd = osp.join(args.work_dir, 'seeds', name)
+    log = osp.join(args.work_dir, 'logs', f'test_{name}.log')
+    done = sorted(glob.glob(osp.join(wd, '*', '*.json')))
+    if args.skip_existing and done and osp.isfile(log):
+        print(f'[skip] seeds {name}')
+        dt = 0.0
+    else:
+        f1, f2 = CHANNELS[args.depth]
+        opts = data_opts(('test_dataloader', ), args.voc_root) + [
+            f'model.bg_threshold={args.fixed_threshold}',
+            f'model.module.backbone.depth={args.depth}',
+            f'model.module.head.in_channels_f2={f2}',
+        ] + list(extra)
+        dt = run([sys.executable, 'tools/test.py', config, ckpt,
+                  '--work-dir', wd, '--cfg-options'] + opts, log)
+        done = sorted(glob.glob(osp.join(wd, '*', '*.json')))
+    with open(done[-1]) as f:
+        metrics = json.load(f)
+    metrics['per_class'] = parse_per_class(log)
+    metrics['time_s'] = dt
+    return metrics
+
+
+def parse_per_class(log_path):
+    """Per-class IoU at the best sweep threshold, from the test log."""
+    with open(log_path) as f:
+        lines = f.read().splitlines()
+    out = OrderedDict()
+    start = None
+    for i, line in enumerate(lines):
+        if 'per-class IoU at threshold' in line:
+            start = i
+    if start is None:
+        return out
+    for line in lines[start + 1:]:
+        m = re.match(r'^\s+(\S+)\s+(nan|[-\d.]+)\s*$', line)
+        if not m:
+            break
+        if m.group(2) != 'nan':
+            out[m.group(1)] = float(m.group(2))
+    return out
+
+
+def strip_checkpoint(ckpt):
+    """Write ``<ckpt>_weights.pth`` holding only the state dict (our own
+    training output, hence loaded with full unpickling)."""
+    import torch
+    out = ckpt[:-len('.pth')] + '_weights.pth'
+    if not osp.isfile(out):
+        state = torch.load(ckpt, map_location='cpu', weights_only=False)
+        torch.save(dict(state_dict=state['state_dict']), out)
+    return out
+
+
+# ----------------------------------------------------------------------
+def load_scalars(work_dir):
+    files = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
+                                      'scalars.json')))
+    if not files:
+        return []
+    rows = []
+    with open(files[-1]) as f:
+        for line in f:
+            line = line.strip()
+            if line:
+                rows.append(json.loads(line))
+    return [r for r in rows if 'loss' in r]
+
+
+def curve_table(rows, keys, every):
+    lines = ['step ' + ' '.join(f'{k:>9}' for k in keys)]
+    for r in rows:
+        step = r.get('step', r.get('iter'))
+        if step % every and r is not rows[-1] and step != rows[0]['step']:
+            continue
+        vals = [f'{r[k]:9.4f}' if k in r else f'{"-":>9}' for k in keys]
+        lines.append(f'{step:4d} ' + ' '.join(vals))
+    return '\n'.join(lines)
+
+
+def plot_curves(curves, path):
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    for name, rows in curves.items():
+        if not rows:
+            continue
+        steps = [r['step'] for r in rows]
+        axes[0].plot(steps, [r['loss_cls'] for r in rows], label=name)
+    axes[0].set_title('loss_cls (multi-label pos/neg CE)')
+    axes[0].set_xlabel('iteration')
+    axes[0].legend()
+    rows = curves.get('bas') or []
+    if rows:
+        steps = [r['step'] for r in rows]
+        for k in ('loss_cls', 'loss_frg', 'loss_bas', 'loss_area'):
+            axes[1].plot(steps, [r[k] for r in rows], label=k)
+        axes[1].set_title('BAS loss terms (weighted)')
+        axes[1].set_xlabel('iteration')
+        axes[1].legend()
+        for k in ('bg_ratio', 'acc'):
+            axes[2].plot(steps, [r[k] for r in rows], label=f'bas {k}')
+    for name in ('cam', 'cam_pretrain'):
+        if curves.get(name):
+            axes[2].plot([r['step'] for r in curves[name]],
+                         [r['acc'] for r in curves[name]],
+                         label=f'{name} acc', alpha=0.7)
+    axes[2].set_title('S_bg/S ratio and top-1 acc')
+    axes[2].set_xlabel('iteration')
+    axes[2].legend()
+    fig.tight_layout()
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    fig.savefig(path, dpi=80)
+    print(f'loss curves written to {path}')
+
+
+# ----------------------------------------------------------------------
+def gt_baselines(voc_root, num_fg=20):
+    """All-background and centred-box seed mIoU on the train split (same
+    conventions as IoUMetric / SeedSweepMetric: ignore 255, nan-mean over
+    classes with a non-empty union)."""
+    from PIL import Image
+    with open(osp.join(voc_root, 'ImageSets', 'Segmentation',
+                       'train.txt')) as f:
+        ids = [x.strip() for x in f if x.strip()]
+    gts = [np.array(Image.open(osp.join(voc_root, 'SegmentationClass',
+                                        f'{i}.png'))) for i in ids]
+    k = num_fg + 1
+
+    def miou(pred_fn):
+        conf = np.zeros((k, k), np.int64)
+        for gt in gts:
+            pred = pred_fn(gt)
+            v = gt != 255
+            conf += np.bincount(gt[v].astype(np.int64) * k + pred[v],
+                                minlength=k * k).reshape(k, k)
+        inter = np.diag(conf).astype(float)
+        union = conf.sum(0) + conf.sum(1) - inter
+        with np.errstate(invalid='ignore', divide='ignore'):
+            iou = inter / union
+        return float(np.nanmean(iou) * 100), iou
+
+    out = OrderedDict()
+    out['all_background'], _ = miou(lambda g: np.zeros_like(g, np.int64))
+    best = (-1.0, None)
+    for frac in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8):
+
+        def box(gt, frac=frac):
+            h, w = gt.shape
+            labels = [c for c in np.unique(gt) if 0 < c < 255]
+            pred = np.zeros((h, w), np.int64)
+            if labels:
+                bh, bw = int(round(h * frac)), int(round(w * frac))
+                y0, x0 = (h - bh) // 2, (w - bw) // 2
+                pred[y0:y0 + bh, x0:x0 + bw] = labels[0]
+            return pred
+
+        m, _ = miou(box)
+        out[f'centre_box@{frac}'] = m
+        if m > best[0]:
+            best = (m, frac)
+    out['centre_box_best'] = best[0]
+    out['centre_box_best_frac'] = best[1]
+    return out
+
+
+# ----------------------------------------------------------------------
+def main():
+    args = parse_args()
+    t_start = time.time()
+    args.work_dir = osp.abspath(args.work_dir)
+    args.voc_root = osp.join(osp.abspath(args.data_root), VOC_SUB)
+    os.makedirs(args.work_dir, exist_ok=True)
+    if not osp.isfile(osp.join(args.voc_root, 'ImageSets', 'Segmentation',
+                               'train.txt')):
+        sys.path.insert(0, REPO)
+        from mmbas.testing.toy_data import make_voc
+        make_voc(osp.abspath(args.data_root), seed=args.seed,
+                 num_train=args.num_train, num_val=args.num_val,
+                 size=args.size, num_classes=args.num_classes)
+        print(f'toy VOC written to {args.voc_root}')
+    f1, f2 = CHANNELS[args.depth]
+    times = OrderedDict()
+
+    # 1. pretrain CAM from random init
+    pre_ckpt, times['train_cam_pretrain'] = train(
+        args, 'cam_pretrain', 'configs/toy/cam_voc_toy.py', args.iters_cam,
+        args.pretrain_lr, args.pretrain_backbone_lr_mult)
+    # 2. BAS and CAM from it, the same way
+    bas_ckpt, times['train_bas'] = train(
+        args, 'bas', 'configs/toy/bas_voc_toy.py', args.iters, args.lr,
+        args.backbone_lr_mult, [
+            f'load_from={pre_ckpt}', f'model.head.in_channels_f1={f1}',
+            f'model.head.loss_frg.loss_weight={args.alpha}',
+            f'model.head.loss_area.loss_weight={args.beta}'
+        ] + seed_opt(args))
+    cam_ckpt, times['train_cam'] = train(
+        args, 'cam', 'configs/toy/cam_voc_toy.py', args.iters, args.lr,
+        args.backbone_lr_mult, [f'load_from={pre_ckpt}'] + seed_opt(args))
+
+    # 3. seeds
+    seeds = OrderedDict()
+    seeds['cam_pretrain'] = seed_test(args, 'cam_pretrain',
+                                      'configs/toy/cam_voc_seed_toy.py',
+                                      pre_ckpt)
+    seeds['cam'] = seed_test(args, 'cam', 'configs/toy/cam_voc_seed_toy.py',
+                             cam_ckpt)
+    seeds['bas'] = seed_test(args, 'bas', 'configs/toy/bas_voc_seed_toy.py',
+                             bas_ckpt, [f'model.module.head.in_channels_f1={f1}'])
+    if not args.no_fused:
+        # SeedInferencer loads cam_checkpoint at build time, outside the
+        # runner's trusted load_or_resume, i.e. with weights_only=True, which
+        # rejects mmengine training checkpoints (HistoryBuffer in
+        # message_hub). Hand it a weights-only copy (state_dict only).
+        cam_weights = strip_checkpoint(cam_ckpt)
+        seeds['bas+cam'] = seed_test(
+            args, 'bas_cam', 'configs/toy/bas_cam_voc_seed_toy.py', bas_ckpt,
+            [
+                f'model.module.head.in_channels_f1={f1}',
+                f'model.cam_checkpoint={cam_weights}',
+                f'model.cam_module.backbone.depth={args.depth}',
+                f'model.cam_module.head.in_channels_f2={f2}'
+            ])
+    for k, v in seeds.items():
+        times[f'seeds_{k}'] = v.pop('time_s')
+    base = gt_baselines(args.voc_root)
+
+    # 4. report
+    curves = OrderedDict(
+        (n, load_scalars(osp.join(args.work_dir, n)))
+        for n in ('cam_pretrain', 'bas', 'cam'))
+    print('\n=== loss curves (window-averaged, weighted terms) ===')
+    print(f'-- cam_pretrain (random init, {args.iters_cam} it)')
+    print(curve_table(curves['cam_pretrain'], ('loss_cls', 'acc'),
+                      args.curve_every))
+    print(f'-- bas (from cam_pretrain, {args.iters} it, alpha={args.alpha}, '
+          f'beta={args.beta})')
+    print(curve_table(curves['bas'], BAS_TERMS, args.curve_every))
+    print(f'-- cam (from cam_pretrain, {args.iters} it)')
+    print(curve_table(curves['cam'], ('loss_cls', 'acc'), args.curve_every))
+
+    t = args.fixed_threshold
+    fixed_key = f'sweep/mIoU@{t:.2f}'
+    print('\n=== seed mIoU (%) on the toy train split, multi-scale + flip ===')
+    header = (f'{"model":<22}{"best mIoU":>10}{"best thr":>9}'
+              f'{"mIoU@" + format(t, ".2f"):>11}{"mIoU@0.15":>10}')
+    classes = None
+    for v in seeds.values():
+        classes = list(v['per_class']) or classes
+    classes = classes or []
+    header += ''.join(f'{c[:10]:>11}' for c in classes)
+    print(header)
+    for name, m in seeds.items():
+        row = (f'{name:<22}{m["sweep/mIoU"]:>10.2f}'
+               f'{m["sweep/best_threshold"]:>9.2f}'
+               f'{m.get(fixed_key, float("nan")):>11.2f}'
+               f'{m.get("sweep/mIoU@0.15", float("nan")):>10.2f}')
+        row += ''.join(f'{m["per_class"].get(c, float("nan")):>11.2f}'
+                       for c in classes)
+        print(row)
+    print(f'{"all background":<22}{base["all_background"]:>10.2f}')
+    print(f'{"centred box (best)":<22}{base["centre_box_best"]:>10.2f}'
+          f'   (box side {base["centre_box_best_frac"]} of the image, '
+          f'labelled with the first image class)')
+    print('(per-class IoU at each model\'s best threshold)')
+    print('\n=== wall time (s) ===')
+    for k, v in times.items():
+        print(f'{k:<22}{v:8.0f}')
+    total = time.time() - t_start
+    print(f'{"total":<22}{total:8.0f}')
+
+    summary = dict(
+        args=vars(args), seeds=seeds, baselines=base, times=times,
+        total_s=total,
+        curves={k: [{kk: r[kk] for kk in r if kk in BAS_TERMS + ('step',
+                                                                 'lr')}
+                    for r in v] for k, v in curves.items()})
+    with open(osp.join(args.work_dir, 'summary.json'), 'w') as f:
+        json.dump(summary, f, indent=1)
+    print(f'summary: {osp.join(args.work_dir, "summary.json")}')
+    if args.plot:
+        plot_curves(curves, args.plot)
+
+
+if __name__ == '__main__':
+    main()
