@@ -4,6 +4,8 @@
 # N processes per node (one per GPU; on a CPU-only machine N CPU ranks with
 # the gloo backend). Each rank exports a disjoint shard of the image list.
 # Multi-node: set NNODES, NODE_RANK, PORT, MASTER_ADDR.
+# The interpreter is $PYTHON if set, else `python` on PATH (activate the
+# environment of tools/install.sh first: . .venv/bin/activate).
 set -euo pipefail
 if [ $# -lt 3 ]; then
     echo "usage: $0 CONFIG CHECKPOINT NUM_PROCS [export_pseudo_labels.py args...]" >&2
@@ -18,7 +20,7 @@ PORT=${PORT:-29500}
 MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
 
 PYTHONPATH="$(dirname "$0")/..${PYTHONPATH:+:$PYTHONPATH}" \
-python -m torch.distributed.run \
+"${PYTHON:-python}" -m torch.distributed.run \
     --nnodes="$NNODES" \
     --node_rank="$NODE_RANK" \
     --master_addr="$MASTER_ADDR" \

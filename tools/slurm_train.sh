@@ -2,6 +2,8 @@
 # Slurm training: [GPUS=8 GPUS_PER_NODE=8 CPUS_PER_TASK=5 SRUN_ARGS=...]
 #   tools/slurm_train.sh PARTITION JOB_NAME CONFIG [train.py args]
 # One task per GPU; Slurm clusters are assumed to have GPUs.
+# The interpreter is $PYTHON if set, else `python` on PATH (activate the
+# environment of tools/install.sh first: . .venv/bin/activate).
 set -euo pipefail
 if [ $# -lt 3 ]; then
     echo "usage: $0 PARTITION JOB_NAME CONFIG [train.py args...]" >&2
@@ -24,4 +26,4 @@ srun -p "$PARTITION" \
     --cpus-per-task="$CPUS_PER_TASK" \
     --kill-on-bad-exit=1 \
     $SRUN_ARGS \
-    python -u "$(dirname "$0")/train.py" "$CONFIG" --launcher=slurm "${@:4}"
+    "${PYTHON:-python}" -u "$(dirname "$0")/train.py" "$CONFIG" --launcher=slurm "${@:4}"

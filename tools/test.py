@@ -58,7 +58,8 @@ def main():
     with friendly_errors('test.py'):
         import mmbas  # noqa: F401  (compat fixes + registries)
         from mmbas.apis import (build_runner, enable_tta,
-                                enable_visualization, load_config)
+                                enable_visualization, load_config,
+                                shutdown_distributed)
         if not osp.isfile(args.checkpoint):
             raise FileNotFoundError(
                 f'checkpoint {args.checkpoint} does not exist; pass the '
@@ -78,6 +79,7 @@ def main():
         runner = build_runner(cfg)
         # datasets and pretrained weights are loaded lazily from here
         runner.test()
+    shutdown_distributed()
 
 
 if __name__ == '__main__':

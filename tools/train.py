@@ -56,7 +56,7 @@ def main():
     with friendly_errors('train.py'):
         import mmbas  # noqa: F401  (compat fixes + registries)
         from mmbas.apis import (build_runner, enable_amp, load_config,
-                                set_resume)
+                                set_resume, shutdown_distributed)
         cfg = load_config(args.config, args.cfg_options, args.launcher,
                           args.work_dir)
         if args.amp:
@@ -65,6 +65,7 @@ def main():
         runner = build_runner(cfg)
         # datasets and pretrained weights are loaded lazily from here
         runner.train()
+    shutdown_distributed()
 
 
 if __name__ == '__main__':

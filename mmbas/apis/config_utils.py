@@ -117,3 +117,13 @@ def build_runner(cfg: Config):
     if 'runner_type' not in cfg:
         return Runner.from_cfg(cfg)
     return RUNNERS.build(cfg)
+
+
+def shutdown_distributed() -> None:
+    """Destroy the process group at the end of a distributed run, so that no
+    rank exits while the backend's threads still run (gloo then aborts with
+    "terminate called without an active exception")."""
+    import torch.distributed as torch_dist
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        torch_dist.barrier()
+        torch_dist.destroy_process_group()

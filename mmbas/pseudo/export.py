@@ -538,6 +538,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                                    progress=not args.no_progress)
     if rank == 0:
         print(format_summary(summary), file=sys.stderr, flush=True)
+    status = 0
     if summary['failed']:
         if rank == 0:
             print(
@@ -546,5 +547,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 'images are skipped',
                 file=sys.stderr,
                 flush=True)
-        return 1
-    return 0
+        status = 1
+    if world_size > 1:
+        # leave together and shut the process group down cleanly: a rank
+        # exiting while gloo's threads still run aborts ("terminate called
+        # without an active exception")
+        dist.barrier()
+        torch.distributed.destroy_process_group()
+    return status

@@ -16,7 +16,9 @@ TOY_CONFIG = osp.join(ROOT, 'configs', 'toy', 'bas_voc_toy.py')
 
 
 def run(args, cwd=ROOT, timeout=600, env=None):
-    full_env = dict(os.environ, **(env or {}))
+    # the shell launchers run $PYTHON: this interpreter, venv activated or
+    # not
+    full_env = dict(os.environ, PYTHON=sys.executable, **(env or {}))
     full_env['PYTHONPATH'] = os.pathsep.join(
         [ROOT, osp.dirname(__file__),
          full_env.get('PYTHONPATH', '')])
