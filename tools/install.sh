@@ -61,9 +61,21 @@ case "$MMBAS_MMCV" in
         if ! ls "$wheel_dir"/mmcv-"$MMCV_VERSION"-*.whl >/dev/null 2>&1; then
             log "building mmcv $MMCV_VERSION against torch $torch_tag (slow)"
             $PIP install "setuptools<70" ninja
+            src_dir=$(mktemp -d)
+            $PIP download --no-deps --no-binary :all: --no-build-isolation \
+                "mmcv==$MMCV_VERSION" -d "$src_dir"
+            tar xzf "$src_dir/mmcv-$MMCV_VERSION.tar.gz" -C "$src_dir"
+            # torch >= 2.14's headers need C++20; mmcv 2.1.0 asks for
+            # C++14/17, so raise its standard when the headers say so
+            if grep -q "C++20 or later" "$(python -c \
+                    'import torch, os; print(os.path.join(os.path.dirname(torch.__file__), "include", "ATen", "ATen.h"))')"; then
+                sed -i "s/'-std=c++1[47]'/'-std=c++20'/g" \
+                    "$src_dir/mmcv-$MMCV_VERSION/setup.py"
+            fi
             MMCV_WITH_OPS=1 FORCE_CUDA=${FORCE_CUDA:-0} MAX_JOBS=${MAX_JOBS:-2} \
                 $PIP wheel --no-build-isolation --no-deps \
-                "mmcv==$MMCV_VERSION" -w "$wheel_dir"
+                "$src_dir/mmcv-$MMCV_VERSION" -w "$wheel_dir"
+            rm -rf "$src_dir"
         fi
         $PIP uninstall -y mmcv-lite >/dev/null 2>&1 || true
         $PIP install --no-deps "$wheel_dir"/mmcv-"$MMCV_VERSION"-*.whl
@@ -76,7 +88,9 @@ case "$MMBAS_MMCV" in
 esac
 
 log "4/4 mmbas (editable) and its test requirements"
-$PIP install -e "$ROOT[tests]"
+# no build isolation: setup.py must see an installed compiled mmcv to keep
+# it instead of asking for mmcv-lite
+$PIP install --no-build-isolation -e "$ROOT[tests]"
 
 python -c "import mmbas, mmseg.models, mmpretrain.models; \
 print('[install.sh] mmbas', mmbas.__version__, 'is ready')"

@@ -3,8 +3,11 @@
 backbone, used to pin the fast implementation's numbers.
 
 The reference follows the method spec (docs/bas-method.md, section 3)
-word for word: it deep-copies f2 and the classifier on every call, loops
-over the batch in Python and over the positives of each image. It is used by
+word for word, the way the authors' code does it: it deep-copies f2 and the
+classifier on every call (the copies keep ``requires_grad``, so backward
+also computes gradients for the copied weights, which are then dropped
+with the copies: the live weights get none), loops over the batch in Python
+and over the positives of each image. It is used by
 the unit tests (float64, relative error 1e-5) and by
 ``tools/analysis_tools/benchmark_train.py --compare-reference``.
 """
@@ -73,13 +76,13 @@ def register_tiny_backbone(name: str = 'TinyBASTestBackbone') -> str:
     return name
 
 
-def _frozen_copy_of_f2(backbone: nn.Module) -> nn.Module:
-    """A backbone object whose f2 modules are deep copies (f1 shared)."""
+def _copy_of_f2(backbone: nn.Module) -> nn.Module:
+    """A backbone object whose f2 modules are deep copies (f1 shared); the
+    copies' gradients never reach the live weights."""
     clone = copy.copy(backbone)
     clone._modules = dict(backbone._modules)
     for name in backbone.f2_module_names:
         clone._modules[name] = copy.deepcopy(backbone._modules[name])
-        clone._modules[name].requires_grad_(False)
     return clone
 
 
@@ -151,11 +154,11 @@ def reference_bas_losses(model: nn.Module,
     loss_frg = F.cross_entropy(
         frg_score, torch.tensor(cls_idx, device=inputs.device))
 
-    # L_bas on a frozen copy of f2 + classifier
-    frozen_backbone = _frozen_copy_of_f2(backbone)
-    frozen_classifier = copy.deepcopy(head.classifier).requires_grad_(False)
+    # L_bas on a copy of f2 + classifier (same weights at this step)
+    copied_backbone = _copy_of_f2(backbone)
+    copied_classifier = copy.deepcopy(head.classifier)
     erased = f1.detach() * (1 - fg_map)
-    cam_bg = frozen_classifier(frozen_backbone.forward_f2(erased))
+    cam_bg = copied_classifier(copied_backbone.forward_f2(erased))
     total = 0.
     for i in range(n):
         s_bg = cam_bg[i, cls_idx[i]].mean()
