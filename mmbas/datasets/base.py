@@ -6,6 +6,8 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 from mmseg.datasets import BaseSegDataset
 
+from .wsol_metadata import read_wsol_metadata
+
 TOY_HINT = ('or generate toy data with tools/misc/make_toy_data.py')
 
 
@@ -105,6 +107,33 @@ class BaseBASDataset(BaseSegDataset):
                 bboxes, dtype=np.float32).reshape(-1, 4)
         info.update(extra)
         return info
+
+    def extra_paths(self, rel: str) -> Dict:
+        """More ``data_info`` keys of the image ``rel`` (e.g. mask paths);
+        none by default."""
+        return {}
+
+    def load_box_metadata(self, img_dir: str) -> List[Dict]:
+        """``data_info`` dicts from wsolevaluation-style metadata
+        (``metadata_root/<split>/{image_ids,class_labels,image_sizes,
+        localization}.txt``): one label per image, boxes when ``with_bbox``,
+        plus :meth:`extra_paths`."""
+        meta_dir = osp.join(self.resolve(self.metadata_root), self.split)
+        meta = read_wsol_metadata(
+            meta_dir, localization='box' if self.with_bbox else None)
+        data_list = []
+        for rel in meta['image_ids']:
+            boxes = None
+            if self.with_bbox:
+                boxes = self.check_boxes(
+                    np.array(meta['boxes'][rel]), rel,
+                    osp.join(meta_dir, 'localization.txt'),
+                    size=meta['sizes'].get(rel))
+            data_list.append(
+                self.make_data_info(
+                    osp.join(img_dir, rel), rel, [meta['labels'][rel]],
+                    boxes, **self.extra_paths(rel)))
+        return data_list
 
     def check_boxes(self, boxes: np.ndarray, img_id, source: str,
                     size: Optional[Sequence[int]] = None,

@@ -7,7 +7,6 @@ import numpy as np
 from mmseg.registry import DATASETS
 
 from .base import BaseBASDataset
-from .wsol_metadata import read_wsol_metadata
 
 
 @DATASETS.register_module()
@@ -82,7 +81,8 @@ class CUBDataset(BaseBASDataset):
             data_root=data_root,
             **kwargs)
 
-    def _mask_paths(self, rel: str) -> dict:
+    def extra_paths(self, rel: str) -> dict:
+        """``mask_paths`` of the image when ``mask_dir`` is set."""
         if not self.mask_dir:
             return {}
         return dict(mask_paths=[
@@ -96,7 +96,7 @@ class CUBDataset(BaseBASDataset):
         if self.mask_dir:
             self.require_dir(self.resolve(self.mask_dir), 'mask dir')
         if self.metadata_root:
-            return self._load_metadata(img_dir)
+            return self.load_box_metadata(img_dir)
         files = {
             name: self.require_file(self.resolve(name), name)
             for name in ('images.txt', 'image_class_labels.txt',
@@ -130,23 +130,5 @@ class CUBDataset(BaseBASDataset):
             data_list.append(
                 self.make_data_info(
                     osp.join(img_dir, rel), img_id, [label], boxes,
-                    **self._mask_paths(rel)))
-        return data_list
-
-    def _load_metadata(self, img_dir: str) -> List[dict]:
-        meta_dir = osp.join(self.resolve(self.metadata_root), self.split)
-        meta = read_wsol_metadata(
-            meta_dir, localization='box' if self.with_bbox else None)
-        data_list = []
-        for rel in meta['image_ids']:
-            boxes = None
-            if self.with_bbox:
-                boxes = self.check_boxes(
-                    np.array(meta['boxes'][rel]), rel,
-                    osp.join(meta_dir, 'localization.txt'),
-                    size=meta['sizes'].get(rel))
-            data_list.append(
-                self.make_data_info(
-                    osp.join(img_dir, rel), rel, [meta['labels'][rel]], boxes,
-                    **self._mask_paths(rel)))
+                    **self.extra_paths(rel)))
         return data_list

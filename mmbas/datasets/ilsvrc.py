@@ -121,7 +121,7 @@ class ILSVRCDataset(BaseBASDataset):
         """Read the label list (+ XML boxes) or the wsolevaluation files."""
         img_dir = self.require_dir(self.data_prefix['img_path'], 'image dir')
         if self.metadata_root:
-            return self._load_metadata(img_dir)
+            return self.load_box_metadata(img_dir)
         self.require_file(self.ann_file, 'label list (ann_file)')
         box_dir = None
         if self.with_bbox:
@@ -163,21 +163,3 @@ class ILSVRCDataset(BaseBASDataset):
             raise ValueError(f'ILSVRCDataset: image {rel} has no box in '
                              f'{xml_path}')
         return self.check_boxes(np.array(boxes), rel, xml_path, size=wh)
-
-    def _load_metadata(self, img_dir: str) -> List[dict]:
-        meta_dir = osp.join(self.resolve(self.metadata_root), self.split)
-        meta = read_wsol_metadata(
-            meta_dir, localization='box' if self.with_bbox else None)
-        data_list = []
-        for rel in meta['image_ids']:
-            boxes = None
-            if self.with_bbox:
-                boxes = self.check_boxes(
-                    np.array(meta['boxes'][rel]), rel,
-                    osp.join(meta_dir, 'localization.txt'),
-                    size=meta['sizes'].get(rel))
-            data_list.append(
-                self.make_data_info(
-                    osp.join(img_dir, rel), rel, [meta['labels'][rel]],
-                    boxes))
-        return data_list
