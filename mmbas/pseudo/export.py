@@ -504,7 +504,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     from mmengine import dist
     from mmseg.registry import MODELS
 
-    from mmbas.apis import load_config
+    from mmbas.apis import load_config, shutdown_distributed
     from mmengine.registry import init_default_scope
     cfg = load_config(args.config, args.cfg_options, args.launcher)
     init_default_scope(cfg.get('default_scope', 'mmseg'))
@@ -548,10 +548,5 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 file=sys.stderr,
                 flush=True)
         status = 1
-    if world_size > 1:
-        # leave together and shut the process group down cleanly: a rank
-        # exiting while gloo's threads still run aborts ("terminate called
-        # without an active exception")
-        dist.barrier()
-        torch.distributed.destroy_process_group()
+    shutdown_distributed()
     return status
