@@ -831,21 +831,37 @@ def make_cub(root: str,
 # --------------------------------------------------------------------------
 # ILSVRC (ImageNet-1k style, boxes)
 # --------------------------------------------------------------------------
-def _wsol_lines(records: Sequence[dict], with_boxes: bool) -> Dict[str, list]:
-    """wsolevaluation metadata lines for ILSVRC-style records."""
+def _write_wsol_metadata(meta_dir: str, records: Sequence[dict],
+                         localization=None) -> None:
+    """Write wsolevaluation metadata files (``image_ids``, ``class_labels``,
+    ``image_sizes`` and, when ``localization(record) -> lines`` is given,
+    ``localization``) for records with a ``relpath``."""
     lines = {'image_ids': [], 'class_labels': [], 'image_sizes': []}
-    if with_boxes:
+    if localization is not None:
         lines['localization'] = []
     for rec in records:
         path = rec['relpath']
         lines['image_ids'].append(path)
         lines['class_labels'].append(f'{path},{rec["labels"][0]}')
         lines['image_sizes'].append(f'{path},{rec["width"]},{rec["height"]}')
-        if with_boxes:
-            for obj in rec['objects']:
-                lines['localization'].append(
-                    path + ',' + ','.join(str(v) for v in obj['bbox']))
-    return lines
+        if localization is not None:
+            lines['localization'].extend(localization(rec))
+    for key, values in lines.items():
+        _write_lines(osp.join(meta_dir, f'{key}.txt'), values)
+
+
+def _box_lines(rec: dict) -> List[str]:
+    """``path,x0,y0,x1,y1`` per object (ILSVRC localization.txt)."""
+    return [
+        rec['relpath'] + ',' + ','.join(str(v) for v in obj['bbox'])
+        for obj in rec['objects']
+    ]
+
+
+def _mask_lines(rec: dict) -> List[str]:
+    """``path,mask_path,ignore_path`` per instance (OpenImages)."""
+    return [f'{rec["relpath"]},{m},{rec["ignore_path"]}'
+            for m in rec['mask_paths']]
 
 
 def make_ilsvrc(root: str,
@@ -929,9 +945,8 @@ def make_ilsvrc(root: str,
          for r in splits['val']])
     _write_lines(osp.join(data_root, 'classes.txt'), wnids)
     for split, records in splits.items():
-        meta_dir = osp.join(root, 'metadata', 'ILSVRC', split)
-        for key, lines in _wsol_lines(records, True).items():
-            _write_lines(osp.join(meta_dir, f'{key}.txt'), lines)
+        _write_wsol_metadata(
+            osp.join(root, 'metadata', 'ILSVRC', split), records, _box_lines)
     return dict(
         name='ilsvrc',
         root=data_root,
@@ -1011,9 +1026,9 @@ def make_openimages(root: str,
                     scene['instances']))
             records.append(_record(name, img_path, scene, names, **extra))
         splits[split] = records
-        _write_openimages_metadata(
+        _write_wsol_metadata(
             osp.join(root, 'metadata', 'OpenImages', split), records,
-            with_masks=split != 'train')
+            _mask_lines if split != 'train' else None)
     return dict(
         name='openimages',
         root=data_root,
@@ -1038,24 +1053,6 @@ def _write_openimages_masks(data_root: str, stem: str,
         osp.join(data_root, ignore_rel),
         np.where(_boundary_band(instances), 255, 0))
     return dict(mask_paths=mask_paths, ignore_path=ignore_rel)
-
-
-def _write_openimages_metadata(meta_dir: str, records: Sequence[dict],
-                               with_masks: bool) -> None:
-    lines = {'image_ids': [], 'class_labels': [], 'image_sizes': []}
-    if with_masks:
-        lines['localization'] = []
-    for rec in records:
-        path = rec['relpath']
-        lines['image_ids'].append(path)
-        lines['class_labels'].append(f'{path},{rec["labels"][0]}')
-        lines['image_sizes'].append(f'{path},{rec["width"]},{rec["height"]}')
-        if with_masks:
-            for mask_path in rec['mask_paths']:
-                lines['localization'].append(
-                    f'{path},{mask_path},{rec["ignore_path"]}')
-    for key, values in lines.items():
-        _write_lines(osp.join(meta_dir, f'{key}.txt'), values)
 
 
 # --------------------------------------------------------------------------
