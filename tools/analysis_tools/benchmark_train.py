@@ -78,6 +78,12 @@ def parse_args(argv=None):
     parser.add_argument('--device', default=None,
                         help='cpu or cuda (default: cuda if available)')
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument(
+        '--repeat', type=int, default=1,
+        help='run the modes R times, interleaved (fast, reference, plain, '
+        'fast, ...), and report for each mode the run with the lowest '
+        'mean s/iter: on a shared machine this keeps load spikes from '
+        'landing on one mode only')
     parser.add_argument('--mode', default=None, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -208,6 +214,20 @@ def run_mode(args) -> dict:
     return result
 
 
+def _run_subprocess(base, mode, device) -> dict:
+    cmd = [sys.executable, os.path.abspath(__file__)] + base + [
+        '--mode', mode, '--device', device
+    ]
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    lines = [
+        line for line in out.stdout.splitlines() if line.startswith('RESULT ')
+    ]
+    if out.returncode != 0 or not lines:
+        sys.stderr.write(out.stdout + out.stderr)
+        raise SystemExit(f'mode {mode} failed')
+    return json.loads(lines[-1][len('RESULT '):])
+
+
 def main(argv=None):
     args = parse_args(argv)
     if args.device is None:
@@ -222,24 +242,21 @@ def main(argv=None):
         modes.append('plain')
     base = [a for a in (argv if argv is not None else sys.argv[1:])]
     results = {}
+    runs = {mode: [] for mode in modes}
+    for _ in range(max(1, args.repeat)):
+        for mode in modes:
+            runs[mode].append(_run_subprocess(base, mode, args.device))
     for mode in modes:
-        cmd = [sys.executable, os.path.abspath(__file__)] + base + [
-            '--mode', mode, '--device', args.device
+        results[mode] = min(runs[mode], key=lambda r: r['sec_per_iter'])
+        results[mode]['all_sec_per_iter'] = [
+            round(r['sec_per_iter'], 4) for r in runs[mode]
         ]
-        out = subprocess.run(cmd, capture_output=True, text=True)
-        lines = [
-            line for line in out.stdout.splitlines()
-            if line.startswith('RESULT ')
-        ]
-        if out.returncode != 0 or not lines:
-            sys.stderr.write(out.stdout + out.stderr)
-            raise SystemExit(f'mode {mode} failed')
-        results[mode] = json.loads(lines[-1][len('RESULT '):])
     name = args.config or args.model
     print(f'{name}: batch {args.batch}, size {args.size}, iters '
           f'{args.iters} (warmup {args.warmup}), device {args.device}, '
           f'amp {args.amp}, channels_last {args.channels_last}, '
-          f'threads {torch.get_num_threads()}')
+          f'threads {torch.get_num_threads()}, repeat {args.repeat}, '
+          f'load average {os.getloadavg()[0]:.2f}')
     mem_key = 'peak_mem_mib' if args.device.startswith(
         'cuda') else 'peak_rss_mib'
     for mode, r in results.items():
@@ -250,6 +267,8 @@ def main(argv=None):
               f"(min {r['min_sec_per_iter']:.3f}), "
               f"{r['images_per_s']:.2f} img/s, peak {r[mem_key]:.0f} MiB"
               f'{extra}')
+        if len(r['all_sec_per_iter']) > 1:
+            print(f"            runs (s/iter): {r['all_sec_per_iter']}")
     fast = results['fast']
     if 'reference' in results:
         ref = results['reference']

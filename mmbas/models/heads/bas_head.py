@@ -11,6 +11,7 @@ from torch.func import functional_call
 
 from ..losses.utils import autocast_off, to_loss_dtype
 from .classifier_builder import VARIANTS, build_bas_classifier
+from .selected_class_conv import selected_class_conv2d
 
 
 class _ErasedBranch(nn.Module):
@@ -45,6 +46,9 @@ class BASHead(BaseModule):
     modules' mode (train mode during training) on the erased batch and writes
     its running statistics into the clones only, so the live statistics are
     updated by the main branch alone. No deepcopy, no loop over the batch.
+    In training the generator computes the selected class's map M[y] only
+    (:meth:`forward_selected_generator`); :meth:`predict_maps` computes all
+    C maps.
 
     Args:
         in_channels_f1 (int): Channels C1 of F1 (generator input).
@@ -116,6 +120,19 @@ class BASHead(BaseModule):
         [0, 1]."""
         return self.generator(f1).sigmoid()
 
+    def forward_selected_generator(self, f1: Tensor,
+                                   cls_idx: Tensor) -> Tensor:
+        """F1 (N, C1, h1, w1), y (N,) -> M_f = M[y] (N, 1, h1, w1).
+
+        Equals ``gather_class_map(forward_generator(f1), cls_idx)`` but
+        convolves each image with its class's filter only (see
+        :func:`selected_class_conv2d`): the losses never read the other
+        C - 1 maps, and computing them is most of the generator's cost.
+        """
+        gen = self.generator
+        return selected_class_conv2d(f1, gen.weight, gen.bias,
+                                     cls_idx).sigmoid()
+
     def forward_classifier(self, f2: Tensor) -> Tensor:
         """F2 (N, C2, h2, w2) -> class activation map F (N, C, h2, w2)."""
         return self.classifier(f2)
@@ -186,9 +203,8 @@ class BASHead(BaseModule):
             ``loss_area`` (weighted) and detached logs ``acc`` (top-1 of S
             against y) and ``bg_ratio`` (mean clamped S_bg / S).
         """
-        maps = self.forward_generator(f1)  # (N, C, h1, w1)
+        fg_map = self.forward_selected_generator(f1, cls_idx)  # M_f
         cam = self.forward_classifier(f2)  # (N, C, h2, w2)
-        fg_map = self.gather_class_map(maps, cls_idx)  # (N, 1, h1, w1)
         erased = f1.detach() * (1 - fg_map)
         cam_bg = self.erased_forward(erased, backbone)
         idx = cls_idx.view(-1, 1)
