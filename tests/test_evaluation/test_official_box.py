@@ -163,8 +163,9 @@ def test_bad_inputs_name_the_image():
                           normalize=False)
 
 
+@pytest.mark.parametrize('method', ['auto', 'contours'])
 @pytest.mark.parametrize('seed', range(3))
-def test_matches_slow_reference_exactly(seed):
+def test_matches_slow_reference_exactly(seed, method):
     rng = np.random.default_rng(seed)
     for i in range(25):
         step = (0.01, 0.001, 0.05, 0.1)[i % 4]
@@ -181,6 +182,6 @@ def test_matches_slow_reference_exactly(seed):
         x = np.sort(rng.integers(0, w + 1, (3, 2)), 1)
         y = np.sort(rng.integers(0, h + 1, (3, 2)), 1)
         gt = np.stack([x[:, 0], y[:, 0], x[:, 1], y[:, 1]], 1)
-        v1, v2 = official_box_ious(m, gt, thr)
+        v1, v2 = official_box_ious(m, gt, thr, method=method)
         np.testing.assert_array_equal(v1, slow_reference(m, gt, thr, False))
         np.testing.assert_array_equal(v2, slow_reference(m, gt, thr, True))

@@ -4,10 +4,16 @@ Example::
 
     python tools/analysis_tools/benchmark_wsol_metrics.py --num 10000 \
         --size 224 --step 0.01 --mask-step 0.001
+    # the box protocol, new (C sweeps) against old (findContours) path
+    python tools/analysis_tools/benchmark_wsol_metrics.py --num 10000 \
+        --protocols box --box-methods sweep contours
 
 Maps are smooth (bilinear upsampling of a 14x14 random grid, like a CAM),
 generated in chunks outside the timed region; every protocol sees the same
-maps.  Prints images/s and total seconds per protocol (single process).
+maps.  Prints images/s, total wall seconds and the CPU seconds of this
+process per protocol (single process unless ``--nproc``); with several
+``--box-methods`` it also checks that their per-threshold IoUs are
+identical.
 """
 import argparse
 import os
@@ -39,6 +45,11 @@ def parse_args():
     parser.add_argument('--protocols', nargs='+',
                         default=['paper', 'box', 'mask'],
                         choices=['paper', 'box', 'mask'])
+    parser.add_argument(
+        '--box-methods', nargs='+', default=['auto'],
+        choices=['auto', 'sweep', 'contours'],
+        help="official_box_ious method(s) to time: 'sweep' (C extension), "
+        "'contours' (cv2.findContours per cut, the old path), 'auto'")
     parser.add_argument('--chunk', type=int, default=500)
     parser.add_argument(
         '--nproc', type=int, default=1,
@@ -59,84 +70,112 @@ def make_chunk(rng, n, size):
     return maps, boxes, masks
 
 
+class Timer:
+    """Accumulated wall and process-CPU seconds."""
+
+    def __init__(self):
+        self.wall = self.cpu = 0.0
+
+    def __enter__(self):
+        self._t = (time.perf_counter(), time.process_time())
+        return self
+
+    def __exit__(self, *exc):
+        self.wall += time.perf_counter() - self._t[0]
+        self.cpu += time.process_time() - self._t[1]
+
+    def line(self, num: int) -> str:
+        return (f'{num / self.wall:9.1f} images/s, total {self.wall:7.2f} s '
+                f'(cpu {self.cpu:7.2f} s)')
+
+
+def time_box(method, maps, boxes, box_thr, timer, out, metric):
+    """One chunk of the box protocol with ``method``; IoUs into ``out``."""
+    if metric is not None:
+        with timer:
+            for i in range(0, len(maps), 32):
+                metric.process({}, [
+                    dict(pred_loc_map=m, gt_bboxes=b)
+                    for m, b in zip(maps[i:i + 32], boxes[i:i + 32])])
+        return
+    with timer:
+        for m, b in zip(maps, boxes):
+            out.append(official_box_ious(m, b, box_thr, method=method))
+
+
 def main():
     args = parse_args()
     rng = np.random.default_rng(args.seed)
     box_thr = official_thresholds(args.step)
     mask_thr = official_thresholds(args.mask_step)
     paper_thr = np.asarray(args.paper_thresholds, dtype=np.float64)
-    timers = {p: 0.0 for p in args.protocols}
-    paper_ious, v1, v2 = [], [], []
+    methods = args.box_methods if 'box' in args.protocols else []
+    timers = {p: Timer() for p in args.protocols if p != 'box'}
+    timers.update({f'box:{m}': Timer() for m in methods})
+    paper_ious = []
+    box_out = {m: [] for m in methods}
     pos = np.zeros(len(mask_thr) + 2, np.int64)
     neg = np.zeros_like(pos)
-    box_metric = None
-    if 'box' in timers and args.nproc != 1:
+    metrics = {m: None for m in methods}
+    if args.nproc != 1:
         from mmbas.evaluation.metrics import WSOLBoxMetric
-        box_metric = WSOLBoxMetric(step=args.step, nproc=args.nproc)
+        metrics = {m: WSOLBoxMetric(step=args.step, nproc=args.nproc,
+                                    method=m) for m in methods}
     done = 0
     while done < args.num:
         n = min(args.chunk, args.num - done)
         maps, boxes, masks = make_chunk(rng, n, args.size)
         if 'paper' in timers:
-            t0 = time.perf_counter()
-            paper_ious += [paper_box_ious(m, b, paper_thr)
-                           for m, b in zip(maps, boxes)]
-            timers['paper'] += time.perf_counter() - t0
-        if box_metric is not None:
-            t0 = time.perf_counter()
-            for i in range(0, n, 32):
-                box_metric.process({}, [
-                    dict(pred_loc_map=m, gt_bboxes=b)
-                    for m, b in zip(maps[i:i + 32], boxes[i:i + 32])])
-            timers['box'] += time.perf_counter() - t0
-        elif 'box' in timers:
-            t0 = time.perf_counter()
-            for m, b in zip(maps, boxes):
-                a, c = official_box_ious(m, b, box_thr)
-                v1.append(a)
-                v2.append(c)
-            timers['box'] += time.perf_counter() - t0
+            with timers['paper']:
+                paper_ious += [paper_box_ious(m, b, paper_thr)
+                               for m, b in zip(maps, boxes)]
+        for m in methods:
+            time_box(m, maps, boxes, box_thr, timers[f'box:{m}'],
+                     box_out[m], metrics[m])
         if 'mask' in timers:
-            t0 = time.perf_counter()
-            for m, g in zip(maps, masks):
-                p, q = mask_histograms(m, g, mask_thr)
-                pos += p
-                neg += q
-            timers['mask'] += time.perf_counter() - t0
+            with timers['mask']:
+                for m, g in zip(maps, masks):
+                    p, q = mask_histograms(m, g, mask_thr)
+                    pos += p
+                    neg += q
         done += n
 
     print(f'{args.num} maps of {args.size}x{args.size}')
     if 'paper' in timers:
-        t0 = time.perf_counter()
-        s = paper_loc_summary(np.stack(paper_ious), paper_thr)
-        timers['paper'] += time.perf_counter() - t0
+        with timers['paper']:
+            s = paper_loc_summary(np.stack(paper_ious), paper_thr)
         print(f"paper  thresholds={paper_thr.tolist()}: "
-              f"{args.num / timers['paper']:9.1f} images/s, total "
-              f"{timers['paper']:7.2f} s  (GT-known {s['gt_known_loc']:.2f})")
-    if box_metric is not None:
-        t0 = time.perf_counter()
-        box_metric._drain()
-        v1 = [r['iou_v1'] for r in box_metric.results]
-        v2 = [r['iou_v2'] for r in box_metric.results]
-        timers['box'] += time.perf_counter() - t0
-    if 'box' in timers:
-        t0 = time.perf_counter()
-        r1 = max_box_acc(np.stack(v1), box_thr, (50, ))
-        r2 = max_box_acc(np.stack(v2), box_thr, (30, 50, 70))
-        timers['box'] += time.perf_counter() - t0
-        print(f"box    step={args.step} ({len(box_thr)} thr, nproc="
-              f"{box_metric.nproc if box_metric else 1}): "
-              f"{args.num / timers['box']:9.1f} images/s, total "
-              f"{timers['box']:7.2f} s  (MaxBoxAcc {r1['acc_50']:.2f}, "
+              f"{timers['paper'].line(args.num)}  "
+              f"(GT-known {s['gt_known_loc']:.2f})")
+    for m in methods:
+        timer = timers[f'box:{m}']
+        with timer:
+            if metrics[m] is not None:
+                metrics[m]._drain()
+                box_out[m] = [(r['iou_v1'], r['iou_v2'])
+                              for r in metrics[m].results]
+            v1 = np.stack([o[0] for o in box_out[m]])
+            v2 = np.stack([o[1] for o in box_out[m]])
+            r1 = max_box_acc(v1, box_thr, (50, ))
+            r2 = max_box_acc(v2, box_thr, (30, 50, 70))
+        print(f"box    {m} step={args.step} ({len(box_thr)} thr, nproc="
+              f"{metrics[m].nproc if metrics[m] else 1}): "
+              f"{timer.line(args.num)}  (MaxBoxAcc {r1['acc_50']:.2f}, "
               f"MaxBoxAccV2 {r2['mean']:.2f})")
+    if len(methods) > 1:
+        same = all(
+            np.array_equal(np.stack([o[k] for o in box_out[methods[0]]]),
+                           np.stack([o[k] for o in box_out[m]]))
+            for m in methods[1:] for k in (0, 1))
+        print(f"box    per-threshold IoUs of {', '.join(methods)}: "
+              f"{'identical' if same else 'DIFFERENT'}")
     if 'mask' in timers:
-        t0 = time.perf_counter()
-        pxap = pxap_from_histograms(pos, neg)
-        piou, _ = piou_from_histograms(pos, neg, mask_thr)
-        timers['mask'] += time.perf_counter() - t0
+        with timers['mask']:
+            pxap = pxap_from_histograms(pos, neg)
+            piou, _ = piou_from_histograms(pos, neg, mask_thr)
         print(f"mask   step={args.mask_step} ({len(mask_thr)} thr): "
-              f"{args.num / timers['mask']:9.1f} images/s, total "
-              f"{timers['mask']:7.2f} s  (PxAP {pxap:.2f}, PIoU {piou:.2f})")
+              f"{timers['mask'].line(args.num)}  "
+              f"(PxAP {pxap:.2f}, PIoU {piou:.2f})")
 
 
 if __name__ == '__main__':
