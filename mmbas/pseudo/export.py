@@ -13,7 +13,11 @@ Properties:
 
 * resumable and deterministic: see :mod:`mmbas.pseudo.writer` (atomic
   ``os.replace`` from ``<out>/.tmp``; finished = final PNG exists; fixed PNG
-  settings);
+  settings). A killed export can leave (torn) temp files in ``<out>/.tmp``;
+  once every rank of the next complete run has finished, rank 0 removes
+  those older than that run's start and ``.tmp`` itself if it is then empty
+  (:func:`remove_stale_temp_files`), so a killed-and-rerun folder holds
+  exactly the files of an uninterrupted run;
 * distributed: rank ``r`` of ``w`` takes ``indices[r::w]`` of the list;
   counts are summed over the ranks, rank 0 writes
   ``<out>/export_summary.json``;
@@ -45,7 +49,7 @@ __all__ = [
     'ExportError', 'ExportItem', 'seed_maps_fn', 'seeds_to_label',
     'load_checkpoint_strict', 'export_items_from_dataset',
     'build_export_dataset', 'unwrap_seed_model', 'export_pseudo_labels',
-    'parse_args', 'main'
+    'remove_stale_temp_files', 'parse_args', 'main'
 ]
 
 #: an image to export: name (file stem), image path, 0-based fg labels.
@@ -280,6 +284,41 @@ def _preprocess(model, img: Tensor) -> Tensor:
     return x[..., :h, :w]
 
 
+def remove_stale_temp_files(tmp_dir: str, older_than: float) -> int:
+    """Remove the files of ``tmp_dir`` last modified before ``older_than``
+    (a ``time.time()`` value), then ``tmp_dir`` itself if it is empty.
+
+    Called by rank 0 at the end of a complete export, after every rank has
+    closed its writer, with ``older_than`` = the export's start: what is
+    left then was written by an interrupted (killed) earlier run -- torn
+    ``<name>.png.<pid>.tmp`` files or an unfinished summary -- and is never
+    read again. The age test spares the temp files of another export that
+    might be writing into the same folder at that moment. Errors (a file
+    removed meanwhile, a non-empty dir) are ignored.
+
+    Returns:
+        int: the number of files removed.
+    """
+    removed = 0
+    try:
+        names = sorted(os.listdir(tmp_dir))
+    except OSError:
+        return 0
+    for name in names:
+        path = osp.join(tmp_dir, name)
+        try:
+            if osp.isfile(path) and os.stat(path).st_mtime < older_than:
+                os.remove(path)
+                removed += 1
+        except OSError:
+            pass
+    try:
+        os.rmdir(tmp_dir)
+    except OSError:
+        pass
+    return removed
+
+
 def export_pseudo_labels(model: torch.nn.Module,
                          items: Sequence[ExportItem],
                          out_dir: str,
@@ -317,9 +356,12 @@ def export_pseudo_labels(model: torch.nn.Module,
     Returns:
         dict: the summary over all ranks (:func:`make_summary`) plus
         ``rank_counts`` of this rank (``shard``, ``written``, ``skipped``,
-        ``failed``). Rank 0 also writes ``<out_dir>/export_summary.json``.
+        ``failed``). Rank 0 also writes ``<out_dir>/export_summary.json``
+        and then clears what killed earlier runs left in ``<out_dir>/.tmp``
+        (:func:`remove_stale_temp_files`).
     """
     start = time.perf_counter()
+    started_at = time.time()
     num_classes = len(class_names) - 1
     writer = PseudoLabelWriter(out_dir, num_classes, save_scores, queue_size)
     shard = list(items)[rank::world_size]
@@ -381,6 +423,12 @@ def export_pseudo_labels(model: torch.nn.Module,
         with open(tmp, 'w') as f:
             json.dump(summary, f, indent=2)
         os.replace(tmp, path)
+        # every rank closed its writer before reduce_stats' collectives
+        # returned here, so older temp files belong to killed runs
+        stale = remove_stale_temp_files(writer.tmp_dir, started_at)
+        if stale:
+            print(f'removed {stale} temp file(s) left in {writer.tmp_dir} '
+                  'by an interrupted export', file=sys.stderr, flush=True)
     summary['rank_counts'] = rank_counts
     return summary
 

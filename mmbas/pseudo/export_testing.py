@@ -6,18 +6,51 @@ WSSS BAS model (``WSSSResNet`` of the given depth) and a matching
 checkpoint. :class:`StubSeedModel` is a model with hand-checkable maps.
 
 Importing this module registers ``TinyBASTestBackbone`` (see
-:mod:`mmbas.testing.bas_reference`), so a config can use it through
+:mod:`mmbas.testing.bas_reference`) and :class:`SlowTinyBackbone`
+(``SlowTinyBASTestBackbone``), so a config can use them through
 ``custom_imports=dict(imports=['mmbas', 'mmbas.pseudo.export_testing'])``.
+
+Test-only hook for the kill-and-rerun test
+(``tests/test_tools/test_export_tool.py``): :func:`make_slow_config` writes
+a config whose backbone sleeps ``delay_s`` seconds per forward, so that a
+SIGKILL sent once the first masks appear reliably lands in the middle of
+the export. The sleep is the only difference (same weights, same maps);
+nothing in the export code itself knows about it.
 """
 import os.path as osp
+import time
 from typing import Dict, Union
 
 import torch
 import torch.nn as nn
 
-from mmbas.testing.bas_reference import register_tiny_backbone
+from mmbas.testing.bas_reference import TinyBackbone, register_tiny_backbone
 
 TINY_BACKBONE = register_tiny_backbone()
+SLOW_TINY_BACKBONE = 'SlowTinyBASTestBackbone'
+
+
+class SlowTinyBackbone(TinyBackbone):
+    """:class:`TinyBackbone` that sleeps ``delay_s`` seconds before every
+    ``forward_f1`` (tests only: slows an export down without changing its
+    output; the state dict is the tiny backbone's)."""
+
+    def __init__(self, delay_s: float = 0.2, **kwargs):
+        super().__init__(**kwargs)
+        self.delay_s = float(delay_s)
+
+    def forward_f1(self, x):
+        time.sleep(self.delay_s)
+        return super().forward_f1(x)
+
+
+def _register_slow_backbone() -> None:
+    from mmseg.registry import MODELS
+    MODELS.register_module(name=SLOW_TINY_BACKBONE, module=SlowTinyBackbone,
+                           force=True)
+
+
+_register_slow_backbone()
 
 WSSS_MODEL = '''
 model = dict(
@@ -128,3 +161,16 @@ class StubSeedModel(nn.Module):
         maps = inputs.new_zeros(n, self.num_classes, h, w)
         maps[:, :, :h // 2] = 1.0
         return maps, inputs.new_zeros(n, self.num_classes)
+
+
+def make_slow_config(setup: Dict[str, str], delay_s: float = 0.2) -> str:
+    """Write ``<root>/export_slow_cfg.py``: the tiny-backbone config of
+    :func:`make_export_setup` (``depth='tiny'``) with
+    :class:`SlowTinyBackbone` (``delay_s`` per forward); the setup's
+    checkpoint loads into it unchanged. Test-only (see the module doc)."""
+    path = osp.join(osp.dirname(setup['config']), 'export_slow_cfg.py')
+    with open(path, 'w') as f:
+        f.write(f"_base_ = ['./{osp.basename(setup['config'])}']\n")
+        f.write(f"model = dict(backbone=dict(type='{SLOW_TINY_BACKBONE}', "
+                f'delay_s={float(delay_s)!r}))\n')
+    return path

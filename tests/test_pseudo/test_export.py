@@ -17,7 +17,7 @@ from mmbas.pseudo import export as export_mod
 from mmbas.pseudo import writer as writer_mod
 from mmbas.pseudo.export import (ExportError, export_items_from_dataset,
                                  export_pseudo_labels, load_checkpoint_strict,
-                                 seed_maps_fn)
+                                 remove_stale_temp_files, seed_maps_fn)
 from mmbas.pseudo.export_testing import StubSeedModel, make_export_setup
 from mmbas.pseudo.writer import encode_label_png, encode_scores
 
@@ -171,10 +171,30 @@ def test_interrupted_export_resumes_byte_identical(bas_model, items, tmp_path,
     for name, data in partial.items():  # nothing truncated under a name
         assert data == reference[name]
     assert os.listdir(osp.join(out, '.tmp'))  # the torn temp file
+    assert not osp.exists(osp.join(out, 'export_summary.json'))
     summary = export_pseudo_labels(bas_model, items, out, VOC_NAMES, **kw)
     assert summary['skipped'] == sum(f.endswith('.png') for f in partial)
     assert summary['written'] + summary['skipped'] == len(items)
     assert read_dir(out) == reference
+    # the torn temp file is gone with .tmp: same file set as the reference
+    assert sorted(os.listdir(out)) == sorted(os.listdir(ref))
+    assert not osp.exists(osp.join(out, '.tmp'))
+
+
+def test_remove_stale_temp_files_spares_newer_files(tmp_path):
+    tmp_dir = tmp_path / '.tmp'
+    tmp_dir.mkdir()
+    old, new = tmp_dir / 'a.png.11.tmp', tmp_dir / 'b.png.12.tmp'
+    old.write_bytes(b'torn')
+    new.write_bytes(b'being written')
+    os.utime(old, (1000.0, 1000.0))
+    os.utime(new, (3000.0, 3000.0))
+    assert remove_stale_temp_files(str(tmp_dir), older_than=2000.0) == 1
+    assert sorted(os.listdir(tmp_dir)) == ['b.png.12.tmp']  # dir kept
+    new.unlink()
+    assert remove_stale_temp_files(str(tmp_dir), older_than=2000.0) == 0
+    assert not tmp_dir.exists()  # empty: removed
+    assert remove_stale_temp_files(str(tmp_dir), 2000.0) == 0  # no dir: ok
 
 
 def test_unwritable_out_dir(tmp_path):

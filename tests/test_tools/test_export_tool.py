@@ -1,17 +1,21 @@
 # Copyright (c) mmbas contributors. All rights reserved.
 """tools/export_pseudo_labels.py and tools/dist_export.sh end to end on the
 toy VOC (CPU, gloo): 2 ranks split the list and write exactly the files of
-a single-process run; user errors end with one line and exit status 2."""
+a single-process run; an export SIGKILLed midway and rerun leaves exactly
+the files of an uninterrupted run; user errors end with one line and exit
+status 2."""
 import json
 import os
 import os.path as osp
+import signal
 import socket
 import subprocess
 import sys
+import time
 
 import pytest
 
-from mmbas.pseudo.export_testing import make_export_setup
+from mmbas.pseudo.export_testing import make_export_setup, make_slow_config
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOOL = osp.join(ROOT, 'tools', 'export_pseudo_labels.py')
@@ -49,20 +53,38 @@ def _files(path):
     }
 
 
-def test_two_ranks_equal_single_process(setup, tmp_path):
-    single, double = str(tmp_path / 'one'), str(tmp_path / 'two')
-    base = [setup['config'], setup['checkpoint']]
-    # the single-process reference runs in-process (same code path as the
-    # tool) with one thread, like every torchrun rank (OMP_NUM_THREADS=1)
+def _tree(path):
+    """Every file and folder under ``path`` (relative paths)."""
+    out = set()
+    for dirpath, dirnames, filenames in os.walk(path):
+        rel = osp.relpath(dirpath, path)
+        out.update(osp.normpath(osp.join(rel, n)) for n in dirnames)
+        out.update(osp.normpath(osp.join(rel, n)) for n in filenames)
+    return out
+
+
+@pytest.fixture(scope='module')
+def reference(setup, tmp_path_factory):
+    """Uninterrupted single-process export with ARGS. It runs in-process
+    (same code path as the tool) with one thread, like every torchrun rank
+    and the tool subprocesses here (OMP_NUM_THREADS=1)."""
     import torch
 
     from mmbas.pseudo.export import main
+    out = str(tmp_path_factory.mktemp('reference') / 'out')
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        assert main([*base, '--out', single, *ARGS]) == 0
+        assert main([setup['config'], setup['checkpoint'], '--out', out,
+                     *ARGS]) == 0
     finally:
         torch.set_num_threads(threads)
+    return out
+
+
+def test_two_ranks_equal_single_process(setup, reference, tmp_path):
+    single, double = reference, str(tmp_path / 'two')
+    base = [setup['config'], setup['checkpoint']]
     two = subprocess.run(['bash', DIST, *base, '2', '--out', double, *ARGS],
                          env=dict(_env(), PORT=_free_port()),
                          capture_output=True,
@@ -103,3 +125,66 @@ def test_cli_user_errors(setup, tmp_path):
     assert 'does not match the model' in line[0]
     assert not [f for f in os.listdir(tmp_path / 'out') if f.endswith('.png')
                 ]  # failed before any work
+
+
+def test_killed_export_rerun_is_byte_identical(setup, reference, tmp_path):
+    """SIGKILL the tool midway, rerun the same command: the folder then holds
+    exactly the files of an uninterrupted export, byte for byte, and no
+    temp file. The config's backbone sleeps 0.25 s per forward (test-only
+    SlowTinyBackbone, same weights and maps), so the kill, sent once 3 of
+    the 9 masks exist, lands with most of the list still to do."""
+    n = len(open(setup['list']).read().split())
+    out = str(tmp_path / 'out')
+    cmd = [
+        sys.executable, TOOL,
+        make_slow_config(setup, delay_s=0.25), setup['checkpoint'], '--out',
+        out, *ARGS, '--num-workers', '1'  # the last one wins: a decode worker
+    ]
+
+    def pngs():
+        try:
+            return sorted(f for f in os.listdir(out) if f.endswith('.png'))
+        except FileNotFoundError:
+            return []
+
+    # own session: the kill takes the DataLoader worker down too, like a
+    # scheduler killing the job; output to a file (a full pipe would stall)
+    log = tmp_path / 'killed.log'
+    with open(log, 'w') as f:
+        proc = subprocess.Popen(cmd, env=_env(), stdout=f, stderr=f,
+                                start_new_session=True)
+    try:
+        deadline = time.monotonic() + 240
+        while len(pngs()) < 3:
+            assert proc.poll() is None, \
+                'export ended before the kill:\n' + log.read_text()
+            assert time.monotonic() < deadline, 'no masks appeared'
+            time.sleep(0.02)
+        os.killpg(proc.pid, signal.SIGKILL)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    ref = _files(reference)
+    assert len(ref) == 2 * n
+    done = pngs()
+    assert 3 <= len(done) < n, done  # killed midway
+    partial = _files(out)
+    for name, data in partial.items():  # nothing torn under a final name
+        assert data == ref[name], name
+    assert not osp.exists(osp.join(out, 'export_summary.json'))
+
+    again = subprocess.run(cmd, env=_env(), capture_output=True, text=True,
+                           timeout=300)
+    assert again.returncode == 0, again.stderr
+    k = len(done)
+    assert (f'[rank 0/1] shard of {n} images: written {n - k}, skipped {k}, '
+            'failed 0') in again.stderr
+    assert _files(out) == ref  # every mask and score file, byte for byte
+    # same file set, no temp file or .tmp folder left by the killed run
+    assert _tree(out) == _tree(reference)
+    assert not [f for f in _tree(out) if '.tmp' in f]
+    summary = json.load(open(osp.join(out, 'export_summary.json')))
+    assert summary['written'] == n - k and summary['skipped'] == k
+    assert summary['failed'] == 0

@@ -1,34 +1,43 @@
 # Copyright (c) mmbas contributors. All rights reserved.
-"""BAS vs. a plain CAM model on the toy VOC layout (the issue's acceptance
-experiment), end to end through the real tools.
+"""BAS vs. a plain CAM model on the toy VOC or COCO 2014 layout (the issue's
+acceptance experiment), end to end through the real tools.
 
 Steps (each one a ``tools/train.py`` / ``tools/test.py`` subprocess, logs in
 ``WORK/logs``; see docs/toy_experiment.md):
 
-1. write the toy VOC set (``mmbas.testing.toy_data.make_voc``) unless
-   ``--data-root`` already holds one;
+1. write the toy set (``mmbas.testing.toy_data.make_voc`` / ``make_coco``;
+   for COCO also the 81-class ``SegmentationClass/train2014`` PNGs through
+   ``tools/dataset_converters/coco2014.py``) unless ``--data-root`` already
+   holds one;
 2. pretrain the backbone as a plain CAM classifier from random init for
-   ``--iters-cam`` steps (``configs/toy/cam_voc_toy.py``) -- the toy stand-in
-   for ImageNet weights;
+   ``--iters-cam`` steps (``configs/toy/cam_{voc,coco}_toy.py``) -- the toy
+   stand-in for ImageNet weights;
 3. from that checkpoint (``load_from``) train BAS
-   (``configs/toy/bas_voc_toy.py``) and the CAM model
-   (``configs/toy/cam_voc_toy.py``) for ``--iters`` steps each, same data,
-   crop, batch, optimizer and schedule;
-4. multi-scale + flip seeds on the toy *train* split with GT masks
-   (``configs/toy/*_seed_toy.py``: SeedInferencer, IoUMetric at the fixed
-   threshold and the background-threshold sweep) for: the pretrained CAM,
-   the fine-tuned CAM, BAS, and BAS fused with the fine-tuned CAM;
-5. prints the loss curves (from each run's ``vis_data/scalars.json``) and
-   the seed table next to two trivial baselines computed here from the GT
-   (all background; a centred box labelled with the image's first class),
-   writes ``WORK/summary.json`` and, with ``--plot``, a PNG of the curves.
+   (``configs/toy/bas_{voc,coco}_toy.py``) and the CAM model for
+   ``--iters`` steps each, same data, crop, batch, optimizer and schedule;
+4. multi-scale + flip seeds with GT masks on the scored images (VOC: the
+   toy *train* split, ``SegmentationClass``; COCO: the toy train2014
+   images, ``SegmentationClass/train2014``) with
+   ``configs/toy/*_{voc,coco}_seed_toy.py`` (SeedInferencer, IoUMetric at
+   the fixed threshold and the background-threshold sweep) for: the
+   pretrained CAM, the fine-tuned CAM, BAS, and BAS fused with the
+   fine-tuned CAM;
+5. prints the loss curves (from each run's ``vis_data/scalars.json``), the
+   per-threshold sweep and the seed table next to two trivial baselines
+   computed here from the same GT PNGs (all background; a centred box
+   labelled with the image's first class), writes ``WORK/summary.json``
+   and, with ``--plot``, a PNG of the curves.
 
 Example (ResNet-18; 9-15 min on two shared CPU cores)::
 
-    python tools/analysis_tools/toy_bas_vs_cam.py --work-dir work_dirs/toy_exp \
-        --data-root data/toy_exp --depth 18 --iters-cam 600 --iters 300 \
-        --lr 0.01 --alpha 0.2 --beta 1.2 --curve-every 50 \
+    python tools/analysis_tools/toy_bas_vs_cam.py \\
+        --work-dir work_dirs/toy_exp \\
+        --data-root data/toy_exp --depth 18 --iters-cam 600 --iters 300 \\
+        --lr 0.01 --alpha 0.2 --beta 1.2 --curve-every 50 \\
         --plot docs/toy_experiment_losses.png
+
+COCO: add ``--dataset coco`` (and e.g. ``--num-train 96``; the toy COCO has
+no aug-only ids, so every train2014 image is trained on and scored).
 """
 import argparse
 import glob
@@ -45,7 +54,23 @@ from collections import OrderedDict
 import numpy as np
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-VOC_SUB = osp.join('VOCdevkit', 'VOC2012')
+# per dataset: root under --data-root, number of foreground classes of the
+# label space, the scored images (list file relative to the root) and their
+# GT PNG
+DATASETS = dict(
+    voc=dict(
+        sub=osp.join('VOCdevkit', 'VOC2012'),
+        num_fg=20,
+        list_file=osp.join('ImageSets', 'Segmentation', 'train.txt'),
+        gt_png=lambda root, i: osp.join(root, 'SegmentationClass',
+                                        f'{i}.png')),
+    coco=dict(
+        sub='coco',
+        num_fg=80,
+        list_file=osp.join('ImageSets', 'train2014.txt'),
+        gt_png=lambda root, i: osp.join(root, 'SegmentationClass',
+                                        'train2014', f'{i}.png')),
+)
 # channels of (layer3, layer4) of the WSSS ResNet
 CHANNELS = {18: (256, 512), 34: (256, 512), 50: (1024, 2048),
             101: (1024, 2048)}
@@ -56,14 +81,17 @@ BAS_TERMS = ('loss_cls', 'loss_frg', 'loss_bas', 'loss_area', 'acc',
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--work-dir', required=True)
+    p.add_argument('--dataset', default='voc', choices=sorted(DATASETS),
+                   help='toy layout: configs/toy/*_{voc,coco}*_toy.py')
     p.add_argument('--data-root', required=True,
-                   help='toy root (holds VOCdevkit/VOC2012); written if '
-                   'missing')
+                   help='toy root (holds VOCdevkit/VOC2012 or coco/); '
+                   'written if missing')
     p.add_argument('--num-train', type=int, default=64)
     p.add_argument('--num-val', type=int, default=16)
     p.add_argument('--size', type=int, default=128, help='toy image size')
     p.add_argument('--num-classes', type=int, default=4,
-                   help='VOC classes used by the toy set')
+                   help='classes used by the toy set (the first ones of '
+                   'the VOC / COCO order)')
     p.add_argument('--seed', type=int, default=0, help='toy data seed')
     p.add_argument('--depth', type=int, default=50, choices=sorted(CHANNELS))
     p.add_argument('--crop', type=int, default=96)
@@ -91,13 +119,30 @@ def parse_args():
                    help='skip the fused BAS+CAM seeds')
     p.add_argument('--skip-existing', action='store_true',
                    help='reuse finished runs / tests in WORK')
+    p.add_argument('--sweep-step', type=float, default=0.05,
+                   help='threshold step of the printed sweep table (the '
+                   'metric sweeps 0.05..0.95 by 0.01; all of it is in '
+                   'summary.json)')
     p.add_argument('--plot', help='write the loss curves to this PNG')
     return p.parse_args()
 
 
 # ----------------------------------------------------------------------
-def run(cmd, log_path):
-    """Run ``cmd`` (list) from the repo root, stdout+stderr to log_path."""
+#: subprocesses that died from a signal after writing all their outputs
+#: (see ``run``); listed in the report and in summary.json
+CRASHED_AFTER_OUTPUT = []
+
+
+def run(cmd, log_path, outputs_ok=None):
+    """Run ``cmd`` (list) from the repo root, stdout+stderr to log_path.
+
+    A non-zero exit raises, except when the process was killed by a signal
+    (negative return code, e.g. -11) and ``outputs_ok()`` confirms that it
+    had written everything this script reads (final checkpoint / metrics
+    json). On the shared CPU host, ``tools/train.py`` sometimes segfaults
+    in interpreter teardown after its last log line; such runs are kept,
+    with a warning and an entry in ``CRASHED_AFTER_OUTPUT``.
+    """
     os.makedirs(osp.dirname(log_path), exist_ok=True)
     print('$ ' + ' '.join(cmd), flush=True)
     t0 = time.time()
@@ -106,6 +151,13 @@ def run(cmd, log_path):
                               stderr=subprocess.STDOUT)
     dt = time.time() - t0
     if proc.returncode:
+        if proc.returncode < 0 and outputs_ok is not None and outputs_ok():
+            msg = (f'{osp.basename(log_path)}: exited with signal '
+                   f'{-proc.returncode} after writing its outputs')
+            CRASHED_AFTER_OUTPUT.append(msg)
+            print(f'  WARNING: {msg}; outputs kept (log {log_path})',
+                  flush=True)
+            return dt
         with open(log_path) as f:
             tail = f.read()[-3000:]
         raise RuntimeError(f'command failed ({proc.returncode}), see '
@@ -114,15 +166,25 @@ def run(cmd, log_path):
     return dt
 
 
-def data_opts(prefixes, voc_root):
-    return [f'{p}.dataset.data_root={voc_root}' for p in prefixes]
+def data_opts(prefixes, ds_root):
+    return [f'{p}.dataset.data_root={ds_root}' for p in prefixes]
 
 
-def train_opts(args, voc_root, iters, lr, mult):
+def cfg(args, kind):
+    """``configs/toy/<kind>_<dataset>_toy.py``, e.g. ``cfg(args, 'bas')``."""
+    return osp.join('configs', 'toy', f'{kind}_{args.dataset}_toy.py')
+
+
+def seed_cfg(args, kind):
+    """``configs/toy/<kind>_<dataset>_seed_toy.py``."""
+    return osp.join('configs', 'toy', f'{kind}_{args.dataset}_seed_toy.py')
+
+
+def train_opts(args, ds_root, iters, lr, mult):
     c = args.crop
     r = int(round(c * 112 / 96))
     return data_opts(('train_dataloader', 'val_dataloader',
-                      'test_dataloader'), voc_root) + [
+                      'test_dataloader'), ds_root) + [
         f'train_cfg.max_iters={iters}',
         f'train_cfg.val_interval={iters + 1}',  # no val during training
         f'param_scheduler.0.end={iters}',
@@ -149,10 +211,16 @@ def train(args, name, config, iters, lr, mult, extra=()):
     if args.skip_existing and osp.isfile(ckpt):
         print(f'[skip] {name}: {ckpt} exists')
         return ckpt, 0.0
-    opts = train_opts(args, args.voc_root, iters, lr, mult) + list(extra)
+    opts = train_opts(args, args.ds_root, iters, lr, mult) + list(extra)
+    log = osp.join(args.work_dir, 'logs', f'train_{name}.log')
+
+    def saved():
+        with open(log) as f:
+            return osp.isfile(ckpt) and (
+                f'Saving checkpoint at {iters} iterations' in f.read())
+
     dt = run([sys.executable, 'tools/train.py', config, '--work-dir', wd,
-              '--cfg-options'] + opts,
-             osp.join(args.work_dir, 'logs', f'train_{name}.log'))
+              '--cfg-options'] + opts, log, saved)
     if not osp.isfile(ckpt):
         raise FileNotFoundError(ckpt)
     return ckpt, dt
@@ -167,13 +235,19 @@ def seed_test(args, name, config, ckpt, extra=()):
         dt = 0.0
     else:
         f1, f2 = CHANNELS[args.depth]
-        opts = data_opts(('test_dataloader', ), args.voc_root) + [
+        opts = data_opts(('test_dataloader', ), args.ds_root) + [
             f'model.bg_threshold={args.fixed_threshold}',
             f'model.module.backbone.depth={args.depth}',
             f'model.module.head.in_channels_f2={f2}',
         ] + list(extra)
+        before = set(glob.glob(osp.join(wd, '*', '*.json')))
+
+        def written():
+            new = set(glob.glob(osp.join(wd, '*', '*.json'))) - before
+            return any('sweep/mIoU' in open(p).read() for p in new)
+
         dt = run([sys.executable, 'tools/test.py', config, ckpt,
-                  '--work-dir', wd, '--cfg-options'] + opts, log)
+                  '--work-dir', wd, '--cfg-options'] + opts, log, written)
         done = sorted(glob.glob(osp.join(wd, '*', '*.json')))
     with open(done[-1]) as f:
         metrics = json.load(f)
@@ -194,7 +268,7 @@ def parse_per_class(log_path):
     if start is None:
         return out
     for line in lines[start + 1:]:
-        m = re.match(r'^\s+(\S+)\s+(nan|[-\d.]+)\s*$', line)
+        m = re.match(r'^\s{2}(\S.*?)\s+(nan|[-\d.]+)\s*$', line)
         if not m:
             break
         if m.group(2) != 'nan':
@@ -276,18 +350,39 @@ def plot_curves(curves, path):
     print(f'loss curves written to {path}')
 
 
+def sweep_table(seeds, step):
+    """Per-threshold mIoU of every model (rows = thresholds every ``step``
+    of the metric's sweep plus each model's best one, marked ``*``)."""
+    names = list(seeds)
+    thr = sorted({float(k.split('@')[1]) for m in seeds.values()
+                  for k in m if k.startswith('sweep/mIoU@')})
+    keep = [x for x in thr
+            if abs(round((x - thr[0]) / step) * step - (x - thr[0])) < 1e-6]
+    best = {n: seeds[n]['sweep/best_threshold'] for n in names}
+    rows = sorted(set(keep) | {round(b, 2) for b in best.values()})
+    lines = ['  thr' + ''.join(f'{n:>14}' for n in names)]
+    for x in rows:
+        cells = []
+        for n in names:
+            v = seeds[n].get(f'sweep/mIoU@{x:.2f}', float('nan'))
+            mark = '*' if abs(best[n] - x) < 1e-6 else ' '
+            cells.append(f'{v:>13.2f}{mark}')
+        lines.append(f'{x:5.2f}' + ''.join(cells))
+    return '\n'.join(lines)
+
+
 # ----------------------------------------------------------------------
-def gt_baselines(voc_root, num_fg=20):
-    """All-background and centred-box seed mIoU on the train split (same
-    conventions as IoUMetric / SeedSweepMetric: ignore 255, nan-mean over
-    classes with a non-empty union)."""
+def gt_baselines(ds_root, dataset='voc'):
+    """All-background and centred-box seed mIoU on the scored images (the
+    GT PNGs the seed configs read; same conventions as IoUMetric /
+    SeedSweepMetric: ignore 255, nan-mean over the classes of the label
+    space with a non-empty union)."""
     from PIL import Image
-    with open(osp.join(voc_root, 'ImageSets', 'Segmentation',
-                       'train.txt')) as f:
+    spec = DATASETS[dataset]
+    with open(osp.join(ds_root, spec['list_file'])) as f:
         ids = [x.strip() for x in f if x.strip()]
-    gts = [np.array(Image.open(osp.join(voc_root, 'SegmentationClass',
-                                        f'{i}.png'))) for i in ids]
-    k = num_fg + 1
+    gts = [np.array(Image.open(spec['gt_png'](ds_root, i))) for i in ids]
+    k = spec['num_fg'] + 1
 
     def miou(pred_fn):
         conf = np.zeros((k, k), np.int64)
@@ -302,7 +397,7 @@ def gt_baselines(voc_root, num_fg=20):
             iou = inter / union
         return float(np.nanmean(iou) * 100), iou
 
-    out = OrderedDict()
+    out = OrderedDict(num_images=len(gts))
     out['all_background'], _ = miou(lambda g: np.zeros_like(g, np.int64))
     best = (-1.0, None)
     for frac in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8):
@@ -331,44 +426,50 @@ def main():
     args = parse_args()
     t_start = time.time()
     args.work_dir = osp.abspath(args.work_dir)
-    args.voc_root = osp.join(osp.abspath(args.data_root), VOC_SUB)
-    os.makedirs(args.work_dir, exist_ok=True)
-    if not osp.isfile(osp.join(args.voc_root, 'ImageSets', 'Segmentation',
-                               'train.txt')):
-        sys.path.insert(0, REPO)
-        from mmbas.testing.toy_data import make_voc
-        make_voc(osp.abspath(args.data_root), seed=args.seed,
-                 num_train=args.num_train, num_val=args.num_val,
-                 size=args.size, num_classes=args.num_classes)
-        print(f'toy VOC written to {args.voc_root}')
-    f1, f2 = CHANNELS[args.depth]
+    spec = DATASETS[args.dataset]
     times = OrderedDict()
+    args.ds_root = osp.join(osp.abspath(args.data_root), spec['sub'])
+    os.makedirs(args.work_dir, exist_ok=True)
+    if not osp.isfile(osp.join(args.ds_root, spec['list_file'])):
+        sys.path.insert(0, REPO)
+        from mmbas.testing import toy_data
+        make = dict(voc=toy_data.make_voc, coco=toy_data.make_coco)
+        make[args.dataset](
+            osp.abspath(args.data_root), seed=args.seed,
+            num_train=args.num_train, num_val=args.num_val, size=args.size,
+            num_classes=args.num_classes)
+        if args.dataset == 'coco':
+            # 81-class PNGs + ImageSets/train2014.txt, as on the real data
+            times['coco_converter'] = run(
+                [sys.executable, 'tools/dataset_converters/coco2014.py',
+                 args.ds_root, '--splits', 'train2014'],
+                osp.join(args.work_dir, 'logs', 'coco2014_converter.log'))
+        print(f'toy {args.dataset} written to {args.ds_root}')
+    f1, f2 = CHANNELS[args.depth]
 
     # 1. pretrain CAM from random init
     pre_ckpt, times['train_cam_pretrain'] = train(
-        args, 'cam_pretrain', 'configs/toy/cam_voc_toy.py', args.iters_cam,
+        args, 'cam_pretrain', cfg(args, 'cam'), args.iters_cam,
         args.pretrain_lr, args.pretrain_backbone_lr_mult)
     # 2. BAS and CAM from it, the same way
     bas_ckpt, times['train_bas'] = train(
-        args, 'bas', 'configs/toy/bas_voc_toy.py', args.iters, args.lr,
+        args, 'bas', cfg(args, 'bas'), args.iters, args.lr,
         args.backbone_lr_mult, [
             f'load_from={pre_ckpt}', f'model.head.in_channels_f1={f1}',
             f'model.head.loss_frg.loss_weight={args.alpha}',
             f'model.head.loss_area.loss_weight={args.beta}'
         ] + seed_opt(args))
     cam_ckpt, times['train_cam'] = train(
-        args, 'cam', 'configs/toy/cam_voc_toy.py', args.iters, args.lr,
+        args, 'cam', cfg(args, 'cam'), args.iters, args.lr,
         args.backbone_lr_mult, [f'load_from={pre_ckpt}'] + seed_opt(args))
 
     # 3. seeds
     seeds = OrderedDict()
     seeds['cam_pretrain'] = seed_test(args, 'cam_pretrain',
-                                      'configs/toy/cam_voc_seed_toy.py',
-                                      pre_ckpt)
-    seeds['cam'] = seed_test(args, 'cam', 'configs/toy/cam_voc_seed_toy.py',
-                             cam_ckpt)
-    seeds['bas'] = seed_test(args, 'bas', 'configs/toy/bas_voc_seed_toy.py',
-                             bas_ckpt, [f'model.module.head.in_channels_f1={f1}'])
+                                      seed_cfg(args, 'cam'), pre_ckpt)
+    seeds['cam'] = seed_test(args, 'cam', seed_cfg(args, 'cam'), cam_ckpt)
+    seeds['bas'] = seed_test(args, 'bas', seed_cfg(args, 'bas'), bas_ckpt,
+                             [f'model.module.head.in_channels_f1={f1}'])
     if not args.no_fused:
         # SeedInferencer loads cam_checkpoint at build time, outside the
         # runner's trusted load_or_resume, i.e. with weights_only=True, which
@@ -376,7 +477,7 @@ def main():
         # message_hub). Hand it a weights-only copy (state_dict only).
         cam_weights = strip_checkpoint(cam_ckpt)
         seeds['bas+cam'] = seed_test(
-            args, 'bas_cam', 'configs/toy/bas_cam_voc_seed_toy.py', bas_ckpt,
+            args, 'bas_cam', seed_cfg(args, 'bas_cam'), bas_ckpt,
             [
                 f'model.module.head.in_channels_f1={f1}',
                 f'model.cam_checkpoint={cam_weights}',
@@ -385,7 +486,7 @@ def main():
             ])
     for k, v in seeds.items():
         times[f'seeds_{k}'] = v.pop('time_s')
-    base = gt_baselines(args.voc_root)
+    base = gt_baselines(args.ds_root, args.dataset)
 
     # 4. report
     curves = OrderedDict(
@@ -401,9 +502,17 @@ def main():
     print(f'-- cam (from cam_pretrain, {args.iters} it)')
     print(curve_table(curves['cam'], ('loss_cls', 'acc'), args.curve_every))
 
+    scored = dict(voc='toy VOC train split (SegmentationClass)',
+                  coco='toy COCO train2014 images '
+                  '(SegmentationClass/train2014)')[args.dataset]
+    print(f'\n=== background-threshold sweep: seed mIoU (%) on the '
+          f'{scored}, {base["num_images"]} images; every '
+          f'{args.sweep_step:g}, * = best of the 0.01 sweep ===')
+    print(sweep_table(seeds, args.sweep_step))
+
     t = args.fixed_threshold
     fixed_key = f'sweep/mIoU@{t:.2f}'
-    print('\n=== seed mIoU (%) on the toy train split, multi-scale + flip ===')
+    print(f'\n=== seed mIoU (%) on the {scored}, multi-scale + flip ===')
     header = (f'{"model":<22}{"best mIoU":>10}{"best thr":>9}'
               f'{"mIoU@" + format(t, ".2f"):>11}{"mIoU@0.15":>10}')
     classes = None
@@ -430,10 +539,12 @@ def main():
         print(f'{k:<22}{v:8.0f}')
     total = time.time() - t_start
     print(f'{"total":<22}{total:8.0f}')
+    for msg in CRASHED_AFTER_OUTPUT:
+        print(f'WARNING: {msg} (kept)')
 
     summary = dict(
         args=vars(args), seeds=seeds, baselines=base, times=times,
-        total_s=total,
+        total_s=total, crashed_after_output=CRASHED_AFTER_OUTPUT,
         curves={k: [{kk: r[kk] for kk in r if kk in BAS_TERMS + ('step',
                                                                  'lr')}
                     for r in v] for k, v in curves.items()})

@@ -1,0 +1,22 @@
+# Fused BAS + CAM seeds on the toy COCO train2014 images:
+# norm(norm(BAS) + norm(CAM)), each map multi-scale + flip (the COCO twin of
+# configs/toy/bas_cam_voc_seed_toy.py). BAS weights = the test checkpoint,
+# CAM weights = model.cam_checkpoint:
+#   python tools/test.py configs/toy/bas_cam_coco_seed_toy.py BAS/iter_N.pth \
+#       --cfg-options model.cam_checkpoint=CAM/iter_N.pth
+# (for another depth also set model.cam_module.backbone.depth /
+# model.cam_module.head.in_channels_f2 like model.module.*).
+_base_ = ['./bas_coco_seed_toy.py', ]
+model = dict(
+    cam_module=dict(
+        _delete_=True,
+        type='CAM',
+        data_preprocessor={{_base_.bas_model.data_preprocessor}},
+        multi_label=True,
+        backbone=dict(type='WSSSResNet', depth=50, init_cfg=None),
+        head=dict(
+            type='CAMHead',
+            variant='wsss',
+            in_channels_f2=2048,
+            num_classes={{_base_.num_classes}},
+            loss_cls=dict(type='MultiLabelPosNegLoss', loss_weight=1.0))))
