@@ -16,8 +16,8 @@ Properties:
   settings). A killed export can leave (torn) temp files in ``<out>/.tmp``;
   once every rank of the next complete run has finished, rank 0 removes
   those older than that run's start and ``.tmp`` itself if it is then empty
-  (:func:`remove_stale_temp_files`), so a killed-and-rerun folder holds
-  exactly the files of an uninterrupted run;
+  (:func:`mmbas.pseudo.writer.save_summary`), so a killed-and-rerun
+  folder holds exactly the files of an uninterrupted run;
 * distributed: rank ``r`` of ``w`` takes ``indices[r::w]`` of the list;
   counts are summed over the ranks, rank 0 writes
   ``<out>/export_summary.json``;
@@ -30,7 +30,6 @@ Properties:
   recorded per image, the export continues and :func:`main` returns 1.
 """
 import argparse
-import json
 import os
 import os.path as osp
 import sys
@@ -43,7 +42,8 @@ from torch import Tensor
 
 from .multiscale import DEFAULT_SCALES, multiscale_seed_maps
 from .writer import (ExportError, PseudoLabelWriter, check_writable,
-                     format_summary, make_summary, reduce_stats)
+                     format_summary, make_summary, reduce_stats,
+                     remove_stale_temp_files, save_summary)
 
 __all__ = [
     'ExportError', 'ExportItem', 'seed_maps_fn', 'seeds_to_label',
@@ -284,41 +284,6 @@ def _preprocess(model, img: Tensor) -> Tensor:
     return x[..., :h, :w]
 
 
-def remove_stale_temp_files(tmp_dir: str, older_than: float) -> int:
-    """Remove the files of ``tmp_dir`` last modified before ``older_than``
-    (a ``time.time()`` value), then ``tmp_dir`` itself if it is empty.
-
-    Called by rank 0 at the end of a complete export, after every rank has
-    closed its writer, with ``older_than`` = the export's start: what is
-    left then was written by an interrupted (killed) earlier run -- torn
-    ``<name>.png.<pid>.tmp`` files or an unfinished summary -- and is never
-    read again. The age test spares the temp files of another export that
-    might be writing into the same folder at that moment. Errors (a file
-    removed meanwhile, a non-empty dir) are ignored.
-
-    Returns:
-        int: the number of files removed.
-    """
-    removed = 0
-    try:
-        names = sorted(os.listdir(tmp_dir))
-    except OSError:
-        return 0
-    for name in names:
-        path = osp.join(tmp_dir, name)
-        try:
-            if osp.isfile(path) and os.stat(path).st_mtime < older_than:
-                os.remove(path)
-                removed += 1
-        except OSError:
-            pass
-    try:
-        os.rmdir(tmp_dir)
-    except OSError:
-        pass
-    return removed
-
-
 def export_pseudo_labels(model: torch.nn.Module,
                          items: Sequence[ExportItem],
                          out_dir: str,
@@ -361,7 +326,6 @@ def export_pseudo_labels(model: torch.nn.Module,
         (:func:`remove_stale_temp_files`).
     """
     start = time.perf_counter()
-    started_at = time.time()
     num_classes = len(class_names) - 1
     writer = PseudoLabelWriter(out_dir, num_classes, save_scores, queue_size)
     shard = list(items)[rank::world_size]
@@ -418,17 +382,9 @@ def export_pseudo_labels(model: torch.nn.Module,
     summary = make_summary(total, class_names,
                            time.perf_counter() - start, out_dir)
     if rank == 0:
-        path = osp.join(out_dir, 'export_summary.json')
-        tmp = osp.join(writer.tmp_dir, f'export_summary.json.{os.getpid()}')
-        with open(tmp, 'w') as f:
-            json.dump(summary, f, indent=2)
-        os.replace(tmp, path)
         # every rank closed its writer before reduce_stats' collectives
-        # returned here, so older temp files belong to killed runs
-        stale = remove_stale_temp_files(writer.tmp_dir, started_at)
-        if stale:
-            print(f'removed {stale} temp file(s) left in {writer.tmp_dir} '
-                  'by an interrupted export', file=sys.stderr, flush=True)
+        # returned here
+        save_summary(summary, writer)
     summary['rank_counts'] = rank_counts
     return summary
 

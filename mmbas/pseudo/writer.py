@@ -18,19 +18,29 @@ Shared by the export tool (:mod:`mmbas.pseudo.export`) and
   truncated file under a final name. An image is *finished* when its final
   PNG exists (scores, when saved, are written before the PNG). The writer
   accumulates the summary counts as integers (no per-image arrays kept).
+* :func:`save_summary` -- rank 0's last step: ``export_summary.json``
+  (atomic), then the temp files killed earlier runs left are removed.
 """
 import io
+import json
 import os
 import os.path as osp
 import queue
+import sys
 import threading
+import time
 import zipfile
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
+from PIL import Image
 
 IGNORE_INDEX = 255
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+
+
+#: the summary file of an export folder
+SUMMARY_FILE = 'export_summary.json'
 
 
 class ExportError(RuntimeError):
@@ -66,7 +76,6 @@ def encode_label_png(label: np.ndarray) -> bytes:
     Returns:
         bytes: the PNG file content (mode 'P', VOC palette).
     """
-    from PIL import Image
     label = np.asarray(label)
     if label.ndim != 2:
         raise ValueError(f'label map must be (H, W), got {label.shape}')
@@ -142,9 +151,10 @@ class ExportStats:
     Attributes:
         num_classes (int): label values 0..num_classes (0 = background).
         pixels (np.ndarray): int64 (num_classes + 2,) pixel counts of the
-            written maps: values 0..num_classes, last entry = ignore (255).
+            masks of the list, written by this run or finished before it
+            (skipped): values 0..num_classes, last entry = ignore (255).
         written, skipped, no_fg (int): images written, skipped (already
-            finished), written without any foreground pixel.
+            finished), without any foreground pixel (written or skipped).
         failed (list[str]): ``'<name>: <reason>'`` per failed image.
     """
 
@@ -156,8 +166,9 @@ class ExportStats:
         self.no_fg = 0
         self.failed: List[str] = []
 
-    def add_label(self, label: np.ndarray) -> None:
-        """Count the pixels of one written label map."""
+    def add_label(self, label: np.ndarray, skipped: bool = False) -> None:
+        """Count the pixels of one label map, written now or (``skipped``)
+        finished by an earlier run."""
         counts = np.bincount(label.reshape(-1), minlength=256).astype(np.int64)
         c = self.num_classes
         if counts[c + 1:255].any():
@@ -165,7 +176,10 @@ class ExportStats:
             raise ValueError(f'label value {bad} outside 0..{c} and 255')
         self.pixels[:c + 1] += counts[:c + 1]
         self.pixels[c + 1] += counts[255]
-        self.written += 1
+        if skipped:
+            self.skipped += 1
+        else:
+            self.written += 1
         if not counts[1:c + 1].any():
             self.no_fg += 1
 
@@ -197,10 +211,13 @@ def make_summary(stats: ExportStats, class_names: Sequence[str],
     """The summary dict of an export (JSON serialisable).
 
     Keys: ``out_dir``, ``written``, ``skipped``, ``failed`` (count),
-    ``failed_images`` (list), ``no_foreground`` (written images without a
-    foreground pixel), ``wall_time_s``, ``images_per_s`` (written / wall
-    time), ``total_pixels``, ``class_pixels`` ({name: count}, ``ignore``
-    last), ``class_pixel_share`` ({name: fraction of the written pixels}).
+    ``failed_images`` (list), ``no_foreground`` (masks without a foreground
+    pixel), ``wall_time_s``, ``images_per_s`` (written / wall time),
+    ``total_pixels``, ``class_pixels`` ({name: count}, ``ignore`` last),
+    ``class_pixel_share`` ({name: fraction of the pixels}). Pixel and
+    no-foreground counts cover every finished mask of the list, written by
+    this run or skipped, so a resumed export reports the same folder
+    content as an uninterrupted one.
     """
     names = list(class_names)[:stats.num_classes + 1]
     names += [f'class_{i}' for i in range(len(names), stats.num_classes + 1)]
@@ -246,6 +263,64 @@ def format_summary(summary: Dict) -> str:
     return '\n'.join(lines)
 
 
+def remove_stale_temp_files(tmp_dir: str, older_than: float) -> int:
+    """Remove the files of ``tmp_dir`` last modified before ``older_than``
+    (a ``time.time()`` value), then ``tmp_dir`` itself if it is empty.
+
+    Called by :func:`save_summary` at the end of a complete export, after
+    every rank has closed its writer, with ``older_than`` = the export's
+    start: what is left then was written by an interrupted (killed) earlier
+    run -- torn ``<name>.png.<pid>.tmp`` files or an unfinished summary --
+    and is never read again. The age test spares the temp files of another
+    export that might be writing into the same folder at that moment.
+    Errors (a file removed meanwhile, a non-empty dir) are ignored.
+
+    Returns:
+        int: the number of files removed.
+    """
+    removed = 0
+    try:
+        names = sorted(os.listdir(tmp_dir))
+    except OSError:
+        return 0
+    for name in names:
+        path = osp.join(tmp_dir, name)
+        try:
+            if osp.isfile(path) and os.stat(path).st_mtime < older_than:
+                os.remove(path)
+                removed += 1
+        except OSError:
+            pass
+    try:
+        os.rmdir(tmp_dir)
+    except OSError:
+        pass
+    return removed
+
+
+def save_summary(summary: Dict, writer: 'PseudoLabelWriter') -> int:
+    """Finish an export on rank 0, after every rank closed its writer.
+
+    Writes ``<out_dir>/export_summary.json`` atomically, then removes what
+    killed earlier runs left in ``<out_dir>/.tmp``
+    (:func:`remove_stale_temp_files` with the writer's start time), so that
+    a killed-and-rerun folder holds exactly the files of an uninterrupted
+    run. Used by the export tool and by ``PseudoLabelExportHook``.
+
+    Returns:
+        int: the number of stale temp files removed.
+    """
+    tmp = osp.join(writer.tmp_dir, f'{SUMMARY_FILE}.{os.getpid()}')
+    with open(tmp, 'w') as f:
+        json.dump(summary, f, indent=2)
+    os.replace(tmp, osp.join(writer.out_dir, SUMMARY_FILE))
+    stale = remove_stale_temp_files(writer.tmp_dir, writer.started_at)
+    if stale:
+        print(f'removed {stale} temp file(s) left in {writer.tmp_dir} by an '
+              'interrupted export', file=sys.stderr, flush=True)
+    return stale
+
+
 class PseudoLabelWriter:
     """Write label PNGs (and optional score ``.npz``) on a background thread.
 
@@ -269,6 +344,8 @@ class PseudoLabelWriter:
                  threaded: bool = True):
         self.out_dir = out_dir
         self.tmp_dir = check_writable(out_dir)
+        # temp files older than this belong to interrupted earlier runs
+        self.started_at = time.time()
         self.save_scores = save_scores
         self.stats = ExportStats(num_classes)
         self._lock = threading.Lock()
@@ -296,9 +373,10 @@ class PseudoLabelWriter:
         return osp.exists(self.png_path(name))
 
     def skip(self, name: str) -> None:
-        """Count ``name`` as skipped (already finished)."""
-        with self._lock:
-            self.stats.skipped += 1
+        """Count ``name`` as skipped (already finished); its mask is read
+        (on the writer thread) so that the summary's pixel counts cover
+        it."""
+        self._run(self._count_finished, name)
 
     def fail(self, name: str, reason: str) -> None:
         """Record a failed image with a one-line reason."""
@@ -311,12 +389,39 @@ class PseudoLabelWriter:
         if label.dtype != np.uint8:
             label = label.astype(np.uint8)
         png = encode_label_png(label)
-        if self.save_scores and scores is not None:
-            atomic_write(self.score_path(name), encode_scores(classes, scores),
-                         self.tmp_dir)
-        atomic_write(self.png_path(name), png, self.tmp_dir)
+        try:
+            if self.save_scores and scores is not None:
+                atomic_write(self.score_path(name),
+                             encode_scores(classes, scores), self.tmp_dir)
+            atomic_write(self.png_path(name), png, self.tmp_dir)
+        except OSError as err:  # disk full, removed dir, ...
+            raise OSError(f'write failed: {err}') from None
         with self._lock:
             self.stats.add_label(label)
+
+    def _count_finished(self, name: str) -> None:
+        path = self.png_path(name)
+        try:
+            with Image.open(path) as img:
+                label = np.asarray(img)
+            with self._lock:
+                self.stats.add_label(label, skipped=True)
+        except (OSError, ValueError) as err:
+            raise OSError(f'finished mask {path} is unreadable ({err}); '
+                          'delete it to export the image again') from None
+
+    def _run(self, fn, name: str, *args) -> None:
+        """Run ``fn(name, *args)`` on the writer thread (or here when not
+        threaded); an ``OSError`` fails the image."""
+        if self._error is not None:
+            raise self._error
+        if self._queue is not None:
+            self._queue.put((fn, name) + args)
+            return
+        try:
+            fn(name, *args)
+        except OSError as err:
+            self.fail(name, str(err))
 
     def _worker(self) -> None:
         while True:
@@ -325,9 +430,9 @@ class PseudoLabelWriter:
                 if item is None:
                     return
                 try:
-                    self._write(*item)
-                except OSError as err:  # disk full, removed dir, ...
-                    self.fail(item[0], f'write failed: {err}')
+                    item[0](*item[1:])
+                except OSError as err:
+                    self.fail(item[1], str(err))
                 except Exception as err:  # noqa: BLE001
                     self._error = err
             finally:
@@ -347,15 +452,7 @@ class PseudoLabelWriter:
             scores (np.ndarray, optional): (K, H, W) score maps, saved when
                 ``save_scores``.
         """
-        if self._error is not None:
-            raise self._error
-        if self._queue is None:
-            try:
-                self._write(name, label, classes, scores)
-            except OSError as err:
-                self.fail(name, f'write failed: {err}')
-            return
-        self._queue.put((name, label, classes, scores))
+        self._run(self._write, name, label, classes, scores)
 
     def close(self) -> ExportStats:
         """Flush the queue, stop the thread and return this process' stats;

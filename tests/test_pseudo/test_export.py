@@ -132,6 +132,25 @@ def test_summary_hand_checked(items, tmp_path):
                                  progress=False)
     assert again['written'] == 0 and again['skipped'] == 3
     assert again['failed'] == 3
+    # the skipped masks are read back: the summary describes the folder
+    assert again['class_pixels'] == summary['class_pixels']
+    assert again['no_foreground'] == summary['no_foreground']
+    # a finished mask that no longer decodes fails with the fix named
+    name = chosen[0][0]
+    with open(osp.join(out, name + '.png'), 'wb') as f:
+        f.write(b'not a png')
+    broken = export_pseudo_labels(StubSeedModel(20),
+                                  chosen[:3],
+                                  out,
+                                  VOC_NAMES,
+                                  scales=[1.0],
+                                  flip=False,
+                                  num_workers=0,
+                                  progress=False)
+    assert broken['skipped'] == 2 and broken['failed'] == 1
+    assert broken['failed_images'][0].startswith(f'{name}: finished mask')
+    assert 'delete it to export the image again' in \
+        broken['failed_images'][0]
 
 
 def test_interrupted_export_resumes_byte_identical(bas_model, items, tmp_path,
@@ -176,6 +195,9 @@ def test_interrupted_export_resumes_byte_identical(bas_model, items, tmp_path,
     assert summary['skipped'] == sum(f.endswith('.png') for f in partial)
     assert summary['written'] + summary['skipped'] == len(items)
     assert read_dir(out) == reference
+    ref_summary = json.load(open(osp.join(ref, 'export_summary.json')))
+    for key in ('class_pixels', 'total_pixels', 'no_foreground'):
+        assert summary[key] == ref_summary[key], key
     # the torn temp file is gone with .tmp: same file set as the reference
     assert sorted(os.listdir(out)) == sorted(os.listdir(ref))
     assert not osp.exists(osp.join(out, '.tmp'))

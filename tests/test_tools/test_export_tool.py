@@ -188,3 +188,7 @@ def test_killed_export_rerun_is_byte_identical(setup, reference, tmp_path):
     summary = json.load(open(osp.join(out, 'export_summary.json')))
     assert summary['written'] == n - k and summary['skipped'] == k
     assert summary['failed'] == 0
+    # the pixel counts cover the skipped masks too: same as uninterrupted
+    full = json.load(open(osp.join(reference, 'export_summary.json')))
+    for key in ('class_pixels', 'total_pixels', 'no_foreground'):
+        assert summary[key] == full[key], key

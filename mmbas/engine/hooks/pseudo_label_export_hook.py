@@ -1,7 +1,5 @@
 # Copyright (c) mmbas contributors. All rights reserved.
 """Write pseudo-mask PNGs from the test predictions."""
-import json
-import os
 import os.path as osp
 import time
 from typing import Optional, Sequence
@@ -13,7 +11,7 @@ from mmengine.hooks import Hook
 from mmseg.registry import HOOKS
 
 from mmbas.pseudo.writer import (PseudoLabelWriter, format_summary,
-                                 make_summary, reduce_stats)
+                                 make_summary, reduce_stats, save_summary)
 
 
 @HOOKS.register_module()
@@ -27,7 +25,8 @@ class PseudoLabelExportHook(Hook):
     the predicted classes (``seg_logits`` rows ``k + 1`` for the classes in
     ``pred_classes``, else in ``gt_label``) go to ``<stem>.npz`` (float16).
     At the end of the test epoch the counts are summed over the ranks; rank
-    0 logs the summary and writes ``<out_dir>/export_summary.json``.
+    0 logs the summary, writes ``<out_dir>/export_summary.json`` and removes
+    the temp files that killed earlier runs left in ``<out_dir>/.tmp``.
 
     Use it with ``tools/test.py`` via ``custom_hooks=[dict(
     type='PseudoLabelExportHook', out_dir='work_dirs/pseudo')]``.
@@ -111,15 +110,11 @@ class PseudoLabelExportHook(Hook):
         """Flush, gather the counts, log and save the summary."""
         if self.writer is None:
             return
-        stats = reduce_stats(self.writer.close())
-        self.writer = None
+        writer, self.writer = self.writer, None
+        stats = reduce_stats(writer.close())
         summary = make_summary(stats, self.class_names,
                                time.perf_counter() - self._start, self.out_dir)
         if get_rank() == 0:
             runner.logger.info('\n' + format_summary(summary))
-            tmp = osp.join(self.out_dir, '.tmp',
-                           f'export_summary.json.{os.getpid()}')
-            with open(tmp, 'w') as f:
-                json.dump(summary, f, indent=2)
-            os.replace(tmp, osp.join(self.out_dir, 'export_summary.json'))
+            save_summary(summary, writer)
         self.summary = summary
