@@ -1,12 +1,13 @@
-# Stage 1 of the toy WSSS pipeline (tests/test_tools/test_run_pipeline.py):
 # configs/toy/bas_voc_toy.py with a ResNet-18 WSSS backbone (F1 = layer3,
 # 256 ch; F2 = layer4, 512 ch), random init, 64x64 crops and a short
-# iteration-based schedule, so the whole pipeline runs in about a minute on
-# a CPU. Checkpoints every `ckpt_interval` iterations, the last one always
+# iteration-based schedule, so that a whole pipeline run takes about a minute
+# on a CPU. Checkpoints every `ckpt_interval` iterations, the last one always
 # (the pipeline's resume / skip logic needs them).
 # Caveat: from random init BAS collapses on the toy data (the area term
 # drives M_f to 0, or with a small beta to 1), so the seeds carry no
-# localisation; this config exercises the mechanics, not the method.
+# localisation; this config exercises the mechanics, not the method. The
+# toy end-to-end run (tests/test_tools/test_run_pipeline.py) starts BAS from a
+# pretrained backbone: configs/toy/cam_voc_e2e_pretrain.py, bas_voc_e2e.py.
 _base_ = ['./bas_voc_toy.py']
 
 crop_size = (64, 64)

@@ -1,9 +1,10 @@
-# Stage 3 of the toy WSSS pipeline (tests/test_tools/test_run_pipeline.py):
 # configs/deeplab/deeplabv3plus_r101-d8_4xb4-20k_voc12aug-pseudo-512x512.py
 # (mmseg's stock DeepLabV3+ on the pseudo masks of trainaug) shrunk for a
 # CPU: ResNetV1c-18 (random init, no download), thin heads, plain BN, 64x64
 # crops, batch 4 and a short schedule. The pipeline points seg_map_path at
-# its export folder.
+# its export folder. Used by the pseudo-mask check tests; it exercises the
+# mechanics only: on the toy pseudo masks it predicts background everywhere.
+# The stage 3 of the toy end-to-end run is configs/toy/deeplabv2_r18_e2e.py.
 _base_ = [
     '../deeplab/deeplabv3plus_r101-d8_4xb4-20k_voc12aug-pseudo-512x512.py'
 ]

@@ -1,17 +1,34 @@
 # Copyright (c) mmbas contributors. All rights reserved.
-"""tools/run_pipeline.py end to end on the toy VOC layout: stage-1 BAS ->
-seed sweep -> export -> mask check -> DeepLabV3+ on the pseudo masks, then
-the resume logic: a rerun skips every stage; a stage-3 crash (final
-checkpoint lost) reruns stage 3 only, resumed from its last checkpoint.
-The final model vs predicting background everywhere on toy val is measured
-(xfail: toy BAS from random init gives uninformative seeds).
+"""tools/run_pipeline.py end to end on the toy VOC layout, then its resume
+logic and the quality of what it produced.
 
-Runtime: about 1.5-2 minutes on 2 free CPU cores (three pipeline runs)."""
+0. Backbone pretraining, the toy stand-in for ImageNet weights (BAS and
+   DeepLab start from pretrained backbones on real data, and BAS trained
+   from random init collapses on the toy set): a plain CAM classifier,
+   ``configs/toy/cam_voc_e2e_pretrain.py``, trained with image-level labels
+   only by ``tools/train.py``.
+1. The pipeline, all stages: stage-1 BAS (``bas_voc_e2e.py``, ``load_from``
+   the pretraining) -> seeds with the background-threshold sweep
+   (``bas_voc_e2e_seed.py``) -> export at the best threshold -> mask check
+   -> DeepLabV2 on the pseudo masks (``deeplabv2_r18_e2e.py``, backbone
+   ``load_from`` the pretraining) -> val mIoU.
+2. Resume: a rerun skips every stage; a stage-3 crash (final checkpoint
+   lost) reruns stage 3 only, resumed from its intermediate checkpoint.
+3. Quality: the seeds beat predicting background everywhere on the toy
+   train split, and the final DeepLab model beats it on toy val (both
+   baselines computed here from the GT PNGs, with mmseg's mIoU semantics).
+
+Every training has a fixed seed (``randomness.seed=0``) and all tools run
+single-threaded, so the numbers repeat from run to run (measured: seed mIoU
+28.02 at threshold 0.9 vs 17.03, val mIoU 28.19 vs 17.71). Runtime: about
+4.5 minutes of one CPU core (pretraining ~85 s, first pipeline run ~2 min,
+rerun and stage-3 resume ~45 s)."""
 import json
 import os
 import os.path as osp
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -21,14 +38,20 @@ from mmbas.testing import make_voc
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOY = osp.join(ROOT, 'configs', 'toy')
+PRETRAIN_CONFIG = osp.join(TOY, 'cam_voc_e2e_pretrain.py')
+STAGE1_CONFIG = osp.join(TOY, 'bas_voc_e2e.py')
+SEED_CONFIG = osp.join(TOY, 'bas_voc_e2e_seed.py')
+STAGE3_CONFIG = osp.join(TOY, 'deeplabv2_r18_e2e.py')
 
 
-def all_background_miou(data_root: str, num_classes: int = 21) -> float:
-    """mIoU (percent) of predicting background on every val pixel, with
-    mmseg IoUMetric's semantics (ignore 255; classes whose union is empty
-    are nan and left out of the mean)."""
+def all_background_miou(data_root: str,
+                        split: str = 'val',
+                        num_classes: int = 21) -> float:
+    """mIoU (percent) of predicting background on every pixel of ``split``
+    (``SegmentationClass``), with mmseg IoUMetric's semantics (ignore 255;
+    classes whose union is empty are nan and left out of the mean)."""
     ids = open(osp.join(data_root, 'ImageSets', 'Segmentation',
-                        'val.txt')).read().split()
+                        f'{split}.txt')).read().split()
     inter = np.zeros(num_classes)
     union = np.zeros(num_classes)
     for i in ids:
@@ -44,19 +67,24 @@ def all_background_miou(data_root: str, num_classes: int = 21) -> float:
     return float(np.nanmean(iou) * 100)
 
 
-def pipeline_cmd(data_root, work_dir):
-    opts = [
+def data_options(data_root):
+    return [
         f'{k}.dataset.data_root={data_root}'
         for k in ('train_dataloader', 'val_dataloader', 'test_dataloader')
     ]
+
+
+def pipeline_cmd(data_root, work_dir, pretrained):
+    opts = data_options(data_root)
     return [
         sys.executable, osp.join(ROOT, 'tools', 'run_pipeline.py'),
         '--dataset', 'voc', '--work-dir', work_dir,
-        '--stage1-config', osp.join(TOY, 'bas_voc_toy_r18.py'),
-        '--seed-config', osp.join(TOY, 'bas_voc_toy_r18_seed.py'),
-        '--stage3-config', osp.join(TOY, 'deeplabv3plus_r18_toy.py'),
-        '--cfg-options-stage1'] + opts + ['--cfg-options-seeds'] + opts + [
-        '--cfg-options-stage3'] + opts + [
+        '--stage1-config', STAGE1_CONFIG,
+        '--seed-config', SEED_CONFIG,
+        '--stage3-config', STAGE3_CONFIG,
+        '--cfg-options-stage1'] + opts + [f'load_from={pretrained}'] + [
+        '--cfg-options-seeds'] + opts + [
+        '--cfg-options-stage3'] + opts + [f'load_from={pretrained}'] + [
         '--export-args', '--scales 1.0 0.5 1.5 --num-workers 0'
     ]
 
@@ -64,6 +92,10 @@ def pipeline_cmd(data_root, work_dir):
 def run(cmd):
     env = dict(os.environ)
     env['PYTHONPATH'] = os.pathsep.join([ROOT, env.get('PYTHONPATH', '')])
+    # one thread: the numbers do not depend on the machine's core count (with
+    # the fixed seeds every run on a machine gives the same ones), and the
+    # time does not blow up on a shared CPU (oversubscribed OpenMP threads)
+    env['OMP_NUM_THREADS'] = env['MKL_NUM_THREADS'] = '1'
     res = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True,
                          text=True, timeout=900)
     return res, res.stdout + res.stderr
@@ -73,15 +105,41 @@ def stage_lines(log):
     return [ln for ln in log.splitlines() if ln.startswith('[pipeline] ')]
 
 
+def config_value(config, key):
+    from mmengine.config import Config
+    return Config.fromfile(config)[key]
+
+
+def pretrain(data_root, work_dir):
+    """Step 0: the CAM classifier both trainings start from; returns the
+    path of its final checkpoint and the wall time."""
+    start = time.time()
+    res, log = run([
+        sys.executable, osp.join(ROOT, 'tools', 'train.py'), PRETRAIN_CONFIG,
+        '--work-dir', work_dir, '--cfg-options'] + data_options(data_root))
+    assert res.returncode == 0, log[-4000:]
+    iters = config_value(PRETRAIN_CONFIG, 'max_iters')
+    ckpt = osp.join(work_dir, f'iter_{iters}.pth')
+    assert osp.isfile(ckpt), log[-4000:]
+    return ckpt, time.time() - start
+
+
 @pytest.fixture(scope='module')
 def first_run(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp('pipeline')
     make_voc(str(tmp_path / 'data'), num_train=16, num_val=8, size=96)
     data_root = str(tmp_path / 'data' / 'VOCdevkit' / 'VOC2012')
+    pretrained, pretrain_s = pretrain(data_root, str(tmp_path / 'pretrain'))
     work = str(tmp_path / 'work')
-    cmd = pipeline_cmd(data_root, work)
+    cmd = pipeline_cmd(data_root, work, pretrained)
     res, log = run(cmd)
-    return dict(data_root=data_root, work=work, cmd=cmd, res=res, log=log)
+    summary = None
+    if res.returncode == 0:
+        with open(osp.join(work, 'summary.json')) as f:
+            summary = json.load(f)
+    return dict(data_root=data_root, work=work, cmd=cmd, res=res, log=log,
+                summary=summary, pretrained=pretrained,
+                pretrain_s=pretrain_s)
 
 
 def test_pipeline_end_to_end_and_resume(first_run):
@@ -91,9 +149,8 @@ def test_pipeline_end_to_end_and_resume(first_run):
     for stage in ('stage1', 'seeds', 'pseudo', 'stage3'):
         assert f'[pipeline] {stage}: done' in log, stage
     assert 'pseudo-mask check ok (24 masks' in log
-    with open(osp.join(work, 'summary.json')) as f:
-        summary = json.load(f)
-    assert 0.05 <= summary['best_threshold'] <= 0.85
+    summary = first_run['summary']
+    assert 0.05 <= summary['best_threshold'] <= 0.95
     assert 0 <= summary['seed_mIoU'] <= 100
     assert 0 <= summary['val_mIoU'] <= 100
     for stage in ('stage1', 'seeds', 'pseudo', 'stage3'):
@@ -103,6 +160,8 @@ def test_pipeline_end_to_end_and_resume(first_run):
     assert len([f for f in os.listdir(osp.join(work, 'pseudo'))
                 if f.endswith('.png')]) == 24
     assert 'BAS pipeline summary' in log
+    # both trainings started from the pretraining
+    assert log.count(f"Load checkpoint from {first_run['pretrained']}") == 2
 
     # rerun: every stage is complete, nothing is trained again
     res, log = run(cmd)
@@ -112,40 +171,47 @@ def test_pipeline_end_to_end_and_resume(first_run):
     assert 'train.py' not in '\n'.join(stage_lines(log))
 
     # crash in stage 3 after its first checkpoint: the final checkpoint and
-    # the val metrics are lost; only stage 3 reruns, resumed from iter 30
+    # the val metrics are lost; only stage 3 reruns, resumed from there
+    last = config_value(STAGE3_CONFIG, 'max_iters')
+    mid = config_value(STAGE3_CONFIG, 'ckpt_interval')
+    assert 0 < mid < last
     stage3 = osp.join(work, 'stage3')
-    os.remove(osp.join(stage3, 'iter_60.pth'))
+    os.remove(osp.join(stage3, f'iter_{last}.pth'))
     os.remove(osp.join(stage3, 'val_metrics.json'))
     with open(osp.join(stage3, 'last_checkpoint'), 'w') as f:
-        f.write(osp.join(stage3, 'iter_30.pth'))
+        f.write(osp.join(stage3, f'iter_{mid}.pth'))
     res, log = run(cmd)
     assert res.returncode == 0, log[-4000:]
     for stage in ('stage1', 'seeds', 'pseudo'):
         assert f'[pipeline] {stage}: skipped' in log, stage
     assert '[pipeline] stage3: done' in log
-    assert '--resume' in log and 'resumed epoch: 0, iter: 30' in log
-    assert osp.isfile(osp.join(stage3, 'iter_60.pth'))
+    assert '--resume' in log and f'resumed epoch: 0, iter: {mid}' in log
+    assert osp.isfile(osp.join(stage3, f'iter_{last}.pth'))
     with open(osp.join(work, 'summary.json')) as f:
         summary2 = json.load(f)
     assert summary2['stages']['stage1']['status'] == 'skipped'
     assert summary2['stages']['stage3']['status'] == 'done'
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason='BAS trained from random init collapses on the toy data within '
-    'the CI budget (seed maps carry no localisation; environment notes), so '
-    'the stage-3 model does not yet beat all-background; kept to measure '
-    'it (see the printed numbers)')
 def test_final_model_beats_all_background(first_run):
+    """The point of the pipeline: the DeepLab model trained on the exported
+    pseudo masks beats predicting background everywhere on toy val (and
+    the BAS seeds beat it on toy train, where the sweep chose the
+    threshold). Numbers of the first run (the fixture), before the resume
+    test retrains part of stage 3."""
     assert first_run['res'].returncode == 0, first_run['log'][-4000:]
-    with open(osp.join(first_run['work'], 'summary.json')) as f:
-        summary = json.load(f)
-    baseline = all_background_miou(first_run['data_root'])
-    print(f'toy val mIoU {summary["val_mIoU"]:.2f} vs all-background '
-          f'{baseline:.2f}; seed mIoU {summary["seed_mIoU"]:.2f} at bg '
-          f'threshold {summary["best_threshold"]}')
-    assert summary['val_mIoU'] > baseline
+    summary = first_run['summary']
+    val_bg = all_background_miou(first_run['data_root'], 'val')
+    train_bg = all_background_miou(first_run['data_root'], 'train')
+    times = {k: v['time_s'] for k, v in summary['stages'].items()}
+    print(f"\ntoy pipeline: pretrain {first_run['pretrain_s']:.1f} s, "
+          + ', '.join(f'{k} {v:.1f} s' for k, v in times.items()) +
+          f"\n  seed mIoU (train) {summary['seed_mIoU']:.2f} at bg threshold "
+          f"{summary['best_threshold']:g} vs all-background {train_bg:.2f}"
+          f"\n  val mIoU {summary['val_mIoU']:.2f} vs all-background "
+          f'{val_bg:.2f}')
+    assert summary['seed_mIoU'] > train_bg
+    assert summary['val_mIoU'] > val_bg
 
 
 def test_bad_pseudo_masks_stop_before_stage3(tmp_path):
