@@ -91,14 +91,13 @@ def test_summary_hand_checked(items, tmp_path):
     chosen.append(('bad_label', chosen[0][1], [99]))
     chosen.append(('missing', str(tmp_path / 'nope.jpg'), [1]))
     out = str(tmp_path / 'out')
-    summary = export_pseudo_labels(StubSeedModel(20),
-                                   chosen,
-                                   out,
-                                   VOC_NAMES,
-                                   scales=[1.0],
-                                   flip=False,
-                                   num_workers=0,
-                                   progress=False)
+
+    def export_stub(images):
+        return export_pseudo_labels(StubSeedModel(20), images, out,
+                                    VOC_NAMES, scales=[1.0], flip=False,
+                                    num_workers=0, progress=False)
+
+    summary = export_stub(chosen)
     expected = np.zeros(22, np.int64)
     for name, path, labels in items[:3]:
         h, w = cv2.imread(path).shape[:2]
@@ -122,14 +121,7 @@ def test_summary_hand_checked(items, tmp_path):
     on_disk = json.load(open(osp.join(out, 'export_summary.json')))
     assert on_disk['class_pixels'] == summary['class_pixels']
     # rerun: everything written is skipped, the bad ones fail again
-    again = export_pseudo_labels(StubSeedModel(20),
-                                 chosen,
-                                 out,
-                                 VOC_NAMES,
-                                 scales=[1.0],
-                                 flip=False,
-                                 num_workers=0,
-                                 progress=False)
+    again = export_stub(chosen)
     assert again['written'] == 0 and again['skipped'] == 3
     assert again['failed'] == 3
     # the skipped masks are read back: the summary describes the folder
@@ -139,14 +131,7 @@ def test_summary_hand_checked(items, tmp_path):
     name = chosen[0][0]
     with open(osp.join(out, name + '.png'), 'wb') as f:
         f.write(b'not a png')
-    broken = export_pseudo_labels(StubSeedModel(20),
-                                  chosen[:3],
-                                  out,
-                                  VOC_NAMES,
-                                  scales=[1.0],
-                                  flip=False,
-                                  num_workers=0,
-                                  progress=False)
+    broken = export_stub(chosen[:3])
     assert broken['skipped'] == 2 and broken['failed'] == 1
     assert broken['failed_images'][0].startswith(f'{name}: finished mask')
     assert 'delete it to export the image again' in \

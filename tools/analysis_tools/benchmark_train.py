@@ -8,6 +8,16 @@ Examples::
         --compare-reference --compare-plain
     python tools/analysis_tools/benchmark_train.py CONFIG --amp
 
+With ``--flops`` the script times nothing: it counts the forward
+multiply-accumulates of each part of the model (f1, f2, classifier,
+generator) for one image and prints the step cost each mode implies, hence
+the best speed-up over the reference any implementation running the same
+convolutions can reach on hardware where time follows FLOPs.
+
+With ``--interleave`` the modes run in one process, one step of each in
+turn, and the medians are reported: on a shared machine whose speed drifts
+this compares the modes fairly (memory is then not measured).
+
 Modes: ``fast`` (the BAS model), ``reference`` (the literal
 deepcopy-and-loop implementation of :mod:`mmbas.testing.bas_reference`)
 and ``plain`` (a CAM classifier with the same backbone and classifier).
@@ -19,8 +29,10 @@ Weights are random (``init_cfg=None``).
 """
 import argparse
 import copy
+import functools
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -84,6 +96,15 @@ def parse_args(argv=None):
         'fast, ...), and report for each mode the run with the lowest '
         'mean s/iter: on a shared machine this keeps load spikes from '
         'landing on one mode only')
+    parser.add_argument(
+        '--interleave', action='store_true',
+        help='time every mode in one process, their steps alternating, '
+        'and report medians (robust to the machine changing speed; no '
+        'memory figures)')
+    parser.add_argument(
+        '--flops', action='store_true',
+        help='count the forward MACs of f1, f2, classifier and generator '
+        'per image and print the cost model of each mode (no timing)')
     parser.add_argument('--mode', default=None, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -143,15 +164,15 @@ def _rss_kib(field: str) -> int:
     return -1
 
 
-def run_mode(args) -> dict:
-    import mmbas  # noqa: F401
+def make_step(args, mode: str, device: torch.device):
+    """Build the model of ``mode`` and return a closure running one
+    training step (forward + backward + SGD step) on a fixed batch."""
     from mmseg.registry import MODELS
 
     from mmbas.testing.bas_reference import reference_bas_losses
-    device = torch.device(args.device)
     torch.manual_seed(args.seed)
     cfg = model_cfg(args)
-    if args.mode == 'plain':
+    if mode == 'plain':
         cfg = plain_cfg(cfg)
     model = MODELS.build(cfg).to(device).train()
     if args.channels_last:
@@ -165,7 +186,7 @@ def run_mode(args) -> dict:
 
     def step():
         with torch.autocast(device.type, dtype=amp_dtype, enabled=args.amp):
-            if args.mode == 'reference':
+            if mode == 'reference':
                 first, multi_hot, _ = model.parse_labels(samples, device)
                 cls = model._choose_classes(multi_hot, first).tolist()
                 losses = reference_bas_losses(model, x, samples, cls)
@@ -177,9 +198,96 @@ def run_mode(args) -> dict:
         optim.step()
         return loss
 
-    def sync():
-        if device.type == 'cuda':
-            torch.cuda.synchronize()
+    return step
+
+
+def count_part_macs(args) -> dict:
+    """Forward GMACs per image of f1, f2, classifier, the generator (all
+    C maps) and the selected-class generator (one map), counted by
+    :class:`torch.utils.flop_counter.FlopCounterMode` (FLOPs / 2)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from mmseg.registry import MODELS
+    import mmbas  # noqa: F401
+    torch.manual_seed(args.seed)
+    model = MODELS.build(model_cfg(args)).eval()
+    head, backbone = model.head, model.backbone
+    x = torch.randn(1, 3, args.size, args.size)
+
+    def gmacs(fn, *inputs):
+        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+            out = fn(*inputs)
+        return counter.get_total_flops() / 2e9, out
+
+    parts = {}
+    parts['f1'], f1 = gmacs(backbone.forward_f1, x)
+    parts['f2'], f2 = gmacs(backbone.forward_f2, f1)
+    parts['classifier'], _ = gmacs(head.forward_classifier, f2)
+    parts['generator'], _ = gmacs(head.forward_generator, f1)
+    parts['generator (selected class)'], _ = gmacs(
+        head.forward_selected_generator, f1, torch.zeros(1, dtype=torch.long))
+    return parts
+
+
+def step_cost_model(parts: dict) -> dict:
+    """Training-step cost of each mode in forward-GMAC units per image.
+
+    A layer's backward costs two forwards (input and weight gradient). Plain
+    CAM: 3 (f1 + f2 + cls). BAS adds the generator (3x) and the erased
+    forward of f2 + cls with its input gradient (2x); the reference also
+    computes the erased copies' weight gradients (3x) and every class's
+    generator map, while the fast model convolves the selected class only.
+    """
+    trunk = parts['f1'] + parts['f2'] + parts['classifier']
+    branch = parts['f2'] + parts['classifier']
+    return dict(
+        plain=3 * trunk,
+        fast=3 * trunk + 3 * parts['generator (selected class)'] + 2 * branch,
+        reference=3 * trunk + 3 * parts['generator'] + 3 * branch)
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == 'cuda':
+        torch.cuda.synchronize()
+
+
+def _timed(step, device: torch.device) -> float:
+    _sync(device)
+    t0 = time.perf_counter()
+    step()
+    _sync(device)
+    return time.perf_counter() - t0
+
+
+def run_interleaved(args, modes) -> dict:
+    """All modes in this process, their steps alternating (fast, reference,
+    plain, fast, ...): a change of the machine's speed during the run hits
+    every mode alike. Returns the median and mean s/iter of each mode (no
+    memory figures: the models share the process)."""
+    import mmbas  # noqa: F401
+    device = torch.device(args.device)
+    steps = {mode: make_step(args, mode, device) for mode in modes}
+    for _ in range(args.warmup):
+        for step in steps.values():
+            step()
+    times = {mode: [] for mode in modes}
+    for _ in range(args.iters):
+        for mode, step in steps.items():
+            times[mode].append(_timed(step, device))
+    return {
+        mode: dict(mode=mode,
+                   sec_per_iter=statistics.median(ts),
+                   mean_sec_per_iter=sum(ts) / len(ts),
+                   images_per_s=args.batch / statistics.median(ts))
+        for mode, ts in times.items()
+    }
+
+
+def run_mode(args) -> dict:
+    import mmbas  # noqa: F401
+    device = torch.device(args.device)
+    step = make_step(args, args.mode, device)
+    sync = functools.partial(_sync, device)
 
     for _ in range(args.warmup):
         step()
@@ -235,47 +343,72 @@ def main(argv=None):
     if args.mode is not None:
         print('RESULT ' + json.dumps(run_mode(args)), flush=True)
         return
+    if args.flops:
+        parts = count_part_macs(args)
+        name = args.config or args.model
+        print(f'{name}: forward GMACs per image at {args.size}x{args.size}')
+        for part, value in parts.items():
+            print(f'  {part:27s} {value:8.3f}')
+        cost = step_cost_model(parts)
+        print('step cost model (forward-GMAC units per image): ' + ', '.join(
+            f'{mode} {value:.1f}' for mode, value in cost.items()))
+        print(f"  reference / fast ceiling: "
+              f"{cost['reference'] / cost['fast']:.3f}x, BAS / plain floor: "
+              f"{cost['fast'] / cost['plain']:.3f}x")
+        return
     modes = ['fast']
     if args.compare_reference:
         modes.append('reference')
     if args.compare_plain:
         modes.append('plain')
-    base = [a for a in (argv if argv is not None else sys.argv[1:])]
-    results = {}
-    runs = {mode: [] for mode in modes}
-    for _ in range(max(1, args.repeat)):
-        for mode in modes:
-            runs[mode].append(_run_subprocess(base, mode, args.device))
-    for mode in modes:
-        results[mode] = min(runs[mode], key=lambda r: r['sec_per_iter'])
-        results[mode]['all_sec_per_iter'] = [
-            round(r['sec_per_iter'], 4) for r in runs[mode]
-        ]
     name = args.config or args.model
-    print(f'{name}: batch {args.batch}, size {args.size}, iters '
-          f'{args.iters} (warmup {args.warmup}), device {args.device}, '
-          f'amp {args.amp}, channels_last {args.channels_last}, '
-          f'threads {torch.get_num_threads()}, repeat {args.repeat}, '
-          f'load average {os.getloadavg()[0]:.2f}')
-    mem_key = 'peak_mem_mib' if args.device.startswith(
-        'cuda') else 'peak_rss_mib'
-    for mode, r in results.items():
-        extra = ''
-        if 'peak_rss_increase_mib' in r:
-            extra = f" (+{r['peak_rss_increase_mib']:.0f} MiB over pre-step)"
-        print(f"  {mode:9s} {r['sec_per_iter']:.3f} s/iter "
-              f"(min {r['min_sec_per_iter']:.3f}), "
-              f"{r['images_per_s']:.2f} img/s, peak {r[mem_key]:.0f} MiB"
-              f'{extra}')
-        if len(r['all_sec_per_iter']) > 1:
-            print(f"            runs (s/iter): {r['all_sec_per_iter']}")
+    header = (f'{name}: batch {args.batch}, size {args.size}, iters '
+              f'{args.iters} (warmup {args.warmup}), device {args.device}, '
+              f'amp {args.amp}, channels_last {args.channels_last}, '
+              f'threads {torch.get_num_threads()}')
+    if args.interleave:
+        results = run_interleaved(args, modes)
+        print(header + ', interleaved steps in one process (median s/iter), '
+              f'load average {os.getloadavg()[0]:.2f}')
+        for mode, r in results.items():
+            print(f"  {mode:9s} {r['sec_per_iter']:.3f} s/iter (mean "
+                  f"{r['mean_sec_per_iter']:.3f}), "
+                  f"{r['images_per_s']:.2f} img/s")
+        mem_key = None
+    else:
+        base = [a for a in (argv if argv is not None else sys.argv[1:])]
+        results = {}
+        runs = {mode: [] for mode in modes}
+        for _ in range(max(1, args.repeat)):
+            for mode in modes:
+                runs[mode].append(_run_subprocess(base, mode, args.device))
+        for mode in modes:
+            results[mode] = min(runs[mode], key=lambda r: r['sec_per_iter'])
+            results[mode]['all_sec_per_iter'] = [
+                round(r['sec_per_iter'], 4) for r in runs[mode]
+            ]
+        print(header + f', repeat {args.repeat}, '
+              f'load average {os.getloadavg()[0]:.2f}')
+        mem_key = 'peak_mem_mib' if args.device.startswith(
+            'cuda') else 'peak_rss_mib'
+        for mode, r in results.items():
+            extra = ''
+            if 'peak_rss_increase_mib' in r:
+                extra = (f" (+{r['peak_rss_increase_mib']:.0f} MiB over "
+                         'pre-step)')
+            print(f"  {mode:9s} {r['sec_per_iter']:.3f} s/iter "
+                  f"(min {r['min_sec_per_iter']:.3f}), "
+                  f"{r['images_per_s']:.2f} img/s, peak {r[mem_key]:.0f} MiB"
+                  f'{extra}')
+            if len(r['all_sec_per_iter']) > 1:
+                print(f"            runs (s/iter): {r['all_sec_per_iter']}")
     fast = results['fast']
     if 'reference' in results:
         ref = results['reference']
+        mem = (f', peak memory fast/reference: '
+               f'{fast[mem_key] / ref[mem_key]:.3f}' if mem_key else '')
         print(f"  speed-up vs reference: "
-              f"{ref['sec_per_iter'] / fast['sec_per_iter']:.2f}x, "
-              f"peak memory fast/reference: "
-              f"{fast[mem_key] / ref[mem_key]:.3f}")
+              f"{ref['sec_per_iter'] / fast['sec_per_iter']:.2f}x{mem}")
     if 'plain' in results:
         plain = results['plain']
         print(f"  BAS step / plain step: "
