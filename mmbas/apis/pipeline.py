@@ -37,7 +37,6 @@ import os
 import os.path as osp
 import re
 import shlex
-import shutil
 import subprocess
 import sys
 import time

@@ -63,7 +63,7 @@ def test_problems_are_listed_with_the_fix(setup, capsys):
         check_pseudo_masks(load(opts), max_list=1)
     msg = str(err.value)
     assert 'trainaug.txt' in msg
-    assert f'2 image(s) of the train list' in msg
+    assert '2 image(s) of the train list' in msg
     assert f'{ids[0]}.png (+1 more)' in msg
     assert f'{ids[2]}.png (mask 12x10, image' in msg
     assert f'{ids[3]}.png (values [40])' in msg

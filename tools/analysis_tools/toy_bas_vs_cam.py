@@ -42,7 +42,6 @@ no aug-only ids, so every train2014 image is trained on and scored).
 import argparse
 import glob
 import json
-import math
 import os
 import os.path as osp
 import re

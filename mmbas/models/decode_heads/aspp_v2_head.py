@@ -2,7 +2,6 @@
 """DeepLab-v2 ASPP-L decode head (the WSSS final-stage protocol)."""
 from typing import List, Sequence, Tuple, Union
 
-import torch
 import torch.nn as nn
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.registry import MODELS
