@@ -27,7 +27,6 @@ import torch.nn as nn
 from mmbas.testing.bas_reference import TinyBackbone, register_tiny_backbone
 
 TINY_BACKBONE = register_tiny_backbone()
-SLOW_TINY_BACKBONE = 'SlowTinyBASTestBackbone'
 
 
 class SlowTinyBackbone(TinyBackbone):
@@ -44,13 +43,8 @@ class SlowTinyBackbone(TinyBackbone):
         return super().forward_f1(x)
 
 
-def _register_slow_backbone() -> None:
-    from mmseg.registry import MODELS
-    MODELS.register_module(name=SLOW_TINY_BACKBONE, module=SlowTinyBackbone,
-                           force=True)
-
-
-_register_slow_backbone()
+SLOW_TINY_BACKBONE = register_tiny_backbone('SlowTinyBASTestBackbone',
+                                            SlowTinyBackbone)
 
 WSSS_MODEL = '''
 model = dict(

@@ -69,10 +69,12 @@ class TinyBackbone(nn.Module):
         return f1, self.forward_f2(f1)
 
 
-def register_tiny_backbone(name: str = 'TinyBASTestBackbone') -> str:
-    """Register :class:`TinyBackbone` in mmseg's MODELS (tests only)."""
+def register_tiny_backbone(name: str = 'TinyBASTestBackbone',
+                           module: type = TinyBackbone) -> str:
+    """Register :class:`TinyBackbone` (or a subclass, ``module``) in mmseg's
+    MODELS as ``name`` (tests only)."""
     from mmseg.registry import MODELS
-    MODELS.register_module(name=name, module=TinyBackbone, force=True)
+    MODELS.register_module(name=name, module=module, force=True)
     return name
 
 

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from mmbas.testing import make_voc
+from mmbas.testing import data_root_options, make_voc
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOY_CONFIG = osp.join(ROOT, 'configs', 'toy', 'bas_voc_toy.py')
@@ -34,17 +34,10 @@ def toy_voc(tmp_path_factory):
     return str(root / 'VOCdevkit' / 'VOC2012')
 
 
-def data_options(data_root):
-    return [
-        f'{key}.dataset.data_root={data_root}' for key in
-        ('train_dataloader', 'val_dataloader', 'test_dataloader')
-    ]
-
-
 def test_train_resume_test(toy_voc, tmp_path):
     work = str(tmp_path / 'work')
     train = [sys.executable, 'tools/train.py', TOY_CONFIG, '--work-dir', work]
-    opts = ['--cfg-options'] + data_options(toy_voc)
+    opts = ['--cfg-options'] + data_root_options(toy_voc)
     result, log = run(train + opts)
     assert result.returncode == 0, log[-3000:]
     assert osp.isfile(osp.join(work, 'iter_4.pth'))
@@ -82,7 +75,7 @@ def test_dist_train_two_cpu_ranks(toy_voc, tmp_path):
     work = str(tmp_path / 'dist')
     result, log = run(
         ['bash', 'tools/dist_train.sh', str(config), '2', '--work-dir', work,
-         '--cfg-options'] + data_options(toy_voc) +
+         '--cfg-options'] + data_root_options(toy_voc) +
         ['train_cfg.max_iters=2', 'train_cfg.val_interval=100'],
         env=dict(PORT='29617', CUDA_VISIBLE_DEVICES=''))
     assert result.returncode == 0, log[-3000:]
@@ -115,7 +108,7 @@ def test_registry_typo_suggests_the_fix(toy_voc, tmp_path):
     result, log = run([
         sys.executable, 'tools/train.py', TOY_CONFIG, '--work-dir',
         str(tmp_path / 'w'), '--cfg-options'
-    ] + data_options(toy_voc) + ['model.backbone.type=WSSSResnet'])
+    ] + data_root_options(toy_voc) + ['model.backbone.type=WSSSResnet'])
     assert result.returncode == 2
     assert "unknown type 'WSSSResnet'" in result.stderr
     assert "did you mean 'WSSSResNet'" in result.stderr
@@ -127,7 +120,7 @@ def test_missing_dataset_root_is_one_line(tmp_path):
     result, log = run([
         sys.executable, 'tools/train.py', TOY_CONFIG, '--work-dir',
         str(tmp_path / 'w'), '--cfg-options'
-    ] + data_options(missing))
+    ] + data_root_options(missing))
     assert result.returncode == 2, log[-2000:]
     assert missing in result.stderr
     assert 'Traceback' not in result.stderr
@@ -146,7 +139,7 @@ def test_amp_on_cpu_uses_bf16_autocast(toy_voc, tmp_path):
     result, log = run([
         sys.executable, 'tools/train.py', TOY_CONFIG, '--amp', '--work-dir',
         str(tmp_path / 'amp'), '--cfg-options'
-    ] + data_options(toy_voc) +
+    ] + data_root_options(toy_voc) +
                       ['train_cfg.max_iters=2', 'train_cfg.val_interval=100'])
     assert result.returncode == 0, log[-3000:]
     assert 'bfloat16 CPU autocast' in log
@@ -160,7 +153,7 @@ def test_num_classes_mismatch_stops_before_training(toy_voc, tmp_path):
     result, log = run([
         sys.executable, 'tools/train.py', TOY_CONFIG, '--work-dir',
         str(tmp_path / 'nc'), '--cfg-options'
-    ] + data_options(toy_voc) + ['model.head.num_classes=19'])
+    ] + data_root_options(toy_voc) + ['model.head.num_classes=19'])
     assert result.returncode != 0
     assert 'num_classes mismatch' in log
     assert 'model.head.num_classes' in log

@@ -29,7 +29,6 @@ Weights are random (``init_cfg=None``).
 """
 import argparse
 import copy
-import functools
 import json
 import os
 import statistics
@@ -251,12 +250,13 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def _timed(step, device: torch.device) -> float:
+def _timed(step, device: torch.device):
+    """Run ``step()`` between device syncs; return (seconds, its result)."""
     _sync(device)
     t0 = time.perf_counter()
-    step()
+    out = step()
     _sync(device)
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, out
 
 
 def run_interleaved(args, modes) -> dict:
@@ -273,7 +273,7 @@ def run_interleaved(args, modes) -> dict:
     times = {mode: [] for mode in modes}
     for _ in range(args.iters):
         for mode, step in steps.items():
-            times[mode].append(_timed(step, device))
+            times[mode].append(_timed(step, device)[0])
     return {
         mode: dict(mode=mode,
                    sec_per_iter=statistics.median(ts),
@@ -287,11 +287,10 @@ def run_mode(args) -> dict:
     import mmbas  # noqa: F401
     device = torch.device(args.device)
     step = make_step(args, args.mode, device)
-    sync = functools.partial(_sync, device)
 
     for _ in range(args.warmup):
         step()
-    sync()
+    _sync(device)
     if device.type == 'cuda':
         torch.cuda.reset_peak_memory_stats()
     rss_before = _rss_kib('VmRSS')
@@ -302,11 +301,8 @@ def run_mode(args) -> dict:
         pass
     times = []
     for _ in range(args.iters):
-        sync()
-        t0 = time.perf_counter()
-        loss = step()
-        sync()
-        times.append(time.perf_counter() - t0)
+        dt, loss = _timed(step, device)
+        times.append(dt)
     result = dict(
         mode=args.mode,
         sec_per_iter=sum(times) / len(times),
@@ -376,7 +372,7 @@ def main(argv=None):
                   f"{r['images_per_s']:.2f} img/s")
         mem_key = None
     else:
-        base = [a for a in (argv if argv is not None else sys.argv[1:])]
+        base = list(argv if argv is not None else sys.argv[1:])
         results = {}
         runs = {mode: [] for mode in modes}
         for _ in range(max(1, args.repeat)):

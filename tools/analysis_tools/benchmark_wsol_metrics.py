@@ -27,9 +27,9 @@ sys.path.insert(0, os.path.abspath(
     os.path.join(os.path.dirname(__file__), '..', '..')))
 
 from mmbas.evaluation.functional import (  # noqa: E402
-    mask_histograms, max_box_acc, official_box_ious, official_thresholds,
-    paper_box_ious, paper_loc_summary, piou_from_histograms,
-    pxap_from_histograms)
+    BOX_METHODS, mask_histograms, max_box_acc, official_box_ious,
+    official_thresholds, paper_box_ious, paper_loc_summary,
+    piou_from_histograms, pxap_from_histograms)
 
 
 def parse_args():
@@ -47,7 +47,7 @@ def parse_args():
                         choices=['paper', 'box', 'mask'])
     parser.add_argument(
         '--box-methods', nargs='+', default=['auto'],
-        choices=['auto', 'sweep', 'contours'],
+        choices=BOX_METHODS,
         help="official_box_ious method(s) to time: 'sweep' (C extension), "
         "'contours' (cv2.findContours per cut, the old path), 'auto'")
     parser.add_argument('--chunk', type=int, default=500)

@@ -127,21 +127,8 @@ def parse_args():
 
 
 # ----------------------------------------------------------------------
-#: subprocesses that died from a signal after writing all their outputs
-#: (see ``run``); listed in the report and in summary.json
-CRASHED_AFTER_OUTPUT = []
-
-
-def run(cmd, log_path, outputs_ok=None):
-    """Run ``cmd`` (list) from the repo root, stdout+stderr to log_path.
-
-    A non-zero exit raises, except when the process was killed by a signal
-    (negative return code, e.g. -11) and ``outputs_ok()`` confirms that it
-    had written everything this script reads (final checkpoint / metrics
-    json). On the shared CPU host, ``tools/train.py`` sometimes segfaults
-    in interpreter teardown after its last log line; such runs are kept,
-    with a warning and an entry in ``CRASHED_AFTER_OUTPUT``.
-    """
+def run(cmd, log_path):
+    """Run ``cmd`` (list) from the repo root, stdout+stderr to log_path."""
     os.makedirs(osp.dirname(log_path), exist_ok=True)
     print('$ ' + ' '.join(cmd), flush=True)
     t0 = time.time()
@@ -150,13 +137,6 @@ def run(cmd, log_path, outputs_ok=None):
                               stderr=subprocess.STDOUT)
     dt = time.time() - t0
     if proc.returncode:
-        if proc.returncode < 0 and outputs_ok is not None and outputs_ok():
-            msg = (f'{osp.basename(log_path)}: exited with signal '
-                   f'{-proc.returncode} after writing its outputs')
-            CRASHED_AFTER_OUTPUT.append(msg)
-            print(f'  WARNING: {msg}; outputs kept (log {log_path})',
-                  flush=True)
-            return dt
         with open(log_path) as f:
             tail = f.read()[-3000:]
         raise RuntimeError(f'command failed ({proc.returncode}), see '
@@ -165,8 +145,9 @@ def run(cmd, log_path, outputs_ok=None):
     return dt
 
 
-def data_opts(prefixes, ds_root):
-    return [f'{p}.dataset.data_root={ds_root}' for p in prefixes]
+def data_opts(loaders, ds_root):
+    from mmbas.testing import data_root_options
+    return data_root_options(ds_root, loaders)
 
 
 def cfg(args, kind):
@@ -211,15 +192,9 @@ def train(args, name, config, iters, lr, mult, extra=()):
         print(f'[skip] {name}: {ckpt} exists')
         return ckpt, 0.0
     opts = train_opts(args, args.ds_root, iters, lr, mult) + list(extra)
-    log = osp.join(args.work_dir, 'logs', f'train_{name}.log')
-
-    def saved():
-        with open(log) as f:
-            return osp.isfile(ckpt) and (
-                f'Saving checkpoint at {iters} iterations' in f.read())
-
     dt = run([sys.executable, 'tools/train.py', config, '--work-dir', wd,
-              '--cfg-options'] + opts, log, saved)
+              '--cfg-options'] + opts,
+             osp.join(args.work_dir, 'logs', f'train_{name}.log'))
     if not osp.isfile(ckpt):
         raise FileNotFoundError(ckpt)
     return ckpt, dt
@@ -239,14 +214,8 @@ def seed_test(args, name, config, ckpt, extra=()):
             f'model.module.backbone.depth={args.depth}',
             f'model.module.head.in_channels_f2={f2}',
         ] + list(extra)
-        before = set(glob.glob(osp.join(wd, '*', '*.json')))
-
-        def written():
-            new = set(glob.glob(osp.join(wd, '*', '*.json'))) - before
-            return any('sweep/mIoU' in open(p).read() for p in new)
-
         dt = run([sys.executable, 'tools/test.py', config, ckpt,
-                  '--work-dir', wd, '--cfg-options'] + opts, log, written)
+                  '--work-dir', wd, '--cfg-options'] + opts, log)
         done = sorted(glob.glob(osp.join(wd, '*', '*.json')))
     with open(done[-1]) as f:
         metrics = json.load(f)
@@ -377,27 +346,15 @@ def gt_baselines(ds_root, dataset='voc'):
     SeedSweepMetric: ignore 255, nan-mean over the classes of the label
     space with a non-empty union)."""
     from PIL import Image
+
+    from mmbas.testing import all_background_miou, label_map_miou
     spec = DATASETS[dataset]
     with open(osp.join(ds_root, spec['list_file'])) as f:
         ids = [x.strip() for x in f if x.strip()]
     gts = [np.array(Image.open(spec['gt_png'](ds_root, i))) for i in ids]
     k = spec['num_fg'] + 1
-
-    def miou(pred_fn):
-        conf = np.zeros((k, k), np.int64)
-        for gt in gts:
-            pred = pred_fn(gt)
-            v = gt != 255
-            conf += np.bincount(gt[v].astype(np.int64) * k + pred[v],
-                                minlength=k * k).reshape(k, k)
-        inter = np.diag(conf).astype(float)
-        union = conf.sum(0) + conf.sum(1) - inter
-        with np.errstate(invalid='ignore', divide='ignore'):
-            iou = inter / union
-        return float(np.nanmean(iou) * 100), iou
-
     out = OrderedDict(num_images=len(gts))
-    out['all_background'], _ = miou(lambda g: np.zeros_like(g, np.int64))
+    out['all_background'] = all_background_miou(gts, k)
     best = (-1.0, None)
     for frac in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8):
 
@@ -411,7 +368,7 @@ def gt_baselines(ds_root, dataset='voc'):
                 pred[y0:y0 + bh, x0:x0 + bw] = labels[0]
             return pred
 
-        m, _ = miou(box)
+        m, _ = label_map_miou(gts, box, k)
         out[f'centre_box@{frac}'] = m
         if m > best[0]:
             best = (m, frac)
@@ -538,12 +495,10 @@ def main():
         print(f'{k:<22}{v:8.0f}')
     total = time.time() - t_start
     print(f'{"total":<22}{total:8.0f}')
-    for msg in CRASHED_AFTER_OUTPUT:
-        print(f'WARNING: {msg} (kept)')
 
     summary = dict(
         args=vars(args), seeds=seeds, baselines=base, times=times,
-        total_s=total, crashed_after_output=CRASHED_AFTER_OUTPUT,
+        total_s=total,
         curves={k: [{kk: r[kk] for kk in r if kk in BAS_TERMS + ('step',
                                                                  'lr')}
                     for r in v] for k, v in curves.items()})

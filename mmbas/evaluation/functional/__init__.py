@@ -2,9 +2,10 @@
 official box protocol uses the optional C extension ``_box_sweep``."""
 from .box_utils import (as_2d_map, best_iou_per_box, check_same_shape,
                         pairwise_iou_inclusive, validate_gt_boxes)
-from .official_protocol import (BOX_SWEEP_AVAILABLE, DEFAULT_BOX_STEP,
-                                DEFAULT_MASK_STEP, IOU_DELTAS,
-                                box_accuracy_curves, mask_bin_edges,
+from .official_protocol import (BOX_METHODS, BOX_SWEEP_AVAILABLE,
+                                DEFAULT_BOX_STEP, DEFAULT_MASK_STEP,
+                                IOU_DELTAS, box_accuracy_curves,
+                                check_box_method, mask_bin_edges,
                                 mask_histograms, max_box_acc,
                                 normalize_scoremap_official,
                                 official_box_ious, official_box_ious_reference,
@@ -16,7 +17,8 @@ from .paper_protocol import (PAPER_EPS, PAPER_IOU_DELTAS,
 
 __all__ = [
     'as_2d_map', 'best_iou_per_box', 'check_same_shape',
-    'pairwise_iou_inclusive', 'validate_gt_boxes', 'BOX_SWEEP_AVAILABLE',
+    'pairwise_iou_inclusive', 'validate_gt_boxes', 'BOX_METHODS',
+    'BOX_SWEEP_AVAILABLE', 'check_box_method',
     'DEFAULT_BOX_STEP', 'DEFAULT_MASK_STEP', 'IOU_DELTAS',
     'box_accuracy_curves', 'mask_bin_edges', 'mask_histograms', 'max_box_acc',
     'normalize_scoremap_official', 'official_box_ious',

@@ -94,6 +94,16 @@ IOU_DELTAS = (30, 50, 70)
 # x and y are packed into 16 bits in the extension
 _SWEEP_MAX_SIDE = 32766
 BOX_SWEEP_AVAILABLE = _box_sweep is not None
+#: the ``method`` values of :func:`official_box_ious`
+BOX_METHODS = ('auto', 'sweep', 'contours')
+
+
+def check_box_method(method: str) -> str:
+    """Return ``method`` if it is one of :data:`BOX_METHODS`, else raise."""
+    if method not in BOX_METHODS:
+        raise ValueError(f"method must be 'auto', 'sweep' or 'contours', "
+                         f'got {method!r}')
+    return method
 
 
 def official_thresholds(step: float) -> np.ndarray:
@@ -181,9 +191,7 @@ def official_box_ious(loc_map,
         best IoU of the largest contour's box (MaxBoxAcc) and best IoU over
         all contours' boxes (MaxBoxAccV2).
     """
-    if method not in ('auto', 'sweep', 'contours'):
-        raise ValueError(f"method must be 'auto', 'sweep' or 'contours', "
-                         f'got {method!r}')
+    check_box_method(method)
     if method == 'sweep' and _box_sweep is None:
         raise RuntimeError(
             "method='sweep' needs the compiled extension "

@@ -21,8 +21,8 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
 from mmseg.registry import METRICS
 
-from ..functional import (DEFAULT_BOX_STEP, IOU_DELTAS, max_box_acc,
-                          official_box_ious, official_thresholds)
+from ..functional import (DEFAULT_BOX_STEP, IOU_DELTAS, check_box_method,
+                          max_box_acc, official_box_ious, official_thresholds)
 
 
 def to_numpy(value):
@@ -159,10 +159,7 @@ class WSOLBoxMetric(BaseMetric):
         self.iou_deltas = tuple(iou_deltas)
         self.v1_delta = v1_delta
         self.normalize = normalize
-        if method not in ('auto', 'sweep', 'contours'):
-            raise ValueError("method must be 'auto', 'sweep' or 'contours', "
-                             f'got {method!r}')
-        self.method = method
+        self.method = check_box_method(method)
         if nproc < 0:
             raise ValueError(f'nproc must be >= 0, got {nproc}')
         self.nproc = nproc or (multiprocessing.cpu_count() or 1)
