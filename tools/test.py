@@ -74,8 +74,13 @@ def main():
         if args.tta:
             cfg = enable_tta(cfg)
         if args.out is not None:
-            cfg.test_evaluator['output_dir'] = args.out
-            cfg.test_evaluator['keep_results'] = True
+            # mmseg's IoUMetric writes the label maps it scores as PNGs
+            evaluators = cfg.test_evaluator if isinstance(
+                cfg.test_evaluator, list) else [cfg.test_evaluator]
+            for evaluator in evaluators:
+                if evaluator.get('type') == 'IoUMetric':
+                    evaluator['output_dir'] = args.out
+                    evaluator['keep_results'] = True
         runner = build_runner(cfg)
         # datasets and pretrained weights are loaded lazily from here
         runner.test()

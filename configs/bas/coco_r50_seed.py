@@ -2,7 +2,7 @@
 # on COCO 2014 val (SegmentationClass/val2014 from tools/dataset_converters/coco2014.py):
 #   tools/test.py configs/bas/coco_r50_seed.py work_dirs/coco_r50/epoch_10.pth
 # Scales 1.0, 0.5, 1.5, 2.0, each with its flip, maps summed, restricted to
-# the image's classes and max-normalised (mmbas.pseudo.multiscale).
+# the image's classes and max-normalised (mmbas.pseudo.seeds.SeedRecipe).
 # Metrics: mmseg IoUMetric at bg_threshold (keys mIoU, aAcc, ...) and the
 # background-threshold sweep 0.20..0.44 (keys sweep/mIoU,
 # sweep/best_threshold, sweep/mIoU@0.25, ...), from the same pass.
@@ -12,6 +12,10 @@
 #   --cfg-options model.cam_checkpoint=work_dirs/coco_r50_cam/epoch_10.pth
 #   and set cam_module = cam_model below (or copy this file).
 # Dense CRF (needs pip install pydensecrf2): model.crf=dict(type=dense_crf)
+# Pseudo masks: tools/export_pseudo_labels.py THIS_CONFIG CKPT --out DIR
+# writes exactly the label maps tools/test.py scores with this config
+# (same --cfg-options, e.g. model.bg_threshold=<best of the sweep>); set
+# export_dataloader (e.g. the trainaug list) to export another list.
 _base_ = ['./coco_r50.py']
 bas_model = {{_base_.model}}
 cam_model = dict(

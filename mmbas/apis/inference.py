@@ -92,7 +92,7 @@ def localize(model: torch.nn.Module,
     from mmseg.registry import TRANSFORMS
 
     from mmbas.models.classifiers.ten_crop import center_offset
-    from mmbas.visualization import paper_protocol_box
+    from mmbas.evaluation.functional import paper_protocol_box
     cfg = model.cfg
     steps = _test_pipeline(cfg)
     if isinstance(image, np.ndarray):

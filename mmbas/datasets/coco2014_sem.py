@@ -3,7 +3,8 @@
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
-from .coco_cls import COCO_CLASSES, _coco_palette
+from .coco_cls import COCO_CLASSES
+from .palettes import coco_palette
 
 
 @DATASETS.register_module()
@@ -45,7 +46,7 @@ class COCO2014SegDataset(BaseSegDataset):
             ``lazy_init``, ...).
     """
     METAINFO = dict(
-        classes=('background', ) + COCO_CLASSES, palette=_coco_palette(81))
+        classes=('background', ) + COCO_CLASSES, palette=coco_palette(81))
 
     def __init__(self,
                  ann_file: str = 'ImageSets/train2014.txt',

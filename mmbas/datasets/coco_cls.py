@@ -8,6 +8,7 @@ from typing import List
 from mmseg.registry import DATASETS
 
 from .base import BaseBASDataset
+from .palettes import coco_palette
 
 #: the 80 COCO thing classes in COCO category-id order (ids 1..90 with
 #: gaps), named as in mmdet.
@@ -25,15 +26,6 @@ COCO_CLASSES = (
     'keyboard', 'cell phone', 'microwave', 'oven', 'toaster', 'sink',
     'refrigerator', 'book', 'clock', 'vase', 'scissors', 'teddy bear',
     'hair drier', 'toothbrush')
-
-
-def _coco_palette(n: int) -> list:
-    """Deterministic distinct colours; background black."""
-    palette = [[0, 0, 0]]
-    for i in range(1, n):
-        palette.append([(i * 67) % 256, (i * 131 + 50) % 256,
-                        (i * 199 + 100) % 256])
-    return palette
 
 
 @DATASETS.register_module()
@@ -65,7 +57,7 @@ class COCOClsDataset(BaseBASDataset):
         **kwargs: other :class:`mmseg.datasets.BaseSegDataset` arguments.
     """
     METAINFO = dict(
-        classes=('background', ) + COCO_CLASSES, palette=_coco_palette(81))
+        classes=('background', ) + COCO_CLASSES, palette=coco_palette(81))
     LAYOUT_HINT = ('set data_root to the coco folder holding train2014/, '
                    'val2014/ and annotations/ (see docs/datasets.md)')
 

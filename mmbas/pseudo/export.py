@@ -1,128 +1,54 @@
 # Copyright (c) mmbas contributors. All rights reserved.
-"""Export WSSS pseudo masks (seeds) for a whole image list.
+"""Export WSSS pseudo masks of a whole image list with a seed model.
 
-Used by ``tools/export_pseudo_labels.py`` (a thin wrapper around
-:func:`main`). For every image: multi-scale + flip seed maps of the image
-classes (:func:`mmbas.pseudo.multiscale.multiscale_seed_maps`, the flip pair
-in one batch), label map = argmax over ``[bg_threshold, class maps]`` (0 =
-background, ``k + 1`` = foreground class ``k``), written as ``<stem>.png``
-(stem of the image file; mode 'P', VOC palette) and optionally
-``<stem>.npz`` (float16 score maps, see :func:`encode_scores`).
+Library side of ``tools/export_pseudo_labels.py``. The export runs the
+config's ``model`` UNCHANGED -- for a seed config its
+:class:`~mmbas.models.classifiers.SeedInferencer` with its scales, flip,
+CAM fusion, CRF and thresholds -- on the images of the config's
+``export_dataloader`` (else ``test_dataloader``) dataset through that
+dataset's own pipeline, and writes each sample's ``pred_sem_seg``: exactly
+the label maps ``tools/test.py`` scores with the same config.
 
 Properties:
 
-* resumable and deterministic: see :mod:`mmbas.pseudo.writer` (atomic
-  ``os.replace`` from ``<out>/.tmp``; finished = final PNG exists; fixed PNG
-  settings). A killed export can leave (torn) temp files in ``<out>/.tmp``;
-  once every rank of the next complete run has finished, rank 0 removes
-  those older than that run's start and ``.tmp`` itself if it is then empty
-  (:func:`mmbas.pseudo.writer.save_summary`), so a killed-and-rerun
-  folder holds exactly the files of an uninterrupted run;
-* distributed: rank ``r`` of ``w`` takes ``indices[r::w]`` of the list;
-  counts are summed over the ranks, rank 0 writes
-  ``<out>/export_summary.json``;
-* fast: a DataLoader with workers decodes, the main thread runs the model
-  under ``torch.inference_mode()``, a background thread encodes and writes
-  (bounded queue). For BAS models the seed maps need only F1 and the
-  generator (the scores S are not used when the classes are the ground
-  truth), so :func:`seed_maps_fn` skips f2 and the classifier;
-* failures (unreadable image, label out of range, no positive label) are
-  recorded per image, the export continues and :func:`main` returns 1.
+* resumable, atomic and deterministic: :class:`ExportSession` /
+  :mod:`mmbas.pseudo.writer` (finished = final PNG exists, skipped before
+  inference; ``os.replace`` from ``<out>/.tmp``; fixed PNG settings);
+* distributed: rank ``r`` of ``w`` takes indices ``r::w`` of the list (no
+  padding, so every image is counted once); counts are summed over the
+  ranks and rank 0 writes ``<out>/export_summary.json``;
+* fast: a DataLoader with workers runs the pipeline, the main thread runs
+  the model under ``torch.inference_mode()``, a background thread encodes
+  and writes; with the images' classes known, a BAS model runs F1 and the
+  generator only (:meth:`forward_maps` ``with_scores=False``);
+* failures (unreadable image, label out of range, ...) are recorded per
+  image with the reason; the export continues and the summary lists them.
 """
-import argparse
-import os
+import copy
 import os.path as osp
 import sys
 import time
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
-import numpy as np
 import torch
-from torch import Tensor
 
-from .multiscale import DEFAULT_SCALES, multiscale_seed_maps
-from .writer import (ExportError, PseudoLabelWriter, check_writable,
-                     format_summary, make_summary, reduce_stats,
-                     remove_stale_temp_files, save_summary)
+from .session import ExportSession, sample_name
+from .writer import ExportError
 
 __all__ = [
-    'ExportError', 'ExportItem', 'seed_maps_fn', 'seeds_to_label',
-    'load_checkpoint_strict', 'export_items_from_dataset',
-    'build_export_dataset', 'unwrap_seed_model', 'export_pseudo_labels',
-    'remove_stale_temp_files', 'parse_args', 'main'
+    'ExportError', 'ExportItem', 'load_checkpoint_strict',
+    'export_items_from_dataset', 'build_export_dataset',
+    'export_pseudo_labels'
 ]
 
-#: an image to export: name (file stem), image path, 0-based fg labels.
+#: an image of the list: name (file stem), image path, 0-based fg labels.
 ExportItem = Tuple[str, str, Sequence[int]]
 
 
 # ----------------------------------------------------------------------------
 # model side
 # ----------------------------------------------------------------------------
-def seed_maps_fn(model: torch.nn.Module,
-                 maps_only: bool = True) -> Callable[[Tensor], Tuple]:
-    """The ``inputs -> (M, S)`` callable used for the seed maps.
-
-    With ``maps_only`` and a BAS-like model (``backbone.forward_f1`` and
-    ``head.forward_generator``) only F1 and the generator run:
-    M = generator(F1) does not depend on f2 / the classifier, so the maps are
-    identical to ``model.forward_maps`` at a fraction of the cost (S is
-    returned as zeros). Any
-    other model (e.g. CAM, whose maps come from F2) uses ``forward_maps``.
-    """
-    backbone = getattr(model, 'backbone', None)
-    head = getattr(model, 'head', None)
-    if maps_only and hasattr(backbone, 'forward_f1') and hasattr(
-            head, 'forward_generator') and type(model).__name__ == 'BAS':
-
-        def fn(inputs: Tensor):
-            prepare = getattr(model, '_prepare_inputs', None)
-            x = prepare(inputs) if prepare is not None else inputs
-            maps = head.forward_generator(backbone.forward_f1(x))
-            return maps, maps.new_zeros(maps.shape[:2])
-
-        return fn
-    return model.forward_maps
-
-
-def seeds_to_label(seeds: Tensor,
-                   labels: Sequence[int],
-                   bg_threshold: float,
-                   fg_threshold: Optional[float] = None
-                   ) -> Tuple[np.ndarray, np.ndarray]:
-    """Label map of one image from its normalised seed maps.
-
-    Args:
-        seeds (Tensor): (C, H, W) maps in [0, 1] (the image classes).
-        labels (Sequence[int]): the K 0-based foreground classes.
-        bg_threshold (float): background score.
-        fg_threshold (float, optional): leave uncertain pixels unlabelled:
-            a pixel whose best class score lies in
-            ``(bg_threshold, fg_threshold)`` becomes 255 (ignore), as the
-            IRN-style refinement does with its foreground / background
-            thresholds (0.30 / 0.17 in the spec). None: no ignore region.
-
-    Returns:
-        tuple: ``label`` (H, W) uint8 in {0} U {k + 1} (U {255}), argmax over
-        ``[bg_threshold, seeds[labels]]`` (ties go to the first, i.e. the
-        background); ``cams`` (K, H, W) float32 numpy maps of the classes.
-    """
-    labels = [int(v) for v in labels]
-    cams = seeds[labels].float()
-    bg = cams.new_full((1, ) + tuple(cams.shape[1:]), float(bg_threshold))
-    idx = torch.cat([bg, cams]).argmax(0)
-    lut = torch.tensor([0] + [v + 1 for v in labels], dtype=torch.uint8)
-    label = lut[idx]
-    if fg_threshold is not None:
-        if fg_threshold < bg_threshold:
-            raise ValueError(f'fg_threshold {fg_threshold} must not be '
-                             f'below bg_threshold {bg_threshold}')
-        best = cams.max(0).values if len(labels) else bg[0]
-        label[(best > bg_threshold) & (best < fg_threshold)] = 255
-    return label.numpy(), cams.numpy()
-
-
-def _state_dict_of(checkpoint) -> Dict[str, Tensor]:
+def _state_dict_of(checkpoint) -> Dict[str, torch.Tensor]:
     sd = checkpoint
     if isinstance(sd, dict):
         for key in ('state_dict', 'model'):
@@ -131,16 +57,20 @@ def _state_dict_of(checkpoint) -> Dict[str, Tensor]:
                 break
     if not isinstance(sd, dict):
         raise ExportError('no state dict found')
-    return {
-        (k[7:] if k.startswith('module.') else k): v
-        for k, v in sd.items()
-    }
+    return {(k[7:] if k.startswith('module.') else k): v
+            for k, v in sd.items()}
+
+
+def _few(items: Sequence[str]) -> str:
+    return ', '.join(items[:3]) + (f' (+{len(items) - 3} more)'
+                                   if len(items) > 3 else '')
 
 
 def load_checkpoint_strict(model: torch.nn.Module, path: str) -> None:
-    """Load ``path`` into ``model``; any missing / unexpected key or shape
-    mismatch raises :class:`ExportError` naming the checkpoint and the
-    first mismatches (nothing is loaded then)."""
+    """Load ``path`` into ``model`` through its own ``load_state_dict``
+    (so wrappers such as ``SeedInferencer`` map a bare BAS checkpoint onto
+    their module); any missing / unexpected key or shape mismatch raises
+    :class:`ExportError` naming the checkpoint and the first mismatches."""
     from mmengine.runner.checkpoint import _load_checkpoint
 
     from mmbas.utils import trusted_checkpoints
@@ -156,33 +86,25 @@ def load_checkpoint_strict(model: torch.nn.Module, path: str) -> None:
         sd = _state_dict_of(ckpt)
     except ExportError:
         raise ExportError(f'checkpoint {path} holds no state dict') from None
-    own = model.state_dict()
-    missing = sorted(set(own) - set(sd))
-    unexpected = sorted(set(sd) - set(own))
-    shapes = [
-        f'{k} {tuple(sd[k].shape)} vs model {tuple(own[k].shape)}'
-        for k in sorted(set(own) & set(sd)) if hasattr(sd[k], 'shape')
-        and tuple(sd[k].shape) != tuple(own[k].shape)
-    ]
-    if missing or unexpected or shapes:
-
-        def few(items):
-            return ', '.join(items[:3]) + (f' (+{len(items) - 3} more)'
-                                           if len(items) > 3 else '')
-
-        parts = []
-        if missing:
-            parts.append(f'{len(missing)} missing keys: {few(missing)}')
-        if unexpected:
-            parts.append(
-                f'{len(unexpected)} unexpected keys: {few(unexpected)}')
-        if shapes:
-            parts.append(f'{len(shapes)} shape mismatches: {few(shapes)}')
+    fix = 'pass the checkpoint trained with this config'
+    try:
+        result = model.load_state_dict(sd, strict=False)
+    except RuntimeError as err:  # shape mismatches
+        lines = [ln.strip() for ln in str(err).splitlines()
+                 if 'size mismatch' in ln]
         raise ExportError(
-            f'checkpoint {path} does not match the model of the config (' +
-            '; '.join(parts) + '); pass the checkpoint trained with '
-            'this config')
-    model.load_state_dict(sd, strict=True)
+            f'checkpoint {path} does not match the model of the config '
+            f'({len(lines)} shape mismatches: {_few(lines)}); {fix}') from None
+    parts = []
+    if result.missing_keys:
+        parts.append(f'{len(result.missing_keys)} missing keys: '
+                     f'{_few(sorted(result.missing_keys))}')
+    if result.unexpected_keys:
+        parts.append(f'{len(result.unexpected_keys)} unexpected keys: '
+                     f'{_few(sorted(result.unexpected_keys))}')
+    if parts:
+        raise ExportError(f'checkpoint {path} does not match the model of '
+                          f'the config ({"; ".join(parts)}); {fix}')
 
 
 # ----------------------------------------------------------------------------
@@ -190,47 +112,90 @@ def load_checkpoint_strict(model: torch.nn.Module, path: str) -> None:
 # ----------------------------------------------------------------------------
 def export_items_from_dataset(dataset) -> List[ExportItem]:
     """``(name, img_path, labels)`` of every image of an mmbas dataset
-    (name = image file stem, so COCO masks match the dataset's
-    ``seg_map_path`` convention)."""
+    (name = image file stem, see :func:`sample_name`)."""
     items = []
     for i in range(len(dataset)):
         info = dataset.get_data_info(i)
-        path = info['img_path']
-        name = osp.splitext(osp.basename(path))[0]
-        items.append((name, path,
-                      [int(v) for v in np.asarray(info['gt_label']).ravel()]))
+        labels = info.get('gt_label', ())
+        items.append((sample_name(info), info['img_path'],
+                      [int(v) for v in torch.as_tensor(labels).reshape(-1)]))
     return items
 
 
-class _LoadDataset(torch.utils.data.Dataset):
-    """Decode images in DataLoader workers; errors travel as strings."""
+def build_export_dataset(cfg, split_list: Optional[str] = None):
+    """The dataset (with its pipeline) of ``cfg.export_dataloader`` (else
+    ``cfg.test_dataloader``), without ``seg_map_path`` (masks are not read,
+    and a pipeline step that loads annotations skips them).
 
-    def __init__(self, items: Sequence[ExportItem], num_classes: int):
-        self.items = list(items)
-        self.num_classes = num_classes
+    ``split_list`` (text file, one image id per line) replaces a ``.txt``
+    ``ann_file`` (VOC-style lists), or else selects the images of the
+    dataset by file stem or ``img_id``; an id not in the dataset raises
+    :class:`ExportError` naming the list.
+
+    Returns:
+        tuple: ``(dataset, items)``, ``items[i]`` the
+        :data:`ExportItem` of ``dataset[i]``.
+    """
+    from mmseg.registry import DATASETS
+    loader_cfg = cfg.get('export_dataloader', None) or cfg.get(
+        'test_dataloader', None)
+    if loader_cfg is None or 'dataset' not in loader_cfg:
+        raise ExportError('the config has neither export_dataloader nor '
+                          'test_dataloader with a dataset')
+    ds_cfg = copy.deepcopy(loader_cfg['dataset'])
+    prefix = dict(ds_cfg.get('data_prefix', {}) or {})
+    prefix.pop('seg_map_path', None)
+    ds_cfg['data_prefix'] = prefix
+    ids = None
+    if split_list is not None:
+        if not osp.isfile(split_list):
+            raise ExportError(f'--split-list {split_list} does not exist')
+        with open(split_list) as f:
+            ids = [ln.split()[0] for ln in f if ln.strip()]
+        if str(ds_cfg.get('ann_file', '')).endswith('.txt'):
+            ds_cfg['ann_file'] = osp.abspath(split_list)
+            ids = None
+    dataset = DATASETS.build(ds_cfg)
+    items = export_items_from_dataset(dataset)
+    if ids is not None:
+        index = {}
+        for i, it in enumerate(items):
+            index.setdefault(it[0], i)
+            index.setdefault(
+                str(dataset.get_data_info(i).get('img_id')), i)
+        missing = [i for i in ids if i not in index]
+        if missing:
+            raise ExportError(
+                f'--split-list {split_list}: {len(missing)} id(s) not in '
+                f'the dataset of the config: {_few(missing)}; fix the list '
+                'or the data_root / ann_file of the config')
+        keep = [index[i] for i in ids]
+        dataset = dataset.get_subset(keep)
+        items = [items[i] for i in keep]
+    return dataset, items
+
+
+class _SafeDataset(torch.utils.data.Dataset):
+    """``dataset[indices[k]]`` through its pipeline; an error travels as a
+    record ``{'name', 'error'}`` instead of stopping the export."""
+
+    def __init__(self, dataset, indices: Sequence[int],
+                 names: Sequence[str]):
+        self.dataset = dataset
+        self.indices = list(indices)
+        self.names = names
 
     def __len__(self) -> int:
-        return len(self.items)
+        return len(self.indices)
 
-    def __getitem__(self, idx: int) -> dict:
-        import cv2
-        name, path, labels = self.items[idx]
-        out = dict(name=name, img=None, labels=list(labels), error=None)
-        bad = [v for v in labels if not 0 <= int(v) < self.num_classes]
-        if not osp.isfile(path):
-            out['error'] = f'image file {path} is missing'
-        elif bad:
-            out['error'] = (f'label id {bad} out of range for '
-                            f'{self.num_classes} foreground classes')
-        elif len(labels) == 0:
-            out['error'] = 'no positive image-level label'
-        else:
-            img = cv2.imread(path, cv2.IMREAD_COLOR)  # BGR like mmcv
-            if img is None:
-                out['error'] = f'image file {path} is unreadable'
-            else:
-                out['img'] = torch.from_numpy(
-                    np.ascontiguousarray(img.transpose(2, 0, 1)))
+    def __getitem__(self, k: int) -> dict:
+        i = self.indices[k]
+        out = dict(name=self.names[i], data=None, error=None)
+        try:
+            out['data'] = self.dataset[i]
+        except Exception as err:  # noqa: BLE001  (reported per image)
+            msg = ' '.join(str(err).split())
+            out['error'] = f'{type(err).__name__}: {msg}'
         return out
 
 
@@ -273,284 +238,76 @@ class _Progress:
 # ----------------------------------------------------------------------------
 # the export
 # ----------------------------------------------------------------------------
-def _preprocess(model, img: Tensor) -> Tensor:
-    """(3, H, W) uint8 BGR -> (1, 3, H, W) normalised with the model's
-    data preprocessor (padding, if any, cropped away)."""
-    h, w = img.shape[-2:]
-    pre = getattr(model, 'data_preprocessor', None)
-    if pre is None:
-        return img[None].float()
-    x = pre(dict(inputs=[img], data_samples=None), False)['inputs']
-    return x[..., :h, :w]
-
-
 def export_pseudo_labels(model: torch.nn.Module,
-                         items: Sequence[ExportItem],
+                         dataset,
                          out_dir: str,
-                         class_names: Sequence[str],
-                         scales: Sequence[float] = DEFAULT_SCALES,
-                         flip: bool = True,
-                         bg_threshold: float = 0.25,
-                         fg_threshold: Optional[float] = None,
                          save_scores: bool = False,
                          num_workers: int = 2,
                          rank: int = 0,
                          world_size: int = 1,
-                         maps_only: bool = True,
                          progress: bool = True,
                          queue_size: int = 8) -> Dict:
-    """Export the pseudo masks of ``items`` (this rank's shard).
+    """Export the pseudo masks of this rank's shard of ``dataset``.
 
     Args:
-        model (nn.Module): BAS / CAM (``forward_maps``), in eval mode, with
-            the ``data_preprocessor`` of the data contract.
-        items (Sequence[ExportItem]): the whole list; rank ``r`` takes
-            ``items[r::world_size]``.
-        out_dir (str): output folder (created; must be writable).
-        class_names (Sequence[str]): background + the C foreground names.
-        scales, flip: multi-scale + flip settings.
-        bg_threshold (float): background score of the argmax.
-        fg_threshold (float, optional): see :func:`seeds_to_label`.
-        save_scores (bool): also write ``<name>.npz``.
-        num_workers (int): decode workers (0 = in the main process).
-        rank, world_size (int): this process' shard.
-        maps_only (bool): see :func:`seed_maps_fn`.
-        progress (bool): show the progress bar (rank 0 only).
-        queue_size (int): bound of the writer queue.
+        model (nn.Module): The seed model in eval mode: anything with
+            ``test_step(data) -> [SegDataSample]`` whose samples hold
+            ``pred_sem_seg`` (``SeedInferencer``, or a BAS / CAM model for
+            single-scale seeds).
+        dataset: An mmseg-style dataset with its pipeline (see
+            :func:`build_export_dataset`); ``metainfo['classes']`` =
+            background + the C foreground names.
+        out_dir (str): Output folder (created; must be writable).
+        save_scores (bool): Also write ``<name>.npz``.
+        num_workers (int): DataLoader workers (0 = in the main process).
+        rank, world_size (int): This process' shard (``r::w``).
+        progress (bool): Show the progress bar (rank 0 only).
+        queue_size (int): Bound of the writer queue.
 
     Returns:
-        dict: the summary over all ranks (:func:`make_summary`) plus
-        ``rank_counts`` of this rank (``shard``, ``written``, ``skipped``,
-        ``failed``). Rank 0 also writes ``<out_dir>/export_summary.json``
-        and then clears what killed earlier runs left in ``<out_dir>/.tmp``
-        (:func:`remove_stale_temp_files`).
+        dict: The summary over all ranks
+        (:func:`mmbas.pseudo.writer.make_summary`) plus ``rank_counts`` of
+        this rank (``shard``, ``written``, ``skipped``, ``failed``).
     """
-    start = time.perf_counter()
-    num_classes = len(class_names) - 1
-    writer = PseudoLabelWriter(out_dir, num_classes, save_scores, queue_size)
-    shard = list(items)[rank::world_size]
-    todo = []
-    for item in shard:
-        if writer.is_done(item[0]):
-            writer.skip(item[0])
-        else:
-            todo.append(item)
+    session = ExportSession(out_dir, dataset.metainfo['classes'],
+                            save_scores, queue_size)
+    names = [sample_name(dataset.get_data_info(i))
+             for i in range(len(dataset))]
+    shard = list(range(rank, len(dataset), world_size))
+    todo = session.skip_done(names, shard)
     loader = torch.utils.data.DataLoader(
-        _LoadDataset(todo, num_classes),
+        _SafeDataset(dataset, todo, names),
         batch_size=None,
         shuffle=False,
         num_workers=num_workers if len(todo) > 1 else 0,
         collate_fn=_identity)
     bar = _Progress(len(todo), enabled=progress and rank == 0)
-    fn = seed_maps_fn(model, maps_only)
     try:
         with torch.inference_mode():
-            for sample in loader:
-                name = sample['name']
-                if sample['error'] is not None:
-                    writer.fail(name, sample['error'])
+            for rec in loader:
+                if rec['error'] is not None:
+                    session.fail(rec['name'], rec['error'])
                 else:
+                    data = rec['data']
+                    batch = dict(inputs=[data['inputs']],
+                                 data_samples=[data['data_samples']])
                     try:
-                        x = _preprocess(model, sample['img'])
-                        seeds = multiscale_seed_maps(fn,
-                                                     x, [sample['labels']],
-                                                     scales=scales,
-                                                     flip=flip)[0]
-                        label, cams = seeds_to_label(seeds, sample['labels'],
-                                                     bg_threshold,
-                                                     fg_threshold)
+                        out = model.test_step(batch)[0]
                     except (ValueError, RuntimeError) as err:
-                        writer.fail(name, f'inference failed: {err}')
+                        session.fail(rec['name'], f'inference failed: {err}')
                     else:
-                        writer.submit(name, label,
-                                      [v + 1 for v in sample['labels']],
-                                      cams if save_scores else None)
+                        session.submit_sample(out, rec['name'])
                 bar.update()
-    finally:
-        local = writer.close()
-    rank_counts = dict(shard=len(shard),
-                       written=local.written,
-                       skipped=local.skipped,
-                       failed=len(local.failed))
+    except BaseException:
+        session.abort()  # keep the finished masks, then re-raise
+        raise
+    summary = session.finish(rank)
+    summary['rank_counts']['shard'] = len(shard)
+    counts = summary['rank_counts']
     print(
         f'[rank {rank}/{world_size}] shard of {len(shard)} images: '
-        f'written {local.written}, skipped {local.skipped}, failed '
-        f'{len(local.failed)}',
+        f'written {counts["written"]}, skipped {counts["skipped"]}, '
+        f'failed {counts["failed"]}',
         file=sys.stderr,
         flush=True)
-    total = reduce_stats(local)
-    summary = make_summary(total, class_names,
-                           time.perf_counter() - start, out_dir)
-    if rank == 0:
-        # every rank closed its writer before reduce_stats' collectives
-        # returned here
-        save_summary(summary, writer)
-    summary['rank_counts'] = rank_counts
     return summary
-
-
-# ----------------------------------------------------------------------------
-# command line
-# ----------------------------------------------------------------------------
-def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
-    """Arguments of ``tools/export_pseudo_labels.py``."""
-    from mmengine.config import DictAction
-    parser = argparse.ArgumentParser(
-        description='Export WSSS pseudo masks (multi-scale + flip seeds) '
-        'as palette PNGs')
-    parser.add_argument('config', help='model + dataset config')
-    parser.add_argument('checkpoint', help='trained checkpoint (.pth)')
-    parser.add_argument('--out', required=True, help='output directory')
-    parser.add_argument(
-        '--split-list',
-        help='text file of image ids (one per line) replacing the ann_file '
-        'of the dataset (VOC-style), or selecting ids of it (other '
-        "datasets); default: the config's export_dataloader, else "
-        'test_dataloader dataset')
-    parser.add_argument('--scales',
-                        type=float,
-                        nargs='+',
-                        default=list(DEFAULT_SCALES))
-    parser.add_argument('--no-flip', action='store_true')
-    parser.add_argument('--bg-threshold', type=float, default=0.25)
-    parser.add_argument(
-        '--fg-threshold',
-        type=float,
-        default=None,
-        help='pixels whose best class score lies between --bg-threshold and '
-        'this value are written as 255 (ignore); default: no ignore region')
-    parser.add_argument('--save-scores',
-                        action='store_true',
-                        help='also write <id>.npz with float16 class maps')
-    parser.add_argument('--num-workers', type=int, default=2)
-    parser.add_argument(
-        '--no-maps-only',
-        action='store_true',
-        help='run the full forward_maps (BAS: f2 + classifier too)')
-    parser.add_argument('--no-progress', action='store_true')
-    parser.add_argument('--launcher',
-                        choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
-
-
-def unwrap_seed_model(model: torch.nn.Module,
-                      rank: int = 0) -> torch.nn.Module:
-    """The BAS / CAM model inside a wrapper without ``forward_maps`` (e.g.
-    a ``SeedInferencer`` seed config, whose ``module`` is what training
-    checkpoints hold). Its CAM fusion / CRF are not applied by this tool:
-    use ``tools/test.py`` with ``PseudoLabelExportHook`` for those."""
-    if hasattr(model, 'forward_maps') or not hasattr(model, 'module'):
-        return model
-    extras = [k for k in ('cam_module', 'crf')
-              if getattr(model, k, None) is not None]
-    if extras and rank == 0:
-        print(f'export_pseudo_labels: note: the config wraps the model in '
-              f'{type(model).__name__} with {" and ".join(extras)}; this '
-              'tool exports the plain multi-scale seeds of its module (use '
-              'tools/test.py with PseudoLabelExportHook for the wrapper\'s '
-              'output)', file=sys.stderr, flush=True)
-    return model.module
-
-
-def build_export_dataset(cfg, split_list: Optional[str] = None):
-    """Build the dataset of ``cfg.export_dataloader`` (else
-    ``cfg.test_dataloader``), without ``seg_map_path``; ``split_list``
-    replaces a ``.txt`` ann_file or filters the images by file stem."""
-    import copy
-
-    from mmseg.registry import DATASETS
-    loader_cfg = cfg.get('export_dataloader', None) or cfg.get(
-        'test_dataloader', None)
-    if loader_cfg is None or 'dataset' not in loader_cfg:
-        raise ExportError('the config has neither export_dataloader nor '
-                          'test_dataloader with a dataset')
-    ds_cfg = copy.deepcopy(loader_cfg['dataset'])
-    prefix = dict(ds_cfg.get('data_prefix', {}) or {})
-    prefix.pop('seg_map_path', None)
-    ds_cfg['data_prefix'] = prefix
-    ids = None
-    if split_list is not None:
-        if not osp.isfile(split_list):
-            raise ExportError(f'--split-list {split_list} does not exist')
-        with open(split_list) as f:
-            ids = [ln.split()[0] for ln in f if ln.strip()]
-        if str(ds_cfg.get('ann_file', '')).endswith('.txt'):
-            ds_cfg['ann_file'] = osp.abspath(split_list)
-            ids = None
-    dataset = DATASETS.build(ds_cfg)
-    items = export_items_from_dataset(dataset)
-    if ids is not None:
-        by_name = {it[0]: it for it in items}
-        by_id = {
-            str(dataset.get_data_info(i).get('img_id')): items[i]
-            for i in range(len(items))
-        }
-        picked = []
-        for i in ids:
-            it = by_name.get(i) or by_id.get(i)
-            picked.append(it if it is not None else (
-                i, f'<{i}: not in the dataset of the config>', []))
-        items = picked
-    return dataset, items
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Run the export tool; return the exit status (0 ok, 1 some images
-    failed). User errors raise :class:`ExportError` (one line)."""
-    args = parse_args(argv)
-    import mmbas  # noqa: F401  (compat + registries)
-    from mmengine import dist
-    from mmseg.registry import MODELS
-
-    from mmbas.apis import load_config, shutdown_distributed
-    from mmengine.registry import init_default_scope
-    cfg = load_config(args.config, args.cfg_options, args.launcher)
-    init_default_scope(cfg.get('default_scope', 'mmseg'))
-    check_writable(args.out)  # fail fast, before any work
-    if args.launcher != 'none' and not dist.is_distributed():
-        dist.init_dist(args.launcher)
-    rank, world_size = dist.get_dist_info()
-    model = unwrap_seed_model(MODELS.build(cfg.model), rank)
-    load_checkpoint_strict(model, args.checkpoint)
-    model.eval()
-    dataset, items = build_export_dataset(cfg, args.split_list)
-    class_names = list(dataset.metainfo['classes'])
-    if len(class_names) - 1 != getattr(model, 'num_classes',
-                                       len(class_names) - 1):
-        raise ExportError(
-            f'the dataset has {len(class_names) - 1} foreground classes but '
-            f'the model {model.num_classes}')
-    summary = export_pseudo_labels(model,
-                                   items,
-                                   args.out,
-                                   class_names,
-                                   scales=args.scales,
-                                   flip=not args.no_flip,
-                                   bg_threshold=args.bg_threshold,
-                                   fg_threshold=args.fg_threshold,
-                                   save_scores=args.save_scores,
-                                   num_workers=args.num_workers,
-                                   rank=rank,
-                                   world_size=world_size,
-                                   maps_only=not args.no_maps_only,
-                                   progress=not args.no_progress)
-    if rank == 0:
-        print(format_summary(summary), file=sys.stderr, flush=True)
-    status = 0
-    if summary['failed']:
-        if rank == 0:
-            print(
-                f'export_pseudo_labels: {summary["failed"]} image(s) '
-                'failed (listed above); rerun after fixing them, finished '
-                'images are skipped',
-                file=sys.stderr,
-                flush=True)
-        status = 1
-    shutdown_distributed()
-    return status

@@ -35,6 +35,8 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 from PIL import Image
 
+from mmbas.datasets.palettes import voc_palette
+
 IGNORE_INDEX = 255
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
@@ -45,22 +47,6 @@ SUMMARY_FILE = 'export_summary.json'
 
 class ExportError(RuntimeError):
     """A user-facing export error whose message is one line."""
-
-
-def voc_palette() -> List[int]:
-    """Flat 256 * 3 RGB palette of PASCAL VOC label PNGs (bit spreading of
-    the label over the high bits of R, G and B; 255 = the light void
-    tone)."""
-    palette = []
-    for label in range(256):
-        rgb = [0, 0, 0]
-        bits = label
-        for shift in range(7, -1, -1):
-            for channel in range(3):
-                rgb[channel] |= ((bits >> channel) & 1) << shift
-            bits >>= 3
-        palette.extend(rgb)
-    return palette
 
 
 _PALETTE = voc_palette()

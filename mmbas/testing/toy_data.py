@@ -62,7 +62,7 @@ import cv2
 import numpy as np
 
 from mmbas.datasets.coco_cls import COCO_CLASSES as DATASET_COCO_CLASSES
-from mmbas.pseudo.writer import voc_palette
+from mmbas.datasets.palettes import voc_palette
 
 __all__ = [
     'VOC_CLASSES', 'COCO_CLASSES', 'COCO_CATEGORY_IDS', 'PART_SHAPES',

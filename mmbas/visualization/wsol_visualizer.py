@@ -11,8 +11,7 @@ from mmengine.dist import master_only
 from mmengine.visualization import Visualizer
 from mmseg.registry import VISUALIZERS
 
-from ..evaluation.functional import (largest_component_boxes,
-                                     normalize_minmax_eps)
+from ..evaluation.functional import normalize_minmax_eps, paper_protocol_box
 
 
 def _to_numpy(value) -> Optional[np.ndarray]:
@@ -23,24 +22,6 @@ def _to_numpy(value) -> Optional[np.ndarray]:
     if hasattr(value, 'data'):  # PixelData / InstanceData field
         return _to_numpy(value.data)
     return np.asarray(value)
-
-
-def paper_protocol_box(loc_map: np.ndarray,
-                       threshold: float) -> Optional[np.ndarray]:
-    """Box of the largest 8-connected component of the normalised map at
-    ``threshold`` (the paper protocol of :class:`WSOLPaperMetric`).
-
-    Args:
-        loc_map (np.ndarray): (H, W) localisation map, any range.
-        threshold (float): map threshold in [0, 1).
-
-    Returns:
-        np.ndarray | None: inclusive ``(x0, y0, x1, y1)`` float64 box, or
-        None when the foreground is empty.
-    """
-    norm = normalize_minmax_eps(loc_map)
-    boxes, valid = largest_component_boxes(norm, [threshold])
-    return boxes[0] if valid[0] else None
 
 
 @VISUALIZERS.register_module()

@@ -1,124 +1,161 @@
 # Copyright (c) mmbas contributors. All rights reserved.
-"""PseudoLabelExportHook writes the export tool's PNGs from test
-predictions, skips finished images and logs / saves the summary."""
+"""PseudoLabelExportHook in a real test run (the export session of the
+export tool)."""
 import json
 import os
 import os.path as osp
-from types import SimpleNamespace
+import socket
+import subprocess
+import sys
 
 import numpy as np
+import pytest
 import torch
-from mmengine.logging import MMLogger
+from mmengine.config import Config
 from mmengine.registry import init_default_scope
-from mmseg.registry import DATASETS, HOOKS, MODELS
+from mmengine.runner import Runner
+from mmseg.structures import SegDataSample
 
 import mmbas  # noqa: F401
-from mmbas.pseudo.export import (export_items_from_dataset,
-                                 export_pseudo_labels, load_checkpoint_strict)
-from mmbas.pseudo.export_testing import make_export_setup
+from mmbas.pseudo.export import (build_export_dataset, export_pseudo_labels,
+                                 load_checkpoint_strict)
+from mmbas.pseudo.session import ExportSession
 from mmbas.pseudo.writer import encode_label_png
+from mmbas.testing.export_setup import make_export_setup, make_seed_setup
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
-class _Logger:
-
-    def __init__(self):
-        self.lines = []
-
-    def info(self, msg):
-        self.lines.append(msg)
-
-
-def test_hook_writes_the_export_pngs(tmp_path):
+@pytest.fixture(scope='module')
+def setup(tmp_path_factory):
     init_default_scope('mmseg')
-    setup = make_export_setup(str(tmp_path / 'toy'), num_train=4)
-    from mmengine.config import Config
-    model = MODELS.build(Config.fromfile(setup['config']).model).eval()
-    load_checkpoint_strict(model, setup['checkpoint'])
-    dataset = DATASETS.build(
-        dict(type='VOCClsDataset',
-             data_root=setup['data_root'],
-             ann_file='ImageSets/Segmentation/trainaug.txt',
-             data_prefix=dict(img_path='JPEGImages'),
-             test_mode=True,
-             pipeline=[
-                 dict(type='LoadImageFromFile'),
-                 dict(type='PackBASInputs')
-             ]))
-    classes = dataset.metainfo['classes']
+    setup = make_export_setup(str(tmp_path_factory.mktemp('hook')),
+                              num_train=5)
+    setup['seed_config'] = make_seed_setup(setup, fusion=False, crf=False,
+                                           scales=(1.0, 0.5))
+    return setup
+
+
+def _files(path):
+    return {
+        f: open(osp.join(path, f), 'rb').read()
+        for f in sorted(os.listdir(path)) if f.endswith(('.png', '.npz'))
+    }
+
+
+def _runner(setup, out, work_dir):
+    cfg = Config.fromfile(setup['seed_config'])
+    cfg.work_dir = work_dir
+    cfg.load_from = setup['checkpoint']
+    cfg.custom_hooks = [
+        dict(type='PseudoLabelExportHook', out_dir=out, save_scores=True)
+    ]
+    cfg.default_hooks = dict(logger=dict(type='LoggerHook'))
+    return Runner.from_cfg(cfg)
+
+
+def test_hook_writes_the_export_pngs_and_skips_before_inference(
+        setup, tmp_path):
     out = str(tmp_path / 'hook')
-    hook = HOOKS.build(
-        dict(type='PseudoLabelExportHook', out_dir=out, save_scores=True))
-    logger = _Logger()
-    runner = SimpleNamespace(test_dataloader=SimpleNamespace(dataset=dataset),
-                             logger=logger)
-    hook.before_test_epoch(runner)
-
-    def run_epoch():
-        for i in range(len(dataset)):
-            batch = model.data_preprocessor(
-                {
-                    k: [v]
-                    for k, v in dataset[i].items()
-                }, False)
-            with torch.no_grad():
-                outputs = model.predict(batch['inputs'], batch['data_samples'])
-            hook.after_test_iter(runner, i, batch, outputs)
-        hook.after_test_epoch(runner, {})
-
-    run_epoch()
-    # single scale, no flip: the export tool writes the same label PNGs
-    ref = str(tmp_path / 'tool')
-    export_pseudo_labels(model,
-                         export_items_from_dataset(dataset),
-                         ref,
-                         classes,
-                         scales=[1.0],
-                         flip=False,
-                         num_workers=0,
-                         progress=False)
-    pngs = sorted(f for f in os.listdir(ref) if f.endswith('.png'))
-    assert len(pngs) == len(dataset)
-    for f in pngs:
-        assert open(osp.join(out, f),
-                    'rb').read() == open(osp.join(ref, f), 'rb').read()
-        assert osp.isfile(osp.join(out, f.replace('.png', '.npz')))
-    summary = json.load(open(osp.join(out, 'export_summary.json')))
-    assert summary['written'] == len(dataset) and summary['failed'] == 0
-    assert 'pixel share per class' in logger.lines[-1]
+    runner = _runner(setup, out, str(tmp_path / 'work'))
+    calls = []
+    model = runner.model
+    real = model.test_step
+    model.test_step = lambda data: calls.append(1) or real(data)
+    runner.test()
+    n = len(runner.test_dataloader.dataset)
+    hook = [h for h in runner.hooks
+            if type(h).__name__ == 'PseudoLabelExportHook'][0]
+    assert len(calls) == n
+    assert hook.summary['written'] == n and hook.summary['failed'] == 0
     assert not osp.exists(osp.join(out, '.tmp'))
-    # a second test run skips the finished images; a torn temp file that a
-    # killed run left behind (older than this run) is removed at the end
-    hook.before_test_epoch(runner)
-    torn = osp.join(out, '.tmp', f'{osp.splitext(pngs[0])[0]}.png.1.tmp')
+    # the export tool with the same config writes the same files
+    cfg = Config.fromfile(setup['seed_config'])
+    from mmseg.registry import MODELS
+    seed_model = MODELS.build(cfg.model)
+    load_checkpoint_strict(seed_model, setup['checkpoint'])
+    ref = str(tmp_path / 'tool')
+    export_pseudo_labels(seed_model.eval(), build_export_dataset(cfg)[0],
+                         ref, save_scores=True, num_workers=0,
+                         progress=False)
+    assert _files(out) == _files(ref) and len(_files(ref)) == 2 * n
+
+    # a second run skips the finished images BEFORE inference; a torn temp
+    # file a killed run left behind is removed at the end
+    names = sorted(f for f in os.listdir(out) if f.endswith('.png'))
+    for f in names[:2]:
+        os.remove(osp.join(out, f))
+    os.makedirs(osp.join(out, '.tmp'), exist_ok=True)
+    torn = osp.join(out, '.tmp', f'{names[0]}.1.tmp')
     with open(torn, 'wb') as f:
         f.write(b'\x89PNG')
     os.utime(torn, (1000.0, 1000.0))
-    run_epoch()
-    assert hook.summary['skipped'] == len(dataset)
-    assert hook.summary['written'] == 0
+    calls.clear()
+    runner.test()
+    assert len(calls) == 2  # only the two missing masks ran
+    assert hook.summary['written'] == 2 and hook.summary['skipped'] == n - 2
+    assert _files(out) == _files(ref)
     assert not osp.exists(osp.join(out, '.tmp'))
+    summary = json.load(open(osp.join(out, 'export_summary.json')))
+    full = json.load(open(osp.join(ref, 'export_summary.json')))
+    for key in ('class_pixels', 'total_pixels', 'no_foreground'):
+        assert summary[key] == full[key], key
 
 
-def test_hook_label_encoding(tmp_path):
+def test_session_label_encoding(tmp_path):
     from mmengine.structures import PixelData
-    from mmseg.structures import SegDataSample
-    hook = HOOKS.build(
-        dict(type='PseudoLabelExportHook', out_dir=str(tmp_path)))
-    names = ('background', 'a', 'b')
-    runner = SimpleNamespace(test_dataloader=SimpleNamespace(
-        dataset=SimpleNamespace(metainfo=dict(classes=names))),
-                             logger=MMLogger.get_current_instance())
-    hook.before_test_epoch(runner)
+    session = ExportSession(str(tmp_path), ('background', 'a', 'b'))
     label = np.array([[0, 1, 2], [255, 2, 2]])
     ds = SegDataSample(metainfo=dict(img_path='/x/img_7.jpg'))
     ds.pred_sem_seg = PixelData(data=torch.from_numpy(label)[None])
-    hook.after_test_iter(
-        runner, 0, None,
-        [ds, SegDataSample(metainfo=dict(img_path='/x/empty.jpg'))])
-    hook.after_test_epoch(runner)
+    session.submit_sample(ds)
+    session.submit_sample(SegDataSample(metainfo=dict(img_path='/x/e.jpg')))
+    s = session.finish()
     assert open(tmp_path / 'img_7.png',
                 'rb').read() == encode_label_png(label.astype(np.uint8))
-    s = hook.summary
     assert s['written'] == 1 and s['failed'] == 1
     assert s['class_pixels'] == dict(background=1, a=1, b=3, ignore=1)
-    assert 'empty: prediction has no pred_sem_seg' in s['failed_images'][0]
+    assert 'e: prediction has no pred_sem_seg' in s['failed_images'][0]
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return str(s.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_two_ranks_count_each_image_once(setup, tmp_path):
+    """5 images on 2 ranks: mmengine's sampler pads rank 1 with a repeat of
+    the first image; the summary still counts 5 images, and the masks
+    equal a single-process run's."""
+    ids = [ln.strip() for ln in open(osp.join(
+        setup['data_root'], 'ImageSets', 'Segmentation', 'train.txt'))]
+    assert len(ids) % 2 == 1, ids
+    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHON=sys.executable,
+               PORT=_free_port())
+    env['PYTHONPATH'] = ROOT + os.pathsep + env.get('PYTHONPATH', '')
+    outs = {}
+    for nproc in (1, 2):
+        out = str(tmp_path / f'ranks{nproc}')
+        config = str(tmp_path / f'hook{nproc}.py')
+        with open(config, 'w') as f:
+            f.write(f"_base_ = [{setup['seed_config']!r}]\n"
+                    "custom_hooks = [dict(type='PseudoLabelExportHook', "
+                    f"out_dir={out!r})]\n")
+        cmd = [sys.executable, osp.join(ROOT, 'tools', 'test.py')]
+        if nproc == 2:
+            cmd = ['bash', osp.join(ROOT, 'tools', 'dist_test.sh')]
+        cmd += [config, setup['checkpoint']]
+        if nproc == 2:
+            cmd.append('2')
+        cmd += ['--work-dir', str(tmp_path / f'work{nproc}')]
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True,
+                              timeout=300)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        outs[nproc] = out
+    one, two = (json.load(open(osp.join(outs[k], 'export_summary.json')))
+                for k in (1, 2))
+    assert one['written'] == two['written'] == len(ids)
+    assert two['class_pixels'] == one['class_pixels']
+    assert _files(outs[2]) == _files(outs[1])

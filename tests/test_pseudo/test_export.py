@@ -1,6 +1,5 @@
 # Copyright (c) mmbas contributors. All rights reserved.
-"""Pseudo-label export: encoding, summary, resume after an interruption,
-errors, and loading the masks with mmseg's PascalVOCDataset."""
+"""The export library (mmbas.pseudo.export / session / writer)."""
 import io
 import json
 import os
@@ -13,13 +12,13 @@ import torch
 from PIL import Image
 
 import mmbas  # noqa: F401
-from mmbas.pseudo import export as export_mod
 from mmbas.pseudo import writer as writer_mod
-from mmbas.pseudo.export import (ExportError, export_items_from_dataset,
-                                 export_pseudo_labels, load_checkpoint_strict,
-                                 remove_stale_temp_files, seed_maps_fn)
-from mmbas.pseudo.export_testing import StubSeedModel, make_export_setup
-from mmbas.pseudo.writer import encode_label_png, encode_scores
+from mmbas.pseudo.export import (ExportError, build_export_dataset,
+                                 export_items_from_dataset,
+                                 export_pseudo_labels, load_checkpoint_strict)
+from mmbas.pseudo.writer import (encode_label_png, encode_scores,
+                                 remove_stale_temp_files)
+from mmbas.testing.export_setup import StubSeedModel, make_export_setup
 
 VOC_NAMES = ('background', ) + tuple(f'c{i}' for i in range(20))
 
@@ -32,24 +31,30 @@ def setup(tmp_path_factory):
 
 
 @pytest.fixture(scope='module')
-def bas_model(setup):
+def cfg(setup):
     from mmengine.config import Config
+    return Config.fromfile(setup['config'])
+
+
+@pytest.fixture(scope='module')
+def seed_model(setup, cfg):
+    """The tiny BAS model in a SeedInferencer (3 scales + flip)."""
     from mmseg.registry import MODELS
-    model = MODELS.build(Config.fromfile(setup['config']).model)
+    model = MODELS.build(
+        dict(type='SeedInferencer', module=cfg.model,
+             scales=[1.0, 0.5, 1.5]))
     load_checkpoint_strict(model, setup['checkpoint'])
     return model.eval()
 
 
 @pytest.fixture(scope='module')
-def items(setup):
-    from mmseg.registry import DATASETS
-    ds = DATASETS.build(
-        dict(type='VOCClsDataset',
-             data_root=setup['data_root'],
-             ann_file='ImageSets/Segmentation/trainaug.txt',
-             data_prefix=dict(img_path='JPEGImages'),
-             pipeline=[]))
-    return export_items_from_dataset(ds)
+def dataset(cfg):
+    return build_export_dataset(cfg)[0]
+
+
+@pytest.fixture(scope='module')
+def items(dataset):
+    return export_items_from_dataset(dataset)
 
 
 def read_dir(path):
@@ -76,43 +81,28 @@ def test_encoding_is_deterministic():
     np.testing.assert_allclose(loaded['maps'], maps, atol=1e-3)
 
 
-def test_maps_only_matches_forward_maps(bas_model):
-    x = torch.randn(2, 3, 40, 48)
-    with torch.inference_mode():
-        fast, _ = seed_maps_fn(bas_model)(x)
-        full, _ = bas_model.forward_maps(x)
-    torch.testing.assert_close(fast, full, rtol=0, atol=0)
-
-
-def test_summary_hand_checked(items, tmp_path):
-    """Stub maps: the first class on the top H//2 rows, background below."""
-    chosen = list(items[:3])
-    chosen.append(('no_label', chosen[0][1], []))
-    chosen.append(('bad_label', chosen[0][1], [99]))
-    chosen.append(('missing', str(tmp_path / 'nope.jpg'), [1]))
+def test_summary_hand_checked(dataset, items, tmp_path):
+    """Stub maps: the lowest image class on the top H//2 rows, background
+    below."""
     out = str(tmp_path / 'out')
 
-    def export_stub(images):
-        return export_pseudo_labels(StubSeedModel(20), images, out,
-                                    VOC_NAMES, scales=[1.0], flip=False,
+    def export_stub(ds):
+        return export_pseudo_labels(StubSeedModel(20), ds, out,
                                     num_workers=0, progress=False)
 
-    summary = export_stub(chosen)
+    sub = dataset.get_subset([0, 1, 2])
+    summary = export_stub(sub)
     expected = np.zeros(22, np.int64)
     for name, path, labels in items[:3]:
         h, w = cv2.imread(path).shape[:2]
         want = np.zeros((h, w), np.uint8)
-        want[:h // 2] = labels[0] + 1
+        want[:h // 2] = min(labels) + 1
         got = np.asarray(Image.open(osp.join(out, name + '.png')))
         np.testing.assert_array_equal(got, want)
         expected[0] += (h - h // 2) * w
-        expected[labels[0] + 1] += (h // 2) * w
+        expected[min(labels) + 1] += (h // 2) * w
     assert summary['written'] == 3 and summary['skipped'] == 0
-    assert summary['failed'] == 3 and summary['no_foreground'] == 0
-    failed = '\n'.join(summary['failed_images'])
-    assert 'no_label: no positive image-level label' in failed
-    assert 'bad_label: label id [99] out of range' in failed
-    assert 'missing: image file' in failed and 'nope.jpg is missing' in failed
+    assert summary['failed'] == 0 and summary['no_foreground'] == 0
     assert list(summary['class_pixels'].values()) == expected.tolist()
     assert summary['total_pixels'] == expected.sum()
     share = summary['class_pixel_share']
@@ -120,33 +110,44 @@ def test_summary_hand_checked(items, tmp_path):
                                                 abs=1e-6)
     on_disk = json.load(open(osp.join(out, 'export_summary.json')))
     assert on_disk['class_pixels'] == summary['class_pixels']
-    # rerun: everything written is skipped, the bad ones fail again
-    again = export_stub(chosen)
+    # rerun: everything written is skipped before inference
+    again = export_stub(sub)
     assert again['written'] == 0 and again['skipped'] == 3
-    assert again['failed'] == 3
     # the skipped masks are read back: the summary describes the folder
     assert again['class_pixels'] == summary['class_pixels']
     assert again['no_foreground'] == summary['no_foreground']
     # a finished mask that no longer decodes fails with the fix named
-    name = chosen[0][0]
+    name = items[0][0]
     with open(osp.join(out, name + '.png'), 'wb') as f:
         f.write(b'not a png')
-    broken = export_stub(chosen[:3])
+    broken = export_stub(sub)
     assert broken['skipped'] == 2 and broken['failed'] == 1
     assert broken['failed_images'][0].startswith(f'{name}: finished mask')
     assert 'delete it to export the image again' in \
         broken['failed_images'][0]
 
 
-def test_interrupted_export_resumes_byte_identical(bas_model, items, tmp_path,
+def test_shards_cover_the_list_once(dataset, tmp_path):
+    """Rank r of w exports indices r::w (no padding): the shards' counts
+    add up to the list, every image once."""
+    out = str(tmp_path / 'out')
+    counts = [
+        export_pseudo_labels(StubSeedModel(20), dataset, out,
+                             num_workers=0, progress=False, rank=r,
+                             world_size=4)['rank_counts']
+        for r in range(4)
+    ]
+    assert [c['shard'] for c in counts] == [
+        len(range(r, len(dataset), 4)) for r in range(4)]
+    assert sum(c['written'] for c in counts) == len(dataset)
+
+
+def test_interrupted_export_resumes_byte_identical(seed_model, dataset,
+                                                   items, tmp_path,
                                                    monkeypatch):
-    kw = dict(scales=[1.0, 0.5, 1.5],
-              flip=True,
-              save_scores=True,
-              num_workers=0,
-              progress=False)
+    kw = dict(save_scores=True, num_workers=0, progress=False)
     ref = str(tmp_path / 'ref')
-    export_pseudo_labels(bas_model, items, ref, VOC_NAMES,
+    export_pseudo_labels(seed_model, dataset, ref,
                          **dict(kw, num_workers=1))
     reference = read_dir(ref)
     assert len(reference) == 2 * len(items)
@@ -168,7 +169,7 @@ def test_interrupted_export_resumes_byte_identical(bas_model, items, tmp_path,
 
     monkeypatch.setattr(writer_mod, 'atomic_write', dying_write)
     with pytest.raises(RuntimeError, match='simulated kill'):
-        export_pseudo_labels(bas_model, items, out, VOC_NAMES, **kw)
+        export_pseudo_labels(seed_model, dataset, out, **kw)
     monkeypatch.setattr(writer_mod, 'atomic_write', real_write)
     partial = read_dir(out)
     assert 0 < len(partial) < len(reference)
@@ -176,7 +177,7 @@ def test_interrupted_export_resumes_byte_identical(bas_model, items, tmp_path,
         assert data == reference[name]
     assert os.listdir(osp.join(out, '.tmp'))  # the torn temp file
     assert not osp.exists(osp.join(out, 'export_summary.json'))
-    summary = export_pseudo_labels(bas_model, items, out, VOC_NAMES, **kw)
+    summary = export_pseudo_labels(seed_model, dataset, out, **kw)
     assert summary['skipped'] == sum(f.endswith('.png') for f in partial)
     assert summary['written'] + summary['skipped'] == len(items)
     assert read_dir(out) == reference
@@ -204,20 +205,23 @@ def test_remove_stale_temp_files_spares_newer_files(tmp_path):
     assert remove_stale_temp_files(str(tmp_dir), 2000.0) == 0  # no dir: ok
 
 
-def test_unwritable_out_dir(tmp_path):
+def test_unwritable_out_dir(dataset, tmp_path):
     blocker = tmp_path / 'file'
     blocker.write_text('x')
     with pytest.raises(ExportError, match='is not writable'):
-        export_pseudo_labels(StubSeedModel(), [], str(blocker / 'out'),
-                             VOC_NAMES)
+        export_pseudo_labels(StubSeedModel(), dataset,
+                             str(blocker / 'out'))
 
 
-def test_wrong_checkpoint(setup, bas_model, tmp_path):
-    with pytest.raises(ExportError) as err:
-        load_checkpoint_strict(bas_model, setup['bad_checkpoint'])
-    msg = str(err.value)
-    assert setup['bad_checkpoint'] in msg and 'shape mismatches' in msg
-    assert 'head.generator.weight' in msg and '\n' not in msg
+def test_wrong_checkpoint(setup, cfg, seed_model, tmp_path):
+    from mmseg.registry import MODELS
+    bas_model = MODELS.build(cfg.model)
+    for model in (bas_model, seed_model):  # bare and wrapped
+        with pytest.raises(ExportError) as err:
+            load_checkpoint_strict(model, setup['bad_checkpoint'])
+        msg = str(err.value)
+        assert setup['bad_checkpoint'] in msg and 'shape mismatches' in msg
+        assert 'head.generator.weight' in msg and '\n' not in msg
     sd = dict(bas_model.state_dict())
     sd.pop('head.generator.weight')
     sd['extra.weight'] = torch.zeros(1)
@@ -229,16 +233,11 @@ def test_wrong_checkpoint(setup, bas_model, tmp_path):
         load_checkpoint_strict(bas_model, path)
 
 
-def test_masks_load_in_pascal_voc_dataset(setup, bas_model, items, tmp_path):
+def test_masks_load_in_pascal_voc_dataset(setup, seed_model, dataset, items,
+                                          tmp_path):
     from mmseg.datasets import PascalVOCDataset
     out = str(tmp_path / 'masks')
-    export_pseudo_labels(bas_model,
-                         items,
-                         out,
-                         VOC_NAMES,
-                         scales=[1.0],
-                         flip=False,
-                         num_workers=0,
+    export_pseudo_labels(seed_model, dataset, out, num_workers=0,
                          progress=False)
     ds = PascalVOCDataset(data_root=setup['data_root'],
                           data_prefix=dict(img_path='JPEGImages',
@@ -259,52 +258,11 @@ def test_masks_load_in_pascal_voc_dataset(setup, bas_model, items, tmp_path):
         assert values <= labels | {0, 255} and values & labels
 
 
-def test_main_reports_failed_images(setup, tmp_path, capsys):
-    import shutil
-    root = str(tmp_path / 'data')
-    shutil.copytree(osp.dirname(osp.dirname(setup['data_root'])), root)
-    data_root = osp.join(root, 'VOCdevkit', 'VOC2012')
-    ids = [ln.strip() for ln in open(setup['list'])]
-    with open(osp.join(data_root, 'JPEGImages', ids[1] + '.jpg'), 'wb') as f:
-        f.write(b'not a jpeg')
-    os.remove(osp.join(data_root, 'JPEGImages', ids[2] + '.jpg'))
-    out = str(tmp_path / 'out')
-    rc = export_mod.main([
-        setup['config'], setup['checkpoint'], '--out', out, '--scales', '1.0',
-        '--no-flip', '--num-workers', '0', '--cfg-options',
-        f'test_dataloader.dataset.data_root={data_root}'
-    ])
-    err = capsys.readouterr().err
-    assert rc == 1
-    assert f'{ids[1]}: image file' in err and 'is unreadable' in err
-    assert f'{ids[2]}: image file' in err and 'is missing' in err
-    assert '2 image(s) failed' in err
-    pngs = sorted(f for f in os.listdir(out) if f.endswith('.png'))
-    assert pngs == sorted(i + '.png' for i in ids if i not in ids[1:3])
-
-
-def test_seed_inferencer_config_is_unwrapped(setup, capsys):
-    from mmengine.config import Config
-    from mmseg.registry import MODELS
-
-    from mmbas.pseudo.export import unwrap_seed_model
-    bas_cfg = Config.fromfile(setup['config']).model
-    wrapped = MODELS.build(
-        dict(type='SeedInferencer', module=bas_cfg, crf=dict()))
-    inner = unwrap_seed_model(wrapped)
-    assert inner is wrapped.module and hasattr(inner, 'forward_maps')
-    assert 'plain multi-scale seeds' in capsys.readouterr().err
-    load_checkpoint_strict(inner, setup['checkpoint'])  # training ckpt fits
-
-
-def test_seeds_to_label_uncertain_region_is_ignored():
-    import torch
-
-    from mmbas.pseudo.export import seeds_to_label
-    seeds = torch.zeros(3, 1, 4)
-    seeds[1, 0] = torch.tensor([0.1, 0.2, 0.4, 0.9])
-    label, _ = seeds_to_label(seeds, [1], bg_threshold=0.17)
-    assert label.tolist() == [[0, 2, 2, 2]]
-    label, _ = seeds_to_label(seeds, [1], bg_threshold=0.17,
-                              fg_threshold=0.30)
-    assert label.tolist() == [[0, 255, 2, 2]]
+def test_split_list(cfg, dataset, items, tmp_path):
+    pick = tmp_path / 'pick.txt'
+    pick.write_text(f'{items[2][0]}\n{items[0][0]}\n')
+    ds, got = build_export_dataset(cfg, str(pick))  # a .txt ann_file
+    assert [it[0] for it in got] == [items[2][0], items[0][0]]
+    assert len(ds) == 2
+    with pytest.raises(ExportError, match=r'does not exist'):
+        build_export_dataset(cfg, str(tmp_path / 'missing.txt'))

@@ -9,7 +9,8 @@ from mmseg.structures import SegDataSample
 
 import mmbas  # noqa: F401
 from mmbas.evaluation.metrics import SeedSweepMetric
-from mmbas.pseudo import crf_available, fuse_maps, multiscale_seed_maps
+from mmbas.pseudo import (crf_available, fuse_maps, multiscale_maps,
+                          normalise_class_maps)
 from mmbas.testing.bas_reference import register_tiny_backbone
 
 BACKBONE = register_tiny_backbone()
@@ -50,8 +51,8 @@ def test_seed_inferencer_matches_multiscale_and_metrics():
     data = batch([[1, 3]], [(40, 48)])
     out = model.test_step(data)[0]
     x = model.module.data_preprocessor(data, False)['inputs']
-    ref = multiscale_seed_maps(model.module, x, [[1, 3]],
-                               scales=[1.0, 0.5, 1.5])[0]
+    ref = normalise_class_maps(
+        multiscale_maps(model.module, x, [1.0, 0.5, 1.5]), [[1, 3]])[0]
     torch.testing.assert_close(out.loc_maps, ref)
     assert out.seg_logits.data.shape == (C + 1, 40, 48)
     assert (out.seg_logits.data[0] == 0.3).all()
@@ -91,7 +92,6 @@ def test_fusion_ori_shape_and_checkpoint(tmp_path):
     out = model.test_step(data)[0]
     assert out.loc_maps.shape == (C, 50, 40)
     x = model.module.data_preprocessor(data, False)['inputs']
-    from mmbas.pseudo import multiscale_maps
     import torch.nn.functional as F
     up = lambda m: F.interpolate(m, size=(50, 40), mode='bilinear',  # noqa
                                  align_corners=False)

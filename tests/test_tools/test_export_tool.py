@@ -13,17 +13,26 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
-from mmbas.pseudo.export_testing import make_export_setup, make_slow_config
+from mmbas.testing.export_setup import (make_export_setup, make_seed_setup,
+                                        make_slow_config)
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOOL = osp.join(ROOT, 'tools', 'export_pseudo_labels.py')
 DIST = osp.join(ROOT, 'tools', 'dist_export.sh')
-ARGS = [
-    '--scales', '1.0', '0.5', '--num-workers', '0', '--save-scores',
-    '--no-progress'
-]
+TEST_TOOL = osp.join(ROOT, 'tools', 'test.py')
+ARGS = ['--num-workers', '0', '--save-scores', '--no-progress']
+
+
+def export_main(argv):
+    """``main`` of tools/export_pseudo_labels.py, in this process."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('export_tool', TOOL)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.main(argv)
 
 
 @pytest.fixture(scope='module')
@@ -70,13 +79,12 @@ def reference(setup, tmp_path_factory):
     and the tool subprocesses here (OMP_NUM_THREADS=1)."""
     import torch
 
-    from mmbas.pseudo.export import main
     out = str(tmp_path_factory.mktemp('reference') / 'out')
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        assert main([setup['config'], setup['checkpoint'], '--out', out,
-                     *ARGS]) == 0
+        assert export_main([setup['config'], setup['checkpoint'], '--out',
+                            out, *ARGS]) == 0
     finally:
         torch.set_num_threads(threads)
     return out
@@ -192,3 +200,66 @@ def test_killed_export_rerun_is_byte_identical(setup, reference, tmp_path):
     full = json.load(open(osp.join(reference, 'export_summary.json')))
     for key in ('class_pixels', 'total_pixels', 'no_foreground'):
         assert summary[key] == full[key], key
+
+
+def _labels(path):
+    from PIL import Image
+    return {
+        f: np.asarray(Image.open(osp.join(path, f)))
+        for f in sorted(os.listdir(path)) if f.endswith('.png')
+    }
+
+
+@pytest.mark.parametrize('threshold', [None, 0.4])
+def test_export_writes_the_label_maps_test_scores(setup, tmp_path,
+                                                   threshold):
+    """The seed config (3 scales + flip, CAM fusion, dense CRF) exported
+    with the tool's defaults gives exactly the label maps tools/test.py
+    scored (its IoUMetric writes them with --out), also when the
+    threshold is overridden the same way in both."""
+    config = make_seed_setup(setup, fusion=True, crf=True,
+                             scales=(1.0, 0.5, 1.5), bg_threshold=0.3)
+    opts = [] if threshold is None else [
+        '--cfg-options', f'model.bg_threshold={threshold}']
+    scored, exported = str(tmp_path / 'scored'), str(tmp_path / 'exported')
+    test = subprocess.run([
+        sys.executable, TEST_TOOL, config, setup['checkpoint'], '--out',
+        scored, '--work-dir', str(tmp_path / 'work'), *opts
+    ], env=_env(), capture_output=True, text=True, timeout=300)
+    assert test.returncode == 0, test.stderr
+    export = subprocess.run([
+        sys.executable, TOOL, config, setup['checkpoint'], '--out', exported,
+        '--num-workers', '1', '--no-progress', *opts
+    ], env=_env(), capture_output=True, text=True, timeout=300)
+    assert export.returncode == 0, export.stderr
+    want, got = _labels(scored), _labels(exported)
+    n = len(open(osp.join(setup['data_root'], 'ImageSets', 'Segmentation',
+                          'train.txt')).read().split())
+    assert len(want) == n and sorted(got) == sorted(want)
+    for name in want:
+        np.testing.assert_array_equal(got[name], want[name], err_msg=name)
+
+
+def test_failed_images_are_reported(setup, tmp_path):
+    import shutil
+    root = str(tmp_path / 'data')
+    shutil.copytree(osp.dirname(osp.dirname(setup['data_root'])), root)
+    data_root = osp.join(root, 'VOCdevkit', 'VOC2012')
+    ids = [ln.strip() for ln in open(setup['list'])]
+    with open(osp.join(data_root, 'JPEGImages', ids[1] + '.jpg'), 'wb') as f:
+        f.write(b'not a jpeg')
+    os.remove(osp.join(data_root, 'JPEGImages', ids[2] + '.jpg'))
+    out = str(tmp_path / 'out')
+    proc = subprocess.run([
+        sys.executable, TOOL, setup['config'], setup['checkpoint'], '--out',
+        out, '--num-workers', '0', '--cfg-options',
+        f'test_dataloader.dataset.data_root={data_root}'
+    ], env=_env(), capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1, proc.stderr
+    assert f'{ids[1]}: ' in proc.stderr and f'{ids[2]}: ' in proc.stderr
+    assert ids[1] + '.jpg' in proc.stderr and ids[2] + '.jpg' in proc.stderr
+    assert '2 image(s) failed' in proc.stderr
+    pngs = sorted(f for f in os.listdir(out) if f.endswith('.png'))
+    assert pngs == sorted(i + '.png' for i in ids if i not in ids[1:3])
+    summary = json.load(open(osp.join(out, 'export_summary.json')))
+    assert summary['failed'] == 2 and summary['written'] == len(ids) - 2

@@ -10,7 +10,8 @@ from mmseg.structures import SegDataSample
 
 import mmbas  # noqa: F401
 from mmbas.engine.hooks import WSOLVisualizationHook
-from mmbas.visualization import WSOLLocalVisualizer, paper_protocol_box
+from mmbas.evaluation.functional import paper_protocol_box
+from mmbas.visualization import WSOLLocalVisualizer
 
 RED = (255, 0, 0)
 GREEN = (0, 255, 0)

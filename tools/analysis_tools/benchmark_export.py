@@ -94,7 +94,7 @@ def build_model(config):
     from mmengine.config import Config
     from mmseg.registry import MODELS
 
-    from mmbas.pseudo.export_testing import wsss_model_cfg_text
+    from mmbas.testing.export_setup import wsss_model_cfg_text
     torch.manual_seed(0)
     if config:
         cfg = Config.fromfile(config).model

@@ -1,32 +1,36 @@
 # Copyright (c) mmbas contributors. All rights reserved.
 """Write pseudo-mask PNGs from the test predictions."""
-import os.path as osp
-import time
 from typing import Optional, Sequence
 
-import numpy as np
-import torch
-from mmengine.dist import get_rank
+from mmengine.dataset import DefaultSampler
+from mmengine.dist import get_dist_info
 from mmengine.hooks import Hook
 from mmseg.registry import HOOKS
+from torch.utils.data import DataLoader
 
-from mmbas.pseudo.writer import (PseudoLabelWriter, format_summary,
-                                 make_summary, reduce_stats, save_summary)
+from mmbas.pseudo.session import ExportSession, sample_name
 
 
 @HOOKS.register_module()
 class PseudoLabelExportHook(Hook):
     """Save ``pred_sem_seg`` of every test sample as a pseudo-mask PNG.
 
-    Uses the writer of the export tool (:mod:`mmbas.pseudo.writer`):
+    The export session of the export tool
+    (:class:`mmbas.pseudo.session.ExportSession`):
     ``<out_dir>/<image file stem>.png``, mode 'P' with the VOC palette,
-    values 0..C (0 background) and 255, written atomically; images whose
-    PNG exists are skipped (not rewritten). With ``save_scores`` the maps of
-    the predicted classes (``seg_logits`` rows ``k + 1`` for the classes in
-    ``pred_classes``, else in ``gt_label``) go to ``<stem>.npz`` (float16).
-    At the end of the test epoch the counts are summed over the ranks; rank
-    0 logs the summary, writes ``<out_dir>/export_summary.json`` and removes
-    the temp files that killed earlier runs left in ``<out_dir>/.tmp``.
+    values 0..C (0 background) and 255, written atomically; with
+    ``save_scores`` the maps of the predicted classes go to
+    ``<stem>.npz`` (float16). At the end of the test epoch the counts are
+    summed over the ranks; rank 0 logs the summary, writes
+    ``<out_dir>/export_summary.json`` and removes the temp files that
+    killed earlier runs left in ``<out_dir>/.tmp``.
+
+    Resuming: images whose PNG exists are skipped BEFORE inference -- the
+    test dataloader is rebuilt over the remaining images -- so the test
+    metrics of a resumed run cover only the images exported by it (a
+    warning says so). Multi-process: mmengine's ``DefaultSampler`` pads the
+    last shards with repeats of the first images; those repeats are not
+    written or counted again, so the summary counts each image once.
 
     Use it with ``tools/test.py`` via ``custom_hooks=[dict(
     type='PseudoLabelExportHook', out_dir='work_dirs/pseudo')]``.
@@ -47,74 +51,80 @@ class PseudoLabelExportHook(Hook):
         self.out_dir = out_dir
         self.save_scores = save_scores
         self.queue_size = queue_size
-        self.writer: Optional[PseudoLabelWriter] = None
-        self.class_names: Sequence[str] = ()
-        self._start = 0.0
+        self.session: Optional[ExportSession] = None
+        self.summary = None
+        self._seen = self._size = self._rank = 0
+        self._world_size = 1
 
     def before_test_epoch(self, runner) -> None:
-        """Open the writer (checks that ``out_dir`` is writable)."""
-        dataset = runner.test_dataloader.dataset
-        self.class_names = list(dataset.metainfo['classes'])
-        self.writer = PseudoLabelWriter(self.out_dir,
-                                        len(self.class_names) - 1,
-                                        self.save_scores, self.queue_size)
-        self._start = time.perf_counter()
+        """Open the session, count the finished images as skipped and run
+        the loop over the others only."""
+        loop = runner.test_loop
+        loader = loop.dataloader
+        dataset = loader.dataset
+        rank, world_size = get_dist_info()
+        self.session = ExportSession(self.out_dir,
+                                     dataset.metainfo['classes'],
+                                     self.save_scores, self.queue_size)
+        names = [sample_name(dataset.get_data_info(i))
+                 for i in range(len(dataset))]
+        done = [i for i, n in enumerate(names) if self.session.is_done(n)]
+        # each finished image is counted by one rank
+        self.session.skip_done(names, done[rank::world_size])
+        finished = set(done)
+        todo = [i for i in range(len(names)) if i not in finished]
+        if done:
+            runner.logger.warning(
+                f'PseudoLabelExportHook: {len(done)} of {len(names)} masks '
+                f'already exist in {self.out_dir} and are skipped; the test '
+                f'metrics of this run cover the other {len(todo)} images')
+            dataset = dataset.get_subset(todo)
+        sampler = getattr(loader, 'sampler', None)
+        ordered = isinstance(sampler, DefaultSampler) and not sampler.shuffle
+        if done or not ordered:
+            loop.dataloader = self._rebuild(loader, dataset)
+        # DefaultSampler without shuffle: sample k of rank r is position
+        # r + k * world_size of the padded list; positions >= len(dataset)
+        # repeat the first images (written by their own rank)
+        self._size = len(dataset)
+        self._rank, self._world_size = rank, world_size
+        self._seen = 0
 
     @staticmethod
-    def _name(data_sample) -> str:
-        path = data_sample.metainfo.get('img_path', None)
-        if path is None:
-            return str(data_sample.metainfo['img_id'])
-        return osp.splitext(osp.basename(path))[0]
+    def _rebuild(loader: DataLoader, dataset) -> DataLoader:
+        """The test loader over ``dataset``, ordered and padded like
+        mmengine's test loaders."""
+        return DataLoader(
+            dataset,
+            batch_size=loader.batch_size,
+            sampler=DefaultSampler(dataset, shuffle=False),
+            num_workers=loader.num_workers,
+            collate_fn=loader.collate_fn,
+            pin_memory=loader.pin_memory,
+            worker_init_fn=loader.worker_init_fn,
+            persistent_workers=False)
 
     def after_test_iter(self,
                         runner,
                         batch_idx: int,
                         data_batch=None,
                         outputs: Optional[Sequence] = None) -> None:
-        """Queue the label map (and scores) of every output sample."""
-        if self.writer is None or not outputs:
+        """Queue the label map (and scores) of every new output sample."""
+        if self.session is None or not outputs:
             return
         for ds in outputs:
-            name = self._name(ds)
-            if self.writer.is_done(name):
-                self.writer.skip(name)
-                continue
-            if 'pred_sem_seg' not in ds:
-                self.writer.fail(name, 'prediction has no pred_sem_seg')
-                continue
-            label = ds.pred_sem_seg.data.reshape(ds.pred_sem_seg.shape)
-            label = label.detach().cpu().numpy()
-            classes, scores = None, None
-            if self.save_scores and 'seg_logits' in ds:
-                if 'pred_classes' in ds:
-                    fg = ds.pred_classes
-                elif 'gt_label' in ds:
-                    fg = ds.gt_label
-                else:
-                    fg = torch.arange(len(self.class_names) - 1)
-                fg = torch.as_tensor(fg).reshape(-1).long().cpu()
-                logits = ds.seg_logits.data.detach().float().cpu()
-                classes = (fg + 1).tolist()
-                scores = logits[fg + 1].numpy()
-            try:
-                label = np.asarray(label)
-                if label.min() < 0 or label.max() > 255:
-                    raise ValueError('label values outside 0..255')
-                self.writer.submit(name, label.astype(np.uint8), classes,
-                                   scores)
-            except ValueError as err:
-                self.writer.fail(name, str(err))
+            position = self._rank + self._seen * self._world_size
+            self._seen += 1
+            if position >= self._size:
+                continue  # the sampler's padding: written by another rank
+            self.session.submit_sample(ds)
 
     def after_test_epoch(self, runner, metrics=None) -> None:
         """Flush, gather the counts, log and save the summary."""
-        if self.writer is None:
+        if self.session is None:
             return
-        writer, self.writer = self.writer, None
-        stats = reduce_stats(writer.close())
-        summary = make_summary(stats, self.class_names,
-                               time.perf_counter() - self._start, self.out_dir)
-        if get_rank() == 0:
-            runner.logger.info('\n' + format_summary(summary))
-            save_summary(summary, writer)
-        self.summary = summary
+        session, self.session = self.session, None
+        rank, _ = get_dist_info()
+        self.summary = session.finish(rank)
+        if rank == 0:
+            runner.logger.info('\n' + session.format(self.summary))

@@ -13,7 +13,8 @@ from .official_protocol import (BOX_METHODS, BOX_SWEEP_AVAILABLE,
                                 pxap_from_histograms)
 from .paper_protocol import (PAPER_EPS, PAPER_IOU_DELTAS,
                              largest_component_boxes, normalize_minmax_eps,
-                             paper_box_ious, paper_loc_summary, topk_correct)
+                             paper_box_ious, paper_loc_summary,
+                             paper_protocol_box, topk_correct)
 
 __all__ = [
     'as_2d_map', 'best_iou_per_box', 'check_same_shape',
@@ -25,5 +26,6 @@ __all__ = [
     'official_box_ious_reference', 'official_thresholds',
     'piou_from_histograms', 'pxap_from_histograms', 'PAPER_EPS',
     'PAPER_IOU_DELTAS', 'largest_component_boxes', 'normalize_minmax_eps',
-    'paper_box_ious', 'paper_loc_summary', 'topk_correct'
+    'paper_box_ious', 'paper_loc_summary', 'paper_protocol_box',
+    'topk_correct'
 ]

@@ -70,6 +70,26 @@ def largest_component_boxes(norm_map: np.ndarray,
     return boxes, valid
 
 
+def paper_protocol_box(loc_map: np.ndarray,
+                       threshold: float) -> Optional[np.ndarray]:
+    """Box of the largest 8-connected component of the normalised map at
+    ``threshold`` (the box of the paper protocol, as
+    :func:`paper_box_ious` computes it for :class:`WSOLPaperMetric`; used to
+    draw and return the predicted box).
+
+    Args:
+        loc_map (np.ndarray): (H, W) localisation map, any range.
+        threshold (float): map threshold in [0, 1).
+
+    Returns:
+        np.ndarray | None: inclusive ``(x0, y0, x1, y1)`` float64 box, or
+        None when the foreground is empty.
+    """
+    norm = normalize_minmax_eps(loc_map)
+    boxes, valid = largest_component_boxes(norm, [threshold])
+    return boxes[0] if valid[0] else None
+
+
 def paper_box_ious(loc_map,
                    gt_boxes,
                    thresholds: Sequence[float],

@@ -85,8 +85,20 @@ class BAS(BaseWeaklySupervisedModel):
         f1, f2 = self.extract_feat(inputs)
         return self.head.loss(f1, f2, cls_idx, cls_target, self.backbone)
 
-    def forward_maps(self, inputs: Tensor) -> Tuple[Tensor, Tensor]:
-        """Return M (N, C, h1, w1) in [0, 1] and S (N, C)."""
+    def forward_maps(self,
+                     inputs: Tensor,
+                     with_scores: bool = True
+                     ) -> Tuple[Tensor, Optional[Tensor]]:
+        """Return M (N, C, h1, w1) in [0, 1] and S (N, C).
+
+        M = generator(F1) does not depend on f2 or the classifier: with
+        ``with_scores=False`` only F1 and the generator run (same M, a
+        fraction of the cost) and S is None.
+        """
+        if not with_scores:
+            inputs = self._prepare_inputs(inputs)
+            f1 = self._run_backbone(self.backbone.forward_f1, inputs, inputs)
+            return self.head.forward_generator(f1), None
         f1, f2 = self.extract_feat(inputs)
         maps, _, score = self.head.predict_maps(f1, f2)
         return maps, score

@@ -7,10 +7,12 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.model import BaseModel
-from mmengine.structures import PixelData
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 from torch import Tensor
+
+from mmbas.pseudo.seeds import (DEFAULT_BG_THRESHOLD, SeedRecipe, crop_valid,
+                                gt_classes)
 
 SampleList = List[SegDataSample]
 
@@ -75,7 +77,7 @@ class BaseWeaklySupervisedModel(BaseModel):
         default_test = dict(
             topk=1,
             gt_known=False,
-            bg_threshold=0.25,
+            bg_threshold=DEFAULT_BG_THRESHOLD,
             score_thr=0.0,
             with_loc_maps=False)
         default_test.update(test_cfg or {})
@@ -234,29 +236,24 @@ class BaseWeaklySupervisedModel(BaseModel):
 
     # ------------------------------------------------------------------
     # prediction
-    def forward_maps(self, inputs: Tensor) -> Tuple[Tensor, Tensor]:
+    def forward_maps(self,
+                     inputs: Tensor,
+                     with_scores: bool = True
+                     ) -> Tuple[Tensor, Optional[Tensor]]:
         """Return localisation maps M (N, C, h, w) >= 0 and scores S (N, C)
         for a batch of (already preprocessed) inputs; used by predict and
-        by multi-scale inferencers."""
+        by the seed recipe. With ``with_scores=False`` a model may skip
+        the work only S needs and return None for it."""
         raise NotImplementedError
 
     @staticmethod
     def _valid_region(map_: Tensor, meta: dict, size: Tuple[int,
                                                             int]) -> Tensor:
         """Resize (K, h, w) maps to the batch input size and crop the
-        padding (mmseg's ``padding_size`` / ``img_padding_size`` or the
-        bottom/right beyond ``img_shape``)."""
-        h, w = size
+        padding (:func:`mmbas.pseudo.seeds.crop_valid`)."""
         up = F.interpolate(
-            map_[None], size=(h, w), mode='bilinear', align_corners=False)[0]
-        pad = meta.get('img_padding_size', meta.get('padding_size', None))
-        if pad is not None:
-            left, right, top, bottom = pad
-            up = up[:, top:h - bottom, left:w - right]
-        else:
-            ih, iw = meta.get('img_shape', (h, w))[:2]
-            up = up[:, :ih, :iw]
-        return up
+            map_[None], size=size, mode='bilinear', align_corners=False)[0]
+        return crop_valid(up, meta)
 
     def predict(self,
                 inputs: Tensor,
@@ -269,16 +266,13 @@ class BaseWeaklySupervisedModel(BaseModel):
         ``test_cfg.gt_known``), min-max normalised at feature resolution,
         bilinearly resized to the input crop (img_shape). ``pred_classes``
         holds the classes used.
-        WSSS: per GT class (``gt_label``; without it classes with S >
-        ``score_thr``) the map is resized to ori_shape (padding removed,
-        flip undone) and divided by its max + 1e-5; ``loc_maps`` (C, H, W)
-        (zero for other classes), ``seg_logits`` (C+1, H, W) =
-        [bg_threshold, loc_maps], ``pred_sem_seg`` (1, H, W) argmax,
-        ``pred_loc_map`` = max over classes, ``pred_score`` = S.
+        WSSS: the seed recipe (:class:`mmbas.pseudo.seeds.SeedRecipe`) at
+        one scale without flip, ``bg_threshold`` / ``score_thr`` from
+        ``test_cfg``: ``loc_maps`` (C, H, W) at ori_shape, ``seg_logits``
+        (C+1, H, W) = [bg_threshold, loc_maps], ``pred_sem_seg`` (1, H, W),
+        ``pred_loc_map``, ``pred_classes`` (and ``pred_score`` = S when a
+        sample has no ``gt_label``).
         """
-        maps, scores = self.forward_maps(inputs)
-        maps = maps.float()
-        scores = scores.float()
         n = inputs.shape[0]
         size = tuple(inputs.shape[-2:])
         if data_samples is None:
@@ -286,26 +280,31 @@ class BaseWeaklySupervisedModel(BaseModel):
                 SegDataSample(metainfo=dict(img_shape=size, ori_shape=size))
                 for _ in range(n)
             ]
-        for i, ds in enumerate(data_samples):
-            meta = ds.metainfo
-            classes = meta.get('classes', None)
+        for ds in data_samples:
+            classes = ds.metainfo.get('classes', None)
             if classes is not None:
                 self._check_num_classes(
                     classes, f'the metainfo of {_img_path(ds)}')
-            gt = None
-            if 'gt_label' in ds:
-                gt = torch.as_tensor(ds.gt_label).reshape(-1).to(
-                    maps.device, torch.long).unique()
-                if gt.numel() and (gt.min() < 0
-                                   or gt.max() >= self.num_classes):
-                    raise ValueError(
-                        f'class index out of range for num_classes='
-                        f'{self.num_classes} in sample {_img_path(ds)}')
-            if self.variant == 'wsss':
-                self._predict_wsss(maps[i], scores[i], gt, ds, size)
-            else:
-                self._predict_wsol(maps[i], scores[i], gt, ds, size)
+        if self.variant == 'wsss':
+            return self.seed_recipe.predict(self, inputs, data_samples,
+                                            self.num_classes)
+        maps, scores = self.forward_maps(inputs)
+        maps = maps.float()
+        scores = scores.float()
+        for i, ds in enumerate(data_samples):
+            gt = gt_classes(ds, self.num_classes, maps.device)
+            self._predict_wsol(maps[i], scores[i], gt, ds, size)
         return data_samples
+
+    @property
+    def seed_recipe(self) -> SeedRecipe:
+        """The WSSS seed recipe of :meth:`predict`: one scale, no flip,
+        ``test_cfg`` thresholds."""
+        return SeedRecipe(
+            scales=(1.0, ),
+            flip=False,
+            bg_threshold=self.test_cfg['bg_threshold'],
+            score_thr=self.test_cfg['score_thr'])
 
     def _predict_wsol(self, maps: Tensor, score: Tensor, gt: Optional[Tensor],
                       ds: SegDataSample, size) -> None:
@@ -326,40 +325,3 @@ class BaseWeaklySupervisedModel(BaseModel):
                          pred_classes=classes))
         if cfg['with_loc_maps']:
             ds.set_data(dict(loc_maps=maps))
-
-    def _predict_wsss(self, maps: Tensor, score: Tensor, gt: Optional[Tensor],
-                      ds: SegDataSample, size) -> None:
-        cfg = self.test_cfg
-        meta = ds.metainfo
-        if gt is None or gt.numel() == 0:
-            classes = (score > cfg['score_thr']).nonzero().view(-1)
-            if classes.numel() == 0:
-                classes = score.argmax().view(1)
-        else:
-            classes = gt
-        cls_maps = self._valid_region(maps[classes], meta, size)
-        if meta.get('flip', False):
-            if meta.get('flip_direction', 'horizontal') == 'vertical':
-                cls_maps = cls_maps.flip(1)
-            else:
-                cls_maps = cls_maps.flip(2)
-        ori = tuple(meta.get('ori_shape', cls_maps.shape[-2:])[:2])
-        if tuple(cls_maps.shape[-2:]) != ori:
-            cls_maps = F.interpolate(
-                cls_maps[None], size=ori, mode='bilinear',
-                align_corners=False)[0]
-        cls_maps = cls_maps.clamp(min=0)
-        cls_maps = cls_maps / (cls_maps.amax(dim=(1, 2), keepdim=True) + 1e-5)
-        loc_maps = cls_maps.new_zeros((self.num_classes, ) + ori)
-        loc_maps[classes] = cls_maps
-        bg = loc_maps.new_full((1, ) + ori, float(cfg['bg_threshold']))
-        seg_logits = torch.cat([bg, loc_maps])
-        ds.set_data(
-            dict(
-                pred_score=score,
-                pred_classes=classes,
-                loc_maps=loc_maps,
-                pred_loc_map=loc_maps.amax(0),
-                seg_logits=PixelData(data=seg_logits),
-                pred_sem_seg=PixelData(
-                    data=seg_logits.argmax(0, keepdim=True))))

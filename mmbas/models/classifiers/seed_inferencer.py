@@ -5,17 +5,14 @@ from typing import List, Optional, Sequence, Union
 import numpy as np
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmengine.model import BaseModel
-from mmengine.structures import PixelData
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 from torch import Tensor
 
 from mmbas.pseudo.crf import SEED_REFINERS
-from mmbas.pseudo.fusion import fuse_maps
-from mmbas.pseudo.multiscale import (DEFAULT_SCALES, multiscale_maps,
-                                     normalise_class_maps)
+from mmbas.pseudo.seeds import (DEFAULT_BG_THRESHOLD, DEFAULT_SCALES,
+                                SeedRecipe)
 from mmbas.utils.checkpoint import trusted_checkpoints
 
 SampleList = List[SegDataSample]
@@ -32,30 +29,28 @@ class SeedInferencer(BaseModel):
     (see :meth:`_load_from_state_dict`), so ``tools/test.py CONFIG CKPT``
     works with the training checkpoint.
 
-    Per image (``test_step`` / ``predict``): the module's data_preprocessor
-    normalises the batch; the valid region (padding removed) is run at
-    every scale with its flip (one batch of 2 per scale); the maps are
-    upsampled, un-flipped and summed; the test pipeline's flip is undone;
-    the sum is resized to ``ori_shape`` (bilinear) if the pipeline resized
-    the image; the image's classes are kept (``gt_label``; without it the
-    classes whose mean score S > ``score_thr``, at least the top-1) and
-    each map is divided by its max + 1e-5. With ``cam_module`` the CAM maps
-    (same procedure) are fused: norm(norm(BAS) + norm(CAM)).
-
-    Output fields of each :class:`SegDataSample` (at ``ori_shape``):
-    ``loc_maps`` (C, H, W) normalised maps (zero for absent classes),
-    ``seg_logits`` (C+1, H, W) = [bg_threshold, loc_maps], ``pred_sem_seg``
-    (1, H, W) argmax (ties -> background, then the lower class),
-    ``pred_score`` (C,) mean S of the BAS model, ``pred_classes``; with
-    ``crf`` the CRF-refined ``pred_sem_seg`` (and the unrefined one as
-    ``seed_sem_seg``).
+    ``test_step`` / ``predict``: the module's data_preprocessor normalises
+    the batch, then :class:`mmbas.pseudo.seeds.SeedRecipe` makes the seeds
+    (the one seed recipe of mmbas: valid region, multi-scale + flip sum,
+    test flip undone, resize to ``ori_shape``, image classes, max
+    normalisation, ``[bg, maps]`` argmax); with ``cam_module`` the CAM maps
+    (same procedure) are fused, norm(norm(BAS) + norm(CAM)); with ``crf``
+    the label map is refined. The output fields are those of
+    :class:`~mmbas.pseudo.seeds.SeedRecipe`. ``tools/test.py`` scores
+    exactly the label maps that ``tools/export_pseudo_labels.py`` writes
+    with the same config.
 
     Args:
         module (dict | nn.Module): BAS / CAM config (``variant='wsss'`` head;
             its data_preprocessor is used).
-        scales (Sequence[float]): Defaults to (1.0, 0.5, 1.5, 2.0).
+        scales (Sequence[float]): Defaults to
+            :data:`mmbas.pseudo.seeds.DEFAULT_SCALES`.
         flip (bool): Horizontal flip per scale. Defaults to True.
-        bg_threshold (float): Background score. Defaults to 0.25.
+        bg_threshold (float): Background score. Defaults to
+            :data:`mmbas.pseudo.seeds.DEFAULT_BG_THRESHOLD`.
+        fg_threshold (float, optional): Leave the pixels whose best class
+            score lies between ``bg_threshold`` and this value unlabelled
+            (255). Defaults to None.
         cam_module (dict | nn.Module, optional): CAM model to fuse with.
         cam_checkpoint (str, optional): Its weights (loaded at build time;
             the main checkpoint is loaded by the runner).
@@ -75,7 +70,8 @@ class SeedInferencer(BaseModel):
                  module: Union[dict, nn.Module],
                  scales: Sequence[float] = DEFAULT_SCALES,
                  flip: bool = True,
-                 bg_threshold: float = 0.25,
+                 bg_threshold: float = DEFAULT_BG_THRESHOLD,
+                 fg_threshold: Optional[float] = None,
                  cam_module: Optional[Union[dict, nn.Module]] = None,
                  cam_checkpoint: Optional[str] = None,
                  crf: Optional[dict] = None,
@@ -100,11 +96,13 @@ class SeedInferencer(BaseModel):
         self.cam_checkpoint = cam_checkpoint
         # the module's preprocessor does the work (see test_step)
         self.data_preprocessor = self.module.data_preprocessor
-        self.scales = tuple(float(s) for s in scales)
-        self.flip = flip
-        self.bg_threshold = float(bg_threshold)
-        self.score_thr = float(score_thr)
-        self.img_resize_mode = img_resize_mode
+        self.recipe = SeedRecipe(
+            scales=scales,
+            flip=flip,
+            bg_threshold=bg_threshold,
+            fg_threshold=fg_threshold,
+            score_thr=score_thr,
+            img_resize_mode=img_resize_mode)
         self.crf = None
         if crf is not None:
             crf = dict(crf)
@@ -162,53 +160,6 @@ class SeedInferencer(BaseModel):
 
     val_step = test_step
 
-    # ------------------------------------------------------------------
-    @staticmethod
-    def _valid_hw(meta: dict, size) -> tuple:
-        """(top, bottom, left, right) crop of the valid region."""
-        h, w = size
-        pad = meta.get('img_padding_size', meta.get('padding_size', None))
-        if pad is not None:
-            left, right, top, bottom = pad
-            return top, h - bottom, left, w - right
-        ih, iw = meta.get('img_shape', (h, w))[:2]
-        return 0, min(ih, h), 0, min(iw, w)
-
-    def _raw_maps(self, model, x: Tensor, meta: dict):
-        """Summed multi-scale maps of one valid image (1, 3, h, w) ->
-        ((C, H_ori, W_ori), mean score (C,))."""
-        maps, score = multiscale_maps(
-            model,
-            x,
-            self.scales,
-            self.flip,
-            self.img_resize_mode,
-            return_scores=True)
-        maps, score = maps[0], score[0]
-        if meta.get('flip', False):
-            direction = meta.get('flip_direction', 'horizontal')
-            maps = maps.flip(1) if direction == 'vertical' else maps.flip(2)
-        ori = tuple(meta.get('ori_shape', maps.shape[-2:])[:2])
-        if tuple(maps.shape[-2:]) != ori:
-            maps = F.interpolate(
-                maps[None], size=ori, mode='bilinear',
-                align_corners=False)[0]
-        return maps, score
-
-    def _classes(self, ds: SegDataSample, score: Tensor) -> Tensor:
-        if 'gt_label' in ds:
-            gt = torch.as_tensor(ds.gt_label).reshape(-1).to(
-                score.device, torch.long).unique()
-            if gt.numel():
-                if gt.min() < 0 or gt.max() >= self.num_classes:
-                    raise ValueError(
-                        f'class index out of range for num_classes='
-                        f'{self.num_classes} in sample '
-                        f'{ds.metainfo.get("img_path")}')
-                return gt
-        classes = (score > self.score_thr).nonzero().view(-1)
-        return classes if classes.numel() else score.argmax().view(1)
-
     @torch.no_grad()
     def predict(self,
                 inputs: Tensor,
@@ -220,44 +171,20 @@ class SeedInferencer(BaseModel):
                 SegDataSample(metainfo=dict(img_shape=size, ori_shape=size))
                 for _ in range(inputs.shape[0])
             ]
-        for i, ds in enumerate(data_samples):
-            meta = ds.metainfo
-            top, bottom, left, right = self._valid_hw(meta, size)
-            x = inputs[i:i + 1, :, top:bottom, left:right]
-            maps, score = self._raw_maps(self.module, x, meta)
-            classes = self._classes(ds, score)
-            mask = torch.zeros(
-                self.num_classes, dtype=torch.bool, device=maps.device)
-            mask[classes] = True
-            loc_maps = normalise_class_maps(maps[None], mask[None])[0]
-            if self.cam_module is not None:
-                cam_maps, _ = self._raw_maps(self.cam_module, x, meta)
-                loc_maps = fuse_maps(maps[None], cam_maps[None],
-                                     mask[None])[0]
-            bg = loc_maps.new_full((1, ) + loc_maps.shape[-2:],
-                                   self.bg_threshold)
-            seg_logits = torch.cat([bg, loc_maps])
-            pred = seg_logits.argmax(0, keepdim=True)
-            fields = dict(
-                pred_score=score,
-                pred_classes=classes,
-                loc_maps=loc_maps,
-                pred_loc_map=loc_maps.amax(0),
-                seg_logits=PixelData(data=seg_logits),
-                pred_sem_seg=PixelData(data=pred))
-            if self.crf is not None:
-                fields['seed_sem_seg'] = PixelData(data=pred)
-                fields['pred_sem_seg'] = PixelData(
-                    data=self._refine(seg_logits, classes, meta))
-            ds.set_data(fields)
-        return data_samples
+        return self.recipe.predict(
+            self.module,
+            inputs,
+            data_samples,
+            self.num_classes,
+            cam_model=self.cam_module,
+            refine=self._refine if self.crf is not None else None)
 
     def _refine(self, seg_logits: Tensor, classes: Tensor,
-                meta: dict) -> Tensor:
+                data_sample: SegDataSample) -> Tensor:
         """CRF over [bg, image classes]; returns (1, H, W) long labels."""
         import mmcv
         fn, mode, kwargs = self.crf
-        path = meta.get('img_path')
+        path = data_sample.metainfo.get('img_path')
         if path is None:
             raise ValueError('crf needs img_path in the metainfo')
         img = mmcv.imread(path, channel_order='rgb')

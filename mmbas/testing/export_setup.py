@@ -8,7 +8,7 @@ checkpoint. :class:`StubSeedModel` is a model with hand-checkable maps.
 Importing this module registers ``TinyBASTestBackbone`` (see
 :mod:`mmbas.testing.bas_reference`) and :class:`SlowTinyBackbone`
 (``SlowTinyBASTestBackbone``), so a config can use them through
-``custom_imports=dict(imports=['mmbas', 'mmbas.pseudo.export_testing'])``.
+``custom_imports=dict(imports=['mmbas', 'mmbas.testing.export_setup'])``.
 
 Test-only hook for the kill-and-rerun test
 (``tests/test_tools/test_export_tool.py``): :func:`make_slow_config` writes
@@ -22,7 +22,7 @@ import time
 from typing import Dict, Union
 
 import torch
-import torch.nn as nn
+from mmengine.model import BaseModel
 
 from mmbas.testing.bas_reference import TinyBackbone, register_tiny_backbone
 
@@ -119,7 +119,7 @@ def make_export_setup(root: str,
     config = osp.join(root, 'export_cfg.py')
     with open(config, 'w') as f:
         f.write("custom_imports = dict(imports=['mmbas', "
-                "'mmbas.pseudo.export_testing'], "
+                "'mmbas.testing.export_setup'], "
                 'allow_failed_imports=False)\n')
         f.write("default_scope = 'mmseg'\n")
         f.write(wsss_model_cfg_text(depth))
@@ -140,21 +140,35 @@ def make_export_setup(root: str,
                               'trainaug.txt'))
 
 
-class StubSeedModel(nn.Module):
+class StubSeedModel(BaseModel):
     """Maps of every class = 1 on the top half rows of the input, 0 below
-    (at input resolution), S = 0. With one scale and no flip, the label map
-    is the first image class on the top ``H // 2`` rows (ties go to the
-    first class) and background below; ``num_classes`` classes."""
+    (at input resolution), S = 0; ``test_step`` makes single-scale seeds
+    with :class:`mmbas.pseudo.seeds.SeedRecipe`. The label map of an image
+    is its lowest class on the top ``H // 2`` rows (ties go to the lower
+    class) and background below; ``num_classes`` classes."""
 
     def __init__(self, num_classes: int = 20):
-        super().__init__()
+        from mmseg.models import SegDataPreProcessor
+        super().__init__(data_preprocessor=SegDataPreProcessor(
+            mean=[123.675, 116.28, 103.53],
+            std=[58.395, 57.12, 57.375],
+            bgr_to_rgb=True))
         self.num_classes = num_classes
 
-    def forward_maps(self, inputs):
+    def forward_maps(self, inputs, with_scores=True):
         n, _, h, w = inputs.shape
         maps = inputs.new_zeros(n, self.num_classes, h, w)
         maps[:, :, :h // 2] = 1.0
         return maps, inputs.new_zeros(n, self.num_classes)
+
+    def forward(self, inputs, data_samples=None, mode='predict'):
+        from mmbas.pseudo.seeds import SeedRecipe
+        return SeedRecipe(scales=(1.0, ), flip=False).predict(
+            self, inputs, data_samples, self.num_classes)
+
+    def test_step(self, data):
+        data = self.data_preprocessor(data, False)
+        return self(data['inputs'], data['data_samples'])
 
 
 def make_slow_config(setup: Dict[str, str], delay_s: float = 0.2) -> str:
@@ -167,4 +181,85 @@ def make_slow_config(setup: Dict[str, str], delay_s: float = 0.2) -> str:
         f.write(f"_base_ = ['./{osp.basename(setup['config'])}']\n")
         f.write(f"model = dict(backbone=dict(type='{SLOW_TINY_BACKBONE}', "
                 f'delay_s={float(delay_s)!r}))\n')
+    return path
+
+
+SEED_CONFIG = '''
+_base_ = ['./{base}']
+bas_model = {{{{_base_.model}}}}
+cam_model = dict(
+    type='CAM',
+    data_preprocessor={{{{_base_.model.data_preprocessor}}}},
+    multi_label=True,
+    backbone=dict(type='{backbone}', f2_pool=False),
+    head=dict(type='CAMHead', variant='wsss', in_channels_f2=16,
+              num_classes=20, loss_cls=dict(type='MultiLabelPosNegLoss')))
+model = dict(
+    _delete_=True,
+    type='SeedInferencer',
+    module=bas_model,
+    scales={scales!r},
+    flip=True,
+    bg_threshold={bg_threshold!r},
+    cam_module={cam_module},
+    cam_checkpoint={cam_checkpoint!r},
+    crf={crf})
+# seeds scored on the train list with its GT masks (tools/test.py); the
+# export writes the same list's masks (export_dataloader)
+test_dataloader = dict(
+    batch_size=1, num_workers=0,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type='VOCClsDataset', data_root={data_root!r},
+        ann_file='ImageSets/Segmentation/train.txt',
+        data_prefix=dict(img_path='JPEGImages',
+                         seg_map_path='SegmentationClass'),
+        test_mode=True,
+        pipeline=[dict(type='LoadImageFromFile'),
+                  dict(type='LoadWSOLAnnotations'),
+                  dict(type='PackBASInputs')]))
+export_dataloader = test_dataloader
+test_cfg = dict(type='TestLoop')
+test_evaluator = [
+    dict(type='IoUMetric', iou_metrics=['mIoU']),
+    dict(type='SeedSweepMetric', thresholds=[0.2, 0.3, 0.4],
+         prefix='sweep')]
+'''
+
+
+def make_seed_setup(setup: Dict[str, str],
+                    fusion: bool = True,
+                    crf: bool = True,
+                    scales=(1.0, 0.5),
+                    bg_threshold: float = 0.3,
+                    seed: int = 1) -> str:
+    """Write ``<root>/seed_cfg.py``: a seed config over the tiny-backbone
+    config of :func:`make_export_setup` -- ``SeedInferencer`` with
+    ``scales`` + flip, optionally fused with a random-init tiny CAM
+    (checkpoint ``<root>/cam.pth``) and refined with dense CRF, scored on
+    the toy train list with its GT masks (IoUMetric + SeedSweepMetric),
+    the same list as ``export_dataloader``. Returns the config path."""
+    from mmengine.config import Config
+    from mmseg.registry import MODELS
+    root = osp.dirname(setup['config'])
+    cam_ckpt = None
+    text = SEED_CONFIG.format(
+        base=osp.basename(setup['config']),
+        backbone=TINY_BACKBONE,
+        scales=list(scales),
+        bg_threshold=float(bg_threshold),
+        cam_module='cam_model' if fusion else None,
+        cam_checkpoint=None,
+        crf="dict(type='dense_crf')" if crf else None,
+        data_root=setup['data_root'])
+    path = osp.join(root, 'seed_cfg.py')
+    with open(path, 'w') as f:
+        f.write(text)
+    if fusion:
+        torch.manual_seed(seed)
+        cam = MODELS.build(Config.fromfile(path).cam_model)
+        cam_ckpt = osp.join(root, 'cam.pth')
+        torch.save(dict(state_dict=cam.state_dict(), meta=dict()), cam_ckpt)
+        with open(path, 'a') as f:
+            f.write(f'model.update(cam_checkpoint={cam_ckpt!r})\n')
     return path
