@@ -14,11 +14,13 @@ modes in an order rotated by ``r``); the times of a mode are summed.
 * ``naive``: one image at a time, decode in the main process, one
   ``forward_maps`` call per scale and per flip (batch of 1), synchronous
   PNG encoding + writing;
-* ``fast``: :func:`mmbas.pseudo.export.export_pseudo_labels` (DataLoader
-  workers, flip pair in one batch, ``inference_mode``, background writer,
-  BAS maps-only forward: F1 + generator);
-* ``fast-full``: the same with the full ``forward_maps`` (f2 and the
-  classifier too), i.e. the gain of the pipeline alone.
+* ``fast``: :func:`mmbas.pseudo.export.export_pseudo_labels` with the
+  model in a ``SeedInferencer`` (what ``tools/export_pseudo_labels.py``
+  runs for a seed config: DataLoader workers running the test pipeline,
+  flip pair in one batch, ``inference_mode``, background writer; image
+  classes known, so BAS runs F1 + generator only);
+* ``fast-full``: the same with the scores computed too (f2 and the
+  classifier run), i.e. the gain of the pipeline alone.
 
 The model is a random-init WSSS BAS ResNet-50 (``--config`` to use another
 model config: its ``model`` is built with random weights). Images are toy
@@ -105,21 +107,49 @@ def build_model(config):
     return MODELS.build(cfg).eval()
 
 
+class ListDataset:
+    """The benchmark images as an export dataset: ``metainfo``,
+    ``get_data_info`` and the test pipeline of the seed configs
+    (``LoadImageFromFile`` + ``PackBASInputs``)."""
+
+    def __init__(self, items, num_classes):
+        from mmcv.transforms import Compose
+        from mmseg.registry import TRANSFORMS  # noqa: F401  (scope)
+        self.items = items
+        self.metainfo = dict(classes=['background'] +
+                             [f'c{i}' for i in range(num_classes)])
+        self.pipeline = Compose([
+            dict(type='mmseg.LoadImageFromFile'),
+            dict(type='mmseg.PackBASInputs')
+        ])
+
+    def __len__(self):
+        return len(self.items)
+
+    def get_data_info(self, i):
+        _, path, labels = self.items[i]
+        return dict(img_path=path, gt_label=np.asarray(labels, np.int64),
+                    seg_fields=[])
+
+    def __getitem__(self, i):
+        return self.pipeline(self.get_data_info(i))
+
+
 def naive_export(model, items, out_dir, scales, flip, bg_threshold=0.25):
     """The reference loop: per image, per scale, per flip; sync writes."""
     import cv2
     import torch
     import torch.nn.functional as F
 
-    from mmbas.pseudo.export import _preprocess, seeds_to_label
-    from mmbas.pseudo.multiscale import normalise_class_maps, scaled_size
+    from mmbas.pseudo.seeds import (normalise_class_maps, scaled_size,
+                                    seed_labels, seed_logits)
     from mmbas.pseudo.writer import (atomic_write, check_writable,
                                      encode_label_png)
     tmp = check_writable(out_dir)
     for name, path, labels in items:
         img = torch.from_numpy(cv2.imread(path).transpose(2, 0, 1).copy())
         with torch.no_grad():
-            x = _preprocess(model, img)
+            x = model.data_preprocessor(dict(inputs=[img]), False)['inputs']
             size = tuple(x.shape[-2:])
             total = 0
             for s in scales:
@@ -138,9 +168,9 @@ def naive_export(model, items, out_dir, scales, flip, bg_threshold=0.25):
                                          align_corners=False)
                     total = total + (maps.flip(-1) if flipped else maps)
             seeds = normalise_class_maps(total, [labels])[0]
-        label, _ = seeds_to_label(seeds, labels, bg_threshold)
-        atomic_write(osp.join(out_dir, name + '.png'), encode_label_png(label),
-                     tmp)
+        label = seed_labels(seed_logits(seeds, bg_threshold))[0]
+        atomic_write(osp.join(out_dir, name + '.png'),
+                     encode_label_png(label.numpy()), tmp)
 
 
 def run_mode(args):
@@ -148,28 +178,28 @@ def run_mode(args):
     import torch
 
     import mmbas  # noqa: F401
+    from mmbas.models.classifiers import SeedInferencer
     from mmbas.pseudo.export import export_pseudo_labels
     work = args.work_dir
     items = json.load(open(osp.join(work, 'items.json')))
     model = build_model(args.config)
     out = osp.join(work, args.run_mode)
-    names = ['background'] + [f'c{i}' for i in range(model.num_classes)]
     flip = not args.no_flip
     warm = items[:1]
     timed = items[1:][args.chunk::args.rounds]
+
+    seed_model = SeedInferencer(model, scales=args.scales, flip=flip)
+    # fast-full: the scores too, i.e. BAS's f2 and classifier run
+    seed_model.recipe.with_scores = args.run_mode == 'fast-full'
 
     def run(chunk, out_dir):
         if args.run_mode == 'naive':
             naive_export(model, chunk, out_dir, args.scales, flip)
         else:
-            export_pseudo_labels(model,
-                                 chunk,
+            export_pseudo_labels(seed_model,
+                                 ListDataset(chunk, model.num_classes),
                                  out_dir,
-                                 names,
-                                 scales=args.scales,
-                                 flip=flip,
                                  num_workers=args.num_workers,
-                                 maps_only=args.run_mode == 'fast',
                                  progress=False)
 
     run(warm, out + f'_warmup{args.chunk}')
