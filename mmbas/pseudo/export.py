@@ -293,7 +293,7 @@ def export_pseudo_labels(model: torch.nn.Module,
                                  data_samples=[data['data_samples']])
                     try:
                         out = model.test_step(batch)[0]
-                    except (ValueError, RuntimeError) as err:
+                    except (ValueError, RuntimeError, OSError) as err:
                         session.fail(rec['name'], f'inference failed: {err}')
                     else:
                         session.submit_sample(out, rec['name'])

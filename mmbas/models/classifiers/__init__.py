@@ -2,7 +2,11 @@
 from .bas import BAS
 from .base_weakly_supervised import BaseWeaklySupervisedModel
 from .cam import CAM
+from .seed_inferencer import SeedInferencer
+from .stored_maps_inferencer import StoredMapsInferencer
+from .ten_crop import TenCropWSOLModel
 
-__all__ = ['BAS', 'CAM', 'BaseWeaklySupervisedModel']
-from .seed_inferencer import SeedInferencer  # noqa: E402,F401
-from .ten_crop import TenCropWSOLModel  # noqa: F401
+__all__ = [
+    'BAS', 'CAM', 'BaseWeaklySupervisedModel', 'SeedInferencer',
+    'StoredMapsInferencer', 'TenCropWSOLModel'
+]
