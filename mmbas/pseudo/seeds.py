@@ -351,8 +351,11 @@ def seed_labels(seg_logits: Tensor,
 # the recipe
 # ----------------------------------------------------------------------------
 #: ``refine(seg_logits (C+1, H, W), classes (K,), data_sample) ->
-#: (1, H, W) long labels`` (e.g. dense CRF)
+#: (1, H, W) long labels`` (e.g. dense CRF, relation labels)
 RefineFn = Callable[[Tensor, Tensor, object], Tensor]
+#: ``refine_maps(loc_maps (C, H, W), classes (K,), data_sample) ->
+#: (C, H, W) maps`` (e.g. the IRN random walk)
+RefineMapsFn = Callable[[Tensor, Tensor, object], Tensor]
 
 
 class SeedRecipe:
@@ -361,8 +364,8 @@ class SeedRecipe:
     Per sample (:meth:`predict`): valid region -> summed multi-scale + flip
     maps (:func:`multiscale_maps`, mean scores S) -> :func:`to_original`
     -> :func:`select_classes` -> :func:`normalise_class_maps` (or
-    :func:`fuse_maps` with a CAM model) -> :func:`seed_logits` /
-    :func:`seed_labels` (-> ``refine``).
+    :func:`fuse_maps` with a CAM model) (-> ``refine_maps``) ->
+    :func:`seed_logits` / :func:`seed_labels` (-> ``refine``).
 
     Output fields of each :class:`SegDataSample` (at ``ori_shape``):
     ``loc_maps`` (C, H, W) normalised maps (zero for absent classes),
@@ -459,7 +462,8 @@ class SeedRecipe:
                 data_samples: Sequence,
                 num_classes: int,
                 cam_model=None,
-                refine: Optional[RefineFn] = None) -> Sequence:
+                refine: Optional[RefineFn] = None,
+                refine_maps: Optional[RefineMapsFn] = None) -> Sequence:
         """Seeds of a preprocessed batch; sets the fields of the class doc
         on ``data_samples`` and returns them.
 
@@ -471,7 +475,11 @@ class SeedRecipe:
                 and ``gt_label``.
             num_classes (int): C.
             cam_model (optional): Plain CAM model to fuse with.
-            refine (callable, optional): See :data:`RefineFn`.
+            refine (callable, optional): Label refinement, see
+                :data:`RefineFn`.
+            refine_maps (callable, optional): Map refinement applied to
+                the normalised maps before the label step (the refined
+                maps become ``loc_maps``), see :data:`RefineMapsFn`.
         """
         device = inputs.device
         gts = [gt_classes(ds, num_classes, device) for ds in data_samples]
@@ -490,6 +498,8 @@ class SeedRecipe:
             else:
                 loc_maps = fuse_maps(maps[None], cam_raw[i][0][None],
                                      mask[None])[0]
+            if refine_maps is not None:
+                loc_maps = refine_maps(loc_maps, classes, ds)
             logits = seed_logits(loc_maps, self.bg_threshold)
             pred = seed_labels(logits, self.fg_threshold)
             fields = dict(

@@ -59,6 +59,13 @@ class SeedInferencer(BaseModel):
             plus its arguments; ``mode`` 'labels' (default: refine the
             argmax label map over [bg, image classes] with ``gt_prob``) or
             'probs' (the maps as unary, background = bg_threshold).
+        refiner (dict | nn.Module, optional): A registered seed refiner with
+            ``kind`` 'maps' (called on the normalised maps before the label
+            step: ``refiner(loc_maps, classes, data_sample) -> loc_maps``,
+            e.g. :class:`~mmbas.models.refiners.IRNWalkRefiner`) or
+            'labels' (its ``(1, H, W)`` labels replace ``pred_sem_seg``,
+            e.g. :class:`~mmbas.models.refiners.RelationLabelRefiner`).
+            Its weights come from its own checkpoint, not the main one.
         score_thr (float): Class selection without ``gt_label``.
         img_resize_mode (str): Interpolation of the image rescale.
         data_preprocessor (dict, optional): Ignored by the computation (the
@@ -75,6 +82,7 @@ class SeedInferencer(BaseModel):
                  cam_module: Optional[Union[dict, nn.Module]] = None,
                  cam_checkpoint: Optional[str] = None,
                  crf: Optional[dict] = None,
+                 refiner: Optional[Union[dict, nn.Module]] = None,
                  score_thr: float = 0.0,
                  img_resize_mode: str = 'bilinear',
                  data_preprocessor: Optional[dict] = None,
@@ -114,6 +122,18 @@ class SeedInferencer(BaseModel):
             if mode not in ('labels', 'probs'):
                 raise ValueError(f'crf mode must be labels|probs, got {mode}')
             self.crf = (SEED_REFINERS[name], mode, crf)
+        self.refiner = None
+        if refiner is not None:
+            self.refiner = MODELS.build(refiner) if isinstance(
+                refiner, dict) else refiner
+            kind = getattr(self.refiner, 'kind', None)
+            if kind not in ('maps', 'labels'):
+                raise ValueError(
+                    f'refiner {type(self.refiner).__name__} must have kind '
+                    f"'maps' or 'labels', got {kind!r}")
+            if kind == 'labels' and self.crf is not None:
+                raise ValueError('crf and a label refiner both replace '
+                                 'pred_sem_seg: configure only one')
 
     # ------------------------------------------------------------------
     @property
@@ -128,15 +148,19 @@ class SeedInferencer(BaseModel):
         mod = prefix + 'module.'
         if not any(k.startswith(mod) for k in state_dict):
             bare = [k for k in list(state_dict) if k.startswith(prefix)
-                    and not k.startswith(prefix + 'cam_module.')]
+                    and not k.startswith((prefix + 'cam_module.',
+                                          prefix + 'refiner.'))]
             for k in bare:
                 state_dict[mod + k[len(prefix):]] = state_dict.pop(k)
-        cam = prefix + 'cam_module.'
-        if self.cam_module is not None and not any(
-                k.startswith(cam) for k in state_dict):
-            # the CAM weights come from cam_checkpoint, not the main one
-            for k, v in self.cam_module.state_dict().items():
-                state_dict[cam + k] = v
+        for name in ('cam_module', 'refiner'):
+            aux = getattr(self, name)
+            sub = f'{prefix}{name}.'
+            if aux is not None and not any(
+                    k.startswith(sub) for k in state_dict):
+                # their weights come from their own checkpoints (loaded at
+                # build time), not from the main one
+                for k, v in aux.state_dict().items():
+                    state_dict[sub + k] = v
         super()._load_from_state_dict(state_dict, prefix, local_metadata,
                                       strict, missing_keys, unexpected_keys,
                                       error_msgs)
@@ -177,7 +201,16 @@ class SeedInferencer(BaseModel):
             data_samples,
             self.num_classes,
             cam_model=self.cam_module,
-            refine=self._refine if self.crf is not None else None)
+            refine=self._label_refine(),
+            refine_maps=self.refiner if self.refiner is not None
+            and self.refiner.kind == 'maps' else None)
+
+    def _label_refine(self):
+        if self.crf is not None:
+            return self._refine
+        if self.refiner is not None and self.refiner.kind == 'labels':
+            return self.refiner
+        return None
 
     def _refine(self, seg_logits: Tensor, classes: Tensor,
                 data_sample: SegDataSample) -> Tensor:
