@@ -2,9 +2,6 @@
 
 
 def pytest_configure(config):
-    """Register the markers of the test suite."""
-    markers = config.getini('markers')
-    if not any(m.split(':')[0].strip() == 'slow' for m in markers):
-        config.addinivalue_line(
-            'markers', 'slow: runs a tool end to end in a subprocess '
-            '(deselect with -m "not slow")')
+    """Markers: ``cuda`` (needs a GPU, skipped without one), ``slow``."""
+    config.addinivalue_line('markers', 'cuda: needs a CUDA device')
+    config.addinivalue_line('markers', 'slow: takes more than a few seconds')

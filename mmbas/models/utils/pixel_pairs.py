@@ -102,9 +102,14 @@ def _as_nchw(edge: Tensor) -> Tensor:
     return edge
 
 
-def _valid_sizes_tensor(valid_sizes, size: Tuple[int, int], device,
+def as_valid_sizes(valid_sizes, size: Tuple[int, int], device,
                         n: Optional[int] = None) -> Tensor:
-    """(N, 2) int64 (h, w) per image, checked against the grid size."""
+    """Check ``valid_sizes`` against a grid of size ``(H, W)`` (and ``n``
+    images when given).
+
+    Returns:
+        Tensor: (N, 2) int64 valid ``(h, w)`` per image on ``device``.
+    """
     sizes = torch.as_tensor(valid_sizes, dtype=torch.long)
     if sizes.dim() != 2 or sizes.shape[1] != 2:
         raise ValueError('valid_sizes must be (N, 2) (h, w) per image, got '
@@ -146,7 +151,7 @@ def pair_valid_mask(size: Tuple[int, int],
     if valid_sizes is None:
         lim = torch.tensor([[h, w]], device=device)
     else:
-        lim = _valid_sizes_tensor(valid_sizes, (h, w), device)
+        lim = as_valid_sizes(valid_sizes, (h, w), device)
     lim_h = lim[:, 0].view(-1, 1, 1, 1)
     lim_w = lim[:, 1].view(-1, 1, 1, 1)
     off = torch.tensor(offsets, device=device).view(1, -1, 2, 1, 1)
@@ -194,7 +199,7 @@ def boundary_to_affinity(edge: Tensor,
         out.append(torch.stack(path, dim=1).amax(dim=1))
     aff = 1.0 - torch.stack(out, dim=1)
     if valid_sizes is not None:
-        valid_sizes = _valid_sizes_tensor(valid_sizes, (h, w), edge.device,
+        valid_sizes = as_valid_sizes(valid_sizes, (h, w), edge.device,
                                           n)
     mask = pair_valid_mask((h, w), radius, valid_sizes, edge.device)
     return aff * mask.to(aff.dtype)
