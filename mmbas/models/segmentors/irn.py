@@ -51,8 +51,8 @@ class IRN(BaseModel):
       sigmoid (IRN's inference);
     * ``pred_displacement``: ``PixelData``, data (2, h, w) float, D in grid
       pixels (channel 0 = dy, 1 = dx), from the unflipped image;
-    * metainfo ``irn_stride``: ``s`` (4 for :class:`IRNResNet`), input
-      pixels per grid pixel.
+    * metainfo ``irn_stride``: ``s`` (``output_stride``, 4), input pixels
+      per grid pixel.
 
     ``mode='tensor'`` returns the raw ``(boundary logits (N, 1, h, w),
     displacement (N, 2, h, w))`` of the padded batch.
@@ -68,6 +68,9 @@ class IRN(BaseModel):
             ``SegDataPreProcessor`` config (``seg_pad_val=255``).
         freeze_backbone (bool): Freeze the backbone as IRN does.
             Defaults to True.
+        output_stride (int): Stride of the output grid, that of the first
+            backbone stage (``ceil(H / s)`` rows for an H-row input).
+            Defaults to 4 (:class:`IRNResNet`).
         train_cfg (dict, optional): Unused; accepted for symmetry with the
             other models.
         test_cfg (dict, optional): ``flip`` (bool, default True): average
@@ -83,6 +86,7 @@ class IRN(BaseModel):
                  loss: dict = dict(type='AffinityLoss'),
                  data_preprocessor: Optional[Union[dict, nn.Module]] = None,
                  freeze_backbone: bool = True,
+                 output_stride: int = 4,
                  train_cfg: Optional[dict] = None,
                  test_cfg: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
@@ -95,6 +99,7 @@ class IRN(BaseModel):
         self.displacement_head = MODELS.build(displacement_head)
         self.loss_affinity = MODELS.build(loss)
         self.freeze_backbone = freeze_backbone
+        self.output_stride = int(output_stride)
         self.train_cfg = dict(train_cfg or {})
         self.test_cfg = dict(flip=True)
         self.test_cfg.update(test_cfg or {})
@@ -173,11 +178,11 @@ class IRN(BaseModel):
         """Return the :class:`AffinityLoss` terms (``loss_edge``,
         ``loss_disp`` and the detached logs)."""
         labels = self._relation_labels(data_samples).to(inputs.device)
-        logits, disp = self._forward(inputs)
         if labels.shape[-2:] != inputs.shape[-2:]:
             raise ValueError(
                 f'relation labels {tuple(labels.shape[-2:])} do not match '
                 f'the input size {tuple(inputs.shape[-2:])}')
+        logits, disp = self._forward(inputs)
         return self.loss_affinity(torch.sigmoid(logits), labels, disp)
 
     # ------------------------------------------------------------------
@@ -193,15 +198,20 @@ class IRN(BaseModel):
         boundary = torch.sigmoid(logits).float()
         disp = disp.float()
         size = tuple(inputs.shape[-2:])
-        stride = max(1, round(size[0] / boundary.shape[-2]))
+        stride = self.output_stride
+        grid = (math.ceil(size[0] / stride), math.ceil(size[1] / stride))
+        if tuple(boundary.shape[-2:]) != grid:
+            raise ValueError(
+                f'the heads give a {tuple(boundary.shape[-2:])} grid for a '
+                f'{size} input, not the stride-{stride} grid {grid}: set '
+                'output_stride to the stride of the first backbone stage')
         if data_samples is None:
             data_samples = [
                 SegDataSample(metainfo=dict(img_shape=size, ori_shape=size))
                 for _ in range(inputs.shape[0])
             ]
         for i, ds in enumerate(data_samples):
-            rows, cols = self._valid_grid(ds.metainfo, size, stride,
-                                          tuple(boundary.shape[-2:]))
+            rows, cols = self._valid_grid(ds.metainfo, size, stride, grid)
             ds.set_metainfo(dict(irn_stride=stride))
             ds.set_data(
                 dict(

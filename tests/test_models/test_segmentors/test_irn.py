@@ -179,6 +179,9 @@ def test_predict_fields():
     torch.testing.assert_close(out[0].pred_boundary.data,
                                torch.sigmoid(logits[0]))
     assert out[0].img_shape == (64, 64)
+    model.output_stride = 8
+    with pytest.raises(ValueError, match='set output_stride'):
+        model.predict(x[:1])
 
 
 def test_predict_subtracts_the_mean_displacement():
