@@ -1,5 +1,7 @@
 # Copyright (c) mmbas contributors. All rights reserved.
-"""f1/f2 split backbones for BAS (see :mod:`.split_backbone`)."""
+"""f1/f2 split backbones for BAS (see :mod:`.split_backbone`) and the
+five-stage ResNet of IRN."""
+from .irn_resnet import IRNResNet
 from .mobilenet_v1 import MobileNetV1
 from .split_backbone import SplitBackboneMixin
 from .wsol_inception_v3 import WSOLInceptionV3
@@ -9,5 +11,5 @@ from .wsss_resnet import WSSSResNet
 
 __all__ = [
     'SplitBackboneMixin', 'WSOLResNet', 'WSSSResNet', 'WSOLVGG16',
-    'WSOLInceptionV3', 'MobileNetV1'
+    'WSOLInceptionV3', 'MobileNetV1', 'IRNResNet'
 ]

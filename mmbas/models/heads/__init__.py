@@ -2,5 +2,11 @@
 from .bas_head import BASHead
 from .cam_head import CAMHead
 from .classifier_builder import build_bas_classifier
+from .irn_boundary_head import IRNBoundaryHead
+from .irn_branch import IRNBranch
+from .irn_displacement_head import DisplacementMeanShift, IRNDisplacementHead
 
-__all__ = ['BASHead', 'CAMHead', 'build_bas_classifier']
+__all__ = [
+    'BASHead', 'CAMHead', 'build_bas_classifier', 'IRNBranch',
+    'IRNBoundaryHead', 'IRNDisplacementHead', 'DisplacementMeanShift'
+]

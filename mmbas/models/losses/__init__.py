@@ -1,4 +1,5 @@
 # Copyright (c) mmbas contributors. All rights reserved.
+from .affinity_loss import AffinityLoss
 from .area_loss import AreaLoss
 from .bas_loss import BASLoss
 from .cross_entropy_loss import BASCrossEntropyLoss
@@ -6,6 +7,6 @@ from .foreground_guidance_loss import ForegroundGuidanceLoss
 from .multilabel_pos_neg_loss import MultiLabelPosNegLoss
 
 __all__ = [
-    'AreaLoss', 'BASLoss', 'BASCrossEntropyLoss', 'ForegroundGuidanceLoss',
-    'MultiLabelPosNegLoss'
+    'AffinityLoss', 'AreaLoss', 'BASLoss', 'BASCrossEntropyLoss',
+    'ForegroundGuidanceLoss', 'MultiLabelPosNegLoss'
 ]
