@@ -347,6 +347,23 @@ def seed_labels(seg_logits: Tensor,
     return label
 
 
+def sample_image(data_sample, size: Optional[Tuple[int, int]] = None,
+                 channel_order: str = 'rgb'):
+    """The original image of a sample (``img_path``) as (H, W, 3) uint8,
+    resized to ``size`` (H, W) when it differs -- the image the refiners
+    (CRF, relation labels, IRN) look at, in the frame of ``ori_shape``."""
+    import mmcv
+    path = data_sample.metainfo.get('img_path')
+    if path is None:
+        raise ValueError('refinement needs img_path in the metainfo')
+    img = mmcv.imread(path, channel_order=channel_order)
+    if img is None:
+        raise OSError(f'image {path} is unreadable')
+    if size is not None and img.shape[:2] != tuple(size):
+        img = mmcv.imresize(img, (size[1], size[0]))
+    return img
+
+
 # ----------------------------------------------------------------------------
 # the recipe
 # ----------------------------------------------------------------------------

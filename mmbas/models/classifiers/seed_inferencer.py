@@ -12,7 +12,7 @@ from torch import Tensor
 
 from mmbas.pseudo.crf import SEED_REFINERS
 from mmbas.pseudo.seeds import (DEFAULT_BG_THRESHOLD, DEFAULT_SCALES,
-                                SeedRecipe)
+                                SeedRecipe, sample_image)
 from mmbas.utils.checkpoint import trusted_checkpoints
 
 SampleList = List[SegDataSample]
@@ -215,15 +215,8 @@ class SeedInferencer(BaseModel):
     def _refine(self, seg_logits: Tensor, classes: Tensor,
                 data_sample: SegDataSample) -> Tensor:
         """CRF over [bg, image classes]; returns (1, H, W) long labels."""
-        import mmcv
         fn, mode, kwargs = self.crf
-        path = data_sample.metainfo.get('img_path')
-        if path is None:
-            raise ValueError('crf needs img_path in the metainfo')
-        img = mmcv.imread(path, channel_order='rgb')
-        h, w = seg_logits.shape[-2:]
-        if img.shape[:2] != (h, w):
-            img = mmcv.imresize(img, (w, h))
+        img = sample_image(data_sample, tuple(seg_logits.shape[-2:]))
         keep = torch.cat([classes.new_zeros(1), classes + 1])
         sub = seg_logits[keep].cpu().numpy()
         if mode == 'labels':
