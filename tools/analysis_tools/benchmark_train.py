@@ -347,7 +347,8 @@ def setup_device(args) -> torch.device:
     ``--no-cudnn-benchmark``."""
     device = torch.device(args.device)
     if device.type == 'cuda':
-        torch.cuda.set_device(device)
+        if device.index is not None:  # plain 'cuda': the current device
+            torch.cuda.set_device(device)
         torch.backends.cudnn.benchmark = not args.no_cudnn_benchmark
     return device
 
