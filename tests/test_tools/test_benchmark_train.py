@@ -1,8 +1,8 @@
 # Copyright (c) mmbas contributors. All rights reserved.
 """tools/analysis_tools/benchmark_train.py: the FLOP count and cost model
 behind the speed-up ceiling in docs/benchmarks.md, and a one-step run of the
-interleaved timing on the toy ResNet-18 config (mechanics only: timings are
-never asserted)."""
+interleaved timing on the toy ResNet-18 config (slow; mechanics only:
+timings are never asserted) and its JSON report."""
 import importlib.util
 import json
 import os.path as osp
@@ -51,11 +51,14 @@ def test_generator_macs_counted_exactly(bench):
     assert all(parts[k] > 0 for k in ('f1', 'f2', 'classifier'))
 
 
-def test_interleaved_run_reports_every_mode():
+@pytest.mark.slow
+def test_interleaved_run_reports_every_mode(tmp_path):
+    out = tmp_path / 'bench.json'
     result = subprocess.run([
         sys.executable, SCRIPT, TOY_R18, '--size', '64', '--batch', '2',
         '--iters', '1', '--warmup', '0', '--device', 'cpu',
-        '--compare-reference', '--compare-plain', '--interleave'
+        '--compare-reference', '--compare-plain', '--interleave', '--json',
+        str(out)
     ], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     line = [x for x in result.stdout.splitlines() if x.startswith('JSON ')]
@@ -63,3 +66,9 @@ def test_interleaved_run_reports_every_mode():
     assert set(report) == {'fast', 'reference', 'plain'}
     assert all(r['sec_per_iter'] > 0 for r in report.values())
     assert 'speed-up vs reference' in result.stdout
+    saved = json.loads(out.read_text())
+    assert saved['results'] == report
+    assert saved['settings']['interleave'] and saved['memory_key'] is None
+    assert saved['ratios']['speedup_vs_reference'] == pytest.approx(
+        report['reference']['sec_per_iter'] / report['fast']['sec_per_iter'])
+    assert saved['environment']['device'] == 'cpu'

@@ -19,6 +19,9 @@ import pytest
 from mmbas.testing.export_setup import (make_export_setup, make_seed_setup,
                                         make_slow_config)
 
+# every test runs the export tool in a subprocess
+pytestmark = pytest.mark.slow
+
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOOL = osp.join(ROOT, 'tools', 'export_pseudo_labels.py')
 DIST = osp.join(ROOT, 'tools', 'dist_export.sh')

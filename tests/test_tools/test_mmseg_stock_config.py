@@ -6,6 +6,8 @@ import os.path as osp
 import subprocess
 import sys
 
+import pytest
+
 from mmbas.testing import make_voc
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -48,6 +50,7 @@ default_hooks = dict(logger=dict(interval=1),
 '''
 
 
+@pytest.mark.slow
 def test_deeplabv3plus_voc12aug_one_iteration(tmp_path):
     make_voc(str(tmp_path / 'data'), num_train=4, num_val=2)
     config = tmp_path / 'deeplab_toy.py'

@@ -121,6 +121,7 @@ def first_run(tmp_path_factory):
                 pretrain_s=pretrain_s)
 
 
+@pytest.mark.slow
 def test_pipeline_end_to_end_and_resume(first_run):
     res, log, work, cmd = (first_run[k] for k in ('res', 'log', 'work',
                                                   'cmd'))
@@ -172,6 +173,7 @@ def test_pipeline_end_to_end_and_resume(first_run):
     assert summary2['stages']['stage3']['status'] == 'done'
 
 
+@pytest.mark.slow
 def test_final_model_beats_all_background(first_run):
     """The point of the pipeline: the DeepLab model trained on the exported
     pseudo masks beats predicting background everywhere on toy val (and

@@ -11,6 +11,9 @@ import pytest
 
 from mmbas.testing import data_root_options, make_voc
 
+# every test runs a tool in a subprocess
+pytestmark = pytest.mark.slow
+
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOY_CONFIG = osp.join(ROOT, 'configs', 'toy', 'bas_voc_toy.py')
 

@@ -8,6 +8,7 @@ import os.path as osp
 import subprocess
 import sys
 
+import pytest
 import torch
 
 import mmbas  # noqa: F401
@@ -72,6 +73,7 @@ def _write_config(tmp_path, root):
     return str(path)
 
 
+@pytest.mark.slow
 def test_tools_test_prints_both_protocols_and_writes_overlays(tmp_path):
     make_cub(str(tmp_path / 'data'), num_train=4, num_val=6, size=72)
     root = str(tmp_path / 'data' / 'CUB_200_2011')

@@ -26,6 +26,7 @@ def run_python(code: str, **env) -> subprocess.CompletedProcess:
 
 # --------------------------------------------------------------- mmcv.ops
 @pytest.mark.skipif(mmcv_has_compiled_ops(), reason='compiled mmcv present')
+@pytest.mark.slow
 def test_mmseg_models_need_the_standin():
     without = run_python('import mmseg.models')
     assert without.returncode != 0
@@ -62,6 +63,7 @@ def test_standin_leaves_compiled_mmcv_alone(monkeypatch):
 
 
 # ------------------------------------------------------------ pkg_resources
+@pytest.mark.slow
 def test_mmseg_prefixed_configs_without_pkg_resources(tmp_path):
     config = tmp_path / 'cfg.py'
     config.write_text("_base_ = ['mmseg::_base_/default_runtime.py']\n")
@@ -137,6 +139,7 @@ def _write_script(tmp_path, imports):
     return str(script)
 
 
+@pytest.mark.slow
 def test_resume_under_weights_only_default(tmp_path):
     assert torch.__version__ >= '2.6', 'the fix targets torch >= 2.6'
     work = str(tmp_path / 'work')
@@ -195,6 +198,7 @@ def test_missing_checkpoint_message(tmp_path):
 
 
 # ------------------------------------------------------------ distributed
+@pytest.mark.slow
 def test_cpu_process_group_with_pytorch_launcher():
     code = '''
         {}

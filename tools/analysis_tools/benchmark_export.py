@@ -23,12 +23,17 @@ modes in an order rotated by ``r``); the times of a mode are summed.
   classifier run), i.e. the gain of the pipeline alone.
 
 The model is a random-init WSSS BAS ResNet-50 (``--config`` to use another
-model config: its ``model`` is built with random weights). Images are toy
-scenes (:func:`mmbas.testing.toy_data.render_scene`) saved as JPEG. Each
-mode first runs one warm-up image (not timed). Printed per mode: images/s,
-seconds per image, peak RSS of the process, the largest peak RSS of its
-child processes (DataLoader workers; short helper subprocesses started at
-import count too) and the pixel agreement of its PNGs with the first mode's.
+model config: its ``model`` is built with random weights), on ``--device``
+(default: the CPU; on CUDA the timed region ends with
+``torch.cuda.synchronize`` and the peak GPU memory is reported too). Images
+are toy scenes (:func:`mmbas.testing.toy_data.render_scene`) saved as JPEG.
+Each mode first runs one warm-up image (not timed). Printed per mode:
+images/s, seconds per image, peak RSS of the process, the largest peak RSS
+of its child processes (DataLoader workers; short helper subprocesses
+started at import count too) and the pixel agreement of its PNGs with the
+first mode's.
+A mode that fails to export an image stops the benchmark with the reason.
+``--json OUT`` also writes the settings and results to OUT.
 """
 import argparse
 import json
@@ -67,6 +72,12 @@ def parse_args():
                         default=2,
                         help='alternate the modes over this many chunks')
     parser.add_argument('--work-dir', help='keep images/outputs here')
+    parser.add_argument('--device',
+                        default='cpu',
+                        help='cpu or cuda[:N] (default: cpu)')
+    parser.add_argument('--json',
+                        metavar='OUT',
+                        help='also write the settings and results here')
     parser.add_argument('--run-mode', help=argparse.SUPPRESS)
     parser.add_argument('--chunk', type=int, default=0, help=argparse.SUPPRESS)
     return parser.parse_args()
@@ -97,7 +108,7 @@ def build_model(config):
     from mmseg.registry import MODELS
 
     from mmbas.testing.export_setup import wsss_model_cfg_text
-    torch.manual_seed(0)
+    torch.manual_seed(0)  # the same random weights in every mode
     if config:
         cfg = Config.fromfile(config).model
     else:
@@ -170,7 +181,7 @@ def naive_export(model, items, out_dir, scales, flip, bg_threshold=0.25):
             seeds = normalise_class_maps(total, [labels])[0]
         label = seed_labels(seed_logits(seeds, bg_threshold))[0]
         atomic_write(osp.join(out_dir, name + '.png'),
-                     encode_label_png(label.numpy()), tmp)
+                     encode_label_png(label.cpu().numpy()), tmp)
 
 
 def run_mode(args):
@@ -182,7 +193,8 @@ def run_mode(args):
     from mmbas.pseudo.export import export_pseudo_labels
     work = args.work_dir
     items = json.load(open(osp.join(work, 'items.json')))
-    model = build_model(args.config)
+    device = torch.device(args.device)
+    model = build_model(args.config).to(device)
     out = osp.join(work, args.run_mode)
     flip = not args.no_flip
     warm = items[:1]
@@ -196,16 +208,29 @@ def run_mode(args):
         if args.run_mode == 'naive':
             naive_export(model, chunk, out_dir, args.scales, flip)
         else:
-            export_pseudo_labels(seed_model,
-                                 ListDataset(chunk, model.num_classes),
-                                 out_dir,
-                                 num_workers=args.num_workers,
-                                 progress=False)
+            summary = export_pseudo_labels(
+                seed_model,
+                ListDataset(chunk, model.num_classes),
+                out_dir,
+                num_workers=args.num_workers,
+                progress=False)
+            if summary['failed']:
+                raise SystemExit(
+                    f"mode {args.run_mode} on {args.device}: "
+                    f"{summary['failed']} image(s) failed, e.g. "
+                    f"{summary['failed_images'][:1]}")
+        if device.type == 'cuda':
+            torch.cuda.synchronize(device)
 
     run(warm, out + f'_warmup{args.chunk}')
+    if device.type == 'cuda':
+        torch.cuda.reset_peak_memory_stats(device)
     start = time.perf_counter()
     run(timed, out)
     wall = time.perf_counter() - start
+    gpu_peak = None
+    if device.type == 'cuda':
+        gpu_peak = torch.cuda.max_memory_allocated(device) / 2**20
     print(
         json.dumps(
             dict(mode=args.run_mode,
@@ -217,6 +242,7 @@ def run_mode(args):
                  / 1024,
                  workers_peak_rss_mb=resource.getrusage(
                      resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+                 peak_gpu_mem_mib=gpu_peak,
                  threads=torch.get_num_threads())))
 
 
@@ -230,6 +256,15 @@ def agreement(dir_a, dir_b):
             same += int((a == b).sum())
             total += a.size
     return same / max(total, 1)
+
+
+def write_json(path, obj):
+    """Write ``obj`` to ``path`` atomically (temp file + os.replace)."""
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    tmp = f'{path}.tmp{os.getpid()}'
+    with open(tmp, 'w') as f:
+        json.dump(obj, f, indent=2)
+    os.replace(tmp, path)
 
 
 def main():
@@ -248,7 +283,7 @@ def main():
     print(
         f'{args.num_images} images {args.size[0]}x{args.size[1]}, scales '
         f'{args.scales}, flip {not args.no_flip}, {os.cpu_count()} CPUs, '
-        f'load average before {load}',
+        f'device {args.device}, load average before {load}',
         flush=True)
     results = {
         m:
@@ -256,7 +291,8 @@ def main():
              images=0,
              wall_s=0.0,
              peak_rss_mb=0.0,
-             workers_peak_rss_mb=0.0)
+             workers_peak_rss_mb=0.0,
+             peak_gpu_mem_mib=None)
         for m in args.modes
     }
     for r in range(args.rounds):
@@ -269,7 +305,8 @@ def main():
                 str(args.num_images), '--num-workers',
                 str(args.num_workers), '--rounds',
                 str(args.rounds), '--chunk',
-                str(r), '--scales', *[str(s) for s in args.scales]
+                str(r), '--device', args.device, '--scales',
+                *[str(s) for s in args.scales]
             ]
             if args.config:
                 cmd += ['--config', args.config]
@@ -289,6 +326,9 @@ def main():
             acc['wall_s'] += res['wall_s']
             for key in ('peak_rss_mb', 'workers_peak_rss_mb'):
                 acc[key] = max(acc[key], res[key])
+            if res['peak_gpu_mem_mib'] is not None:
+                acc['peak_gpu_mem_mib'] = max(acc['peak_gpu_mem_mib'] or 0.0,
+                                              res['peak_gpu_mem_mib'])
     results = [results[m] for m in args.modes]
     for res in results:
         res['images_per_s'] = res['images'] / res['wall_s']
@@ -300,12 +340,30 @@ def main():
             f"({res['s_per_image']:.2f} s/image), peak RSS "
             f"{res['peak_rss_mb']:.0f} MB (children "
             f"{res['workers_peak_rss_mb']:.0f} MB), pixel agreement with "
-            f"{args.modes[0]} {100 * res['agreement']:.3f} %",
+            f"{args.modes[0]} {100 * res['agreement']:.3f} %" +
+            (f", peak GPU memory {res['peak_gpu_mem_mib']:.0f} MiB"
+             if res['peak_gpu_mem_mib'] is not None else ''),
             flush=True)
     base = results[0]
+    speedups = {}
     for res in results[1:]:
+        speedups[res['mode']] = res['images_per_s'] / base['images_per_s']
         print(f"speed-up {res['mode']} vs {base['mode']}: "
-              f"{res['images_per_s'] / base['images_per_s']:.2f}x")
+              f"{speedups[res['mode']]:.2f}x")
+    if args.json:
+        write_json(
+            args.json,
+            dict(settings=dict(num_images=args.num_images,
+                               size=args.size,
+                               scales=args.scales,
+                               flip=not args.no_flip,
+                               num_workers=args.num_workers,
+                               rounds=args.rounds,
+                               device=args.device,
+                               config=args.config),
+                 results=results,
+                 speedup_vs_first=speedups))
+        print(f'wrote {args.json}')
     try:
         print(f'load average after {os.getloadavg()}')
     except OSError:

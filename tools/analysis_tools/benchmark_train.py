@@ -7,6 +7,18 @@ Examples::
         --batch 8 --size 224 --iters 3 --warmup 1 \
         --compare-reference --compare-plain
     python tools/analysis_tools/benchmark_train.py CONFIG --amp
+    python tools/analysis_tools/benchmark_train.py --model wsss-r50 \
+        --device cuda --batch 16 --size 448 --amp --channels-last \
+        --compare-reference --json work_dirs/bench/wsss_amp_cl.json
+
+Every step goes through the optimizer wrapper ``tools/train.py`` would
+use: ``OptimWrapper`` (fp32); with ``--amp`` on CUDA mmengine's
+``AmpOptimWrapper`` (autocast in ``--amp-dtype``, default float16, with a
+dynamic GradScaler), on the CPU ``CPUAmpOptimWrapper`` (bfloat16 autocast).
+On CUDA, steps are timed between ``torch.cuda.synchronize`` calls,
+``torch.backends.cudnn.benchmark`` is on as in mmseg's runtime config
+(``--no-cudnn-benchmark`` turns it off) and the TF32 settings are
+PyTorch's defaults (reported in the JSON).
 
 With ``--flops`` the script times nothing: it counts the forward
 multiply-accumulates of each part of the model (f1, f2, classifier,
@@ -81,8 +93,17 @@ def parse_args(argv=None):
     parser.add_argument('--size', type=int, default=224)
     parser.add_argument('--iters', type=int, default=3)
     parser.add_argument('--warmup', type=int, default=1)
-    parser.add_argument('--amp', action='store_true',
-                        help='bf16 autocast (CPU) / fp16-bf16 (GPU)')
+    parser.add_argument(
+        '--amp', action='store_true',
+        help='mixed precision: AmpOptimWrapper (CUDA, GradScaler) or '
+        'CPUAmpOptimWrapper (CPU)')
+    parser.add_argument(
+        '--amp-dtype', choices=['float16', 'bfloat16'], default=None,
+        help='autocast dtype of --amp (default: float16 on CUDA, bfloat16 '
+        'on the CPU, whose autocast runs convolutions in bfloat16 only)')
+    parser.add_argument(
+        '--no-cudnn-benchmark', action='store_true',
+        help='CUDA: keep torch.backends.cudnn.benchmark off')
     parser.add_argument('--channels-last', action='store_true')
     parser.add_argument('--compare-reference', action='store_true')
     parser.add_argument('--compare-plain', action='store_true')
@@ -104,8 +125,30 @@ def parse_args(argv=None):
         '--flops', action='store_true',
         help='count the forward MACs of f1, f2, classifier and generator '
         'per image and print the cost model of each mode (no timing)')
+    parser.add_argument(
+        '--json', metavar='OUT', default=None,
+        help='also write the settings and results to this JSON file')
     parser.add_argument('--mode', default=None, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
+
+
+def resolve_device_args(args) -> None:
+    """Fill in ``--device`` and ``--amp-dtype`` defaults and check them."""
+    if args.device is None:
+        args.device = 'cuda' if torch.cuda.is_available() else 'cpu'
+    device = torch.device(args.device)
+    if device.type == 'cuda' and not torch.cuda.is_available():
+        raise SystemExit(f'--device {args.device}: no CUDA device is '
+                         'available (torch.cuda.is_available() is False); '
+                         'use --device cpu')
+    if device.type not in ('cpu', 'cuda'):
+        raise SystemExit(f'--device must be cpu or cuda[:N], got '
+                         f'{args.device}')
+    if args.amp_dtype is None:
+        args.amp_dtype = 'float16' if device.type == 'cuda' else 'bfloat16'
+    if args.amp and device.type == 'cpu' and args.amp_dtype != 'bfloat16':
+        raise SystemExit('--amp on the CPU: CPU autocast runs convolutions '
+                         'in bfloat16 only; use --amp-dtype bfloat16')
 
 
 def model_cfg(args) -> dict:
@@ -176,15 +219,12 @@ def make_step(args, mode: str, device: torch.device):
     model = MODELS.build(cfg).to(device).train()
     if args.channels_last:
         model.to(memory_format=torch.channels_last)
-    optim = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
+    wrapper = make_optim_wrapper(args, model, device)
     x, samples = make_batch(args, model.num_classes, model.multi_label,
                             device)
-    amp_dtype = torch.bfloat16
-    if device.type == 'cuda' and not torch.cuda.is_bf16_supported():
-        amp_dtype = torch.float16
 
     def step():
-        with torch.autocast(device.type, dtype=amp_dtype, enabled=args.amp):
+        with wrapper.optim_context(model):
             if mode == 'reference':
                 first, multi_hot, _ = model.parse_labels(samples, device)
                 cls = model._choose_classes(multi_hot, first).tolist()
@@ -192,12 +232,30 @@ def make_step(args, mode: str, device: torch.device):
             else:
                 losses = model.loss(x, samples)
         loss = sum(v for k, v in losses.items() if 'loss' in k)
-        optim.zero_grad(set_to_none=True)
-        loss.backward()
-        optim.step()
+        wrapper.update_params(loss)  # backward, step, zero_grad
         return loss
 
+    step.wrapper = wrapper
     return step
+
+
+def make_optim_wrapper(args, model, device: torch.device):
+    """SGD (lr 1e-3, momentum 0.9) in the wrapper ``tools/train.py``
+    picks: ``OptimWrapper``; with ``--amp`` ``AmpOptimWrapper`` (CUDA:
+    autocast in ``--amp-dtype`` + dynamic GradScaler) or
+    ``CPUAmpOptimWrapper`` (CPU: bfloat16 autocast, no scaler)."""
+    from mmengine.optim import build_optim_wrapper
+
+    import mmbas  # noqa: F401  (registers CPUAmpOptimWrapper)
+    cfg = dict(
+        type='OptimWrapper',
+        optimizer=dict(type='SGD', lr=1e-3, momentum=0.9))
+    if args.amp and device.type == 'cuda':
+        cfg.update(type='AmpOptimWrapper', dtype=args.amp_dtype,
+                   loss_scale='dynamic')
+    elif args.amp:
+        cfg.update(type='CPUAmpOptimWrapper', dtype=args.amp_dtype)
+    return build_optim_wrapper(model, cfg)
 
 
 def count_part_macs(args) -> dict:
@@ -265,7 +323,7 @@ def run_interleaved(args, modes) -> dict:
     every mode alike. Returns the median and mean s/iter of each mode (no
     memory figures: the models share the process)."""
     import mmbas  # noqa: F401
-    device = torch.device(args.device)
+    device = setup_device(args)
     steps = {mode: make_step(args, mode, device) for mode in modes}
     for _ in range(args.warmup):
         for step in steps.values():
@@ -283,9 +341,40 @@ def run_interleaved(args, modes) -> dict:
     }
 
 
+def setup_device(args) -> torch.device:
+    """The device of ``--device``; on CUDA select it and switch cuDNN's
+    autotuner on (mmseg's ``env_cfg.cudnn_benchmark``) unless
+    ``--no-cudnn-benchmark``."""
+    device = torch.device(args.device)
+    if device.type == 'cuda':
+        if device.index is not None:  # plain 'cuda': the current device
+            torch.cuda.set_device(device)
+        torch.backends.cudnn.benchmark = not args.no_cudnn_benchmark
+    return device
+
+
+def environment(args) -> dict:
+    """Settings that the figures depend on, for the JSON report."""
+    env = dict(
+        torch=torch.__version__,
+        threads=torch.get_num_threads(),
+        device=args.device)
+    if torch.device(args.device).type == 'cuda':
+        props = torch.cuda.get_device_properties(torch.device(args.device))
+        env.update(
+            gpu=props.name,
+            gpu_mem_gib=round(props.total_memory / 2**30, 1),
+            cuda=torch.version.cuda,
+            cudnn=torch.backends.cudnn.version(),
+            cudnn_benchmark=not args.no_cudnn_benchmark,
+            cudnn_allow_tf32=torch.backends.cudnn.allow_tf32,
+            matmul_allow_tf32=torch.backends.cuda.matmul.allow_tf32)
+    return env
+
+
 def run_mode(args) -> dict:
     import mmbas  # noqa: F401
-    device = torch.device(args.device)
+    device = setup_device(args)
     step = make_step(args, args.mode, device)
 
     for _ in range(args.warmup):
@@ -309,8 +398,12 @@ def run_mode(args) -> dict:
         min_sec_per_iter=min(times),
         images_per_s=args.batch * len(times) / sum(times),
         loss=float(loss))
+    scaler = getattr(step.wrapper, 'loss_scaler', None)
+    if scaler is not None:
+        result['loss_scale'] = float(scaler.get_scale())
     if device.type == 'cuda':
-        result['peak_mem_mib'] = torch.cuda.max_memory_allocated() / 2**20
+        result['peak_mem_mib'] = torch.cuda.max_memory_allocated(
+            device) / 2**20
     else:
         peak = _rss_kib('VmHWM')
         result['peak_rss_mib'] = peak / 1024
@@ -334,8 +427,7 @@ def _run_subprocess(base, mode, device) -> dict:
 
 def main(argv=None):
     args = parse_args(argv)
-    if args.device is None:
-        args.device = 'cuda' if torch.cuda.is_available() else 'cpu'
+    resolve_device_args(args)
     if args.mode is not None:
         print('RESULT ' + json.dumps(run_mode(args)), flush=True)
         return
@@ -358,9 +450,10 @@ def main(argv=None):
     if args.compare_plain:
         modes.append('plain')
     name = args.config or args.model
+    amp = args.amp_dtype if args.amp else 'off'
     header = (f'{name}: batch {args.batch}, size {args.size}, iters '
               f'{args.iters} (warmup {args.warmup}), device {args.device}, '
-              f'amp {args.amp}, channels_last {args.channels_last}, '
+              f'amp {amp}, channels_last {args.channels_last}, '
               f'threads {torch.get_num_threads()}')
     if args.interleave:
         results = run_interleaved(args, modes)
@@ -398,18 +491,65 @@ def main(argv=None):
                   f'{extra}')
             if len(r['all_sec_per_iter']) > 1:
                 print(f"            runs (s/iter): {r['all_sec_per_iter']}")
+    ratios = compare_modes(results, mem_key)
+    if 'speedup_vs_reference' in ratios:
+        mem = (f", peak memory fast/reference: "
+               f"{ratios['peak_mem_fast_over_reference']:.3f}"
+               if mem_key else '')
+        print(f"  speed-up vs reference: "
+              f"{ratios['speedup_vs_reference']:.2f}x{mem}")
+    if 'bas_over_plain' in ratios:
+        print(f"  BAS step / plain step: {ratios['bas_over_plain']:.2f}x")
+    print('JSON ' + json.dumps(results))
+    if args.json:
+        report = dict(
+            name=name,
+            settings=dict(
+                batch=args.batch,
+                size=args.size,
+                iters=args.iters,
+                warmup=args.warmup,
+                repeat=args.repeat,
+                interleave=args.interleave,
+                amp=args.amp,
+                amp_dtype=args.amp_dtype if args.amp else None,
+                channels_last=args.channels_last,
+                seed=args.seed),
+            environment=environment(args),
+            memory_key=mem_key,
+            results=results,
+            ratios=ratios)
+        write_json(args.json, report)
+        print(f'wrote {args.json}')
+
+
+def compare_modes(results: dict, mem_key) -> dict:
+    """Speed-up of the fast step over the reference (reference s/iter /
+    fast s/iter), its peak-memory ratio (fast / reference) and the BAS
+    step's cost over the plain CAM step, for the modes present."""
     fast = results['fast']
+    ratios = {}
     if 'reference' in results:
         ref = results['reference']
-        mem = (f', peak memory fast/reference: '
-               f'{fast[mem_key] / ref[mem_key]:.3f}' if mem_key else '')
-        print(f"  speed-up vs reference: "
-              f"{ref['sec_per_iter'] / fast['sec_per_iter']:.2f}x{mem}")
+        ratios['speedup_vs_reference'] = (
+            ref['sec_per_iter'] / fast['sec_per_iter'])
+        if mem_key:
+            ratios['peak_mem_fast_over_reference'] = (
+                fast[mem_key] / ref[mem_key])
     if 'plain' in results:
-        plain = results['plain']
-        print(f"  BAS step / plain step: "
-              f"{fast['sec_per_iter'] / plain['sec_per_iter']:.2f}x")
-    print('JSON ' + json.dumps(results))
+        ratios['bas_over_plain'] = (
+            fast['sec_per_iter'] / results['plain']['sec_per_iter'])
+    return ratios
+
+
+def write_json(path: str, obj) -> None:
+    """Write ``obj`` to ``path`` atomically (temp file + os.replace)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    tmp = f'{path}.tmp{os.getpid()}'
+    with open(tmp, 'w') as f:
+        json.dump(obj, f, indent=2)
+    os.replace(tmp, path)
 
 
 if __name__ == '__main__':
