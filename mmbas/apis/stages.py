@@ -8,8 +8,8 @@ subprocesses. Its *fingerprint* names everything that decides those
 outputs:
 
 * ``config``: the config path, and ``config_sha256``: a content hash of the
-  resolved config (file, ``_base_`` files and ``--cfg-options`` merged, as
-  ``Config.pretty_text`` dumps it), so an edit of a base file counts and a
+  resolved config (file, ``_base_`` files and ``--cfg-options`` merged,
+  dumped as canonical json), so an edit of a base file counts and a
   comment does not;
 * ``cfg_options``: the ``--cfg-options`` tokens, verbatim;
 * ``args``: the tool and its other arguments (output folders excluded);
@@ -119,9 +119,27 @@ def load_stage_config(path: str, tokens: Sequence[str] = ()):
     return cfg
 
 
+def _canonical(obj):
+    """``obj`` as json-able data that keeps what the config means: dict
+    keys sorted as strings, tuples apart from lists, other objects as their
+    ``repr``."""
+    if isinstance(obj, Mapping):
+        return {str(k): _canonical(v) for k, v in obj.items()}
+    if isinstance(obj, tuple):
+        return {'__tuple__': [_canonical(v) for v in obj]}
+    if isinstance(obj, list):
+        return [_canonical(v) for v in obj]
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj
+    return repr(obj)
+
+
 def config_digest(cfg) -> str:
-    """sha256 of the dumped resolved config (``cfg.pretty_text``)."""
-    return hashlib.sha256(cfg.pretty_text.encode()).hexdigest()
+    """sha256 of the resolved config dumped as canonical json (sorted keys;
+    a thousand times faster than hashing ``cfg.pretty_text``, which runs
+    yapf)."""
+    text = json.dumps(_canonical(cfg.to_dict()), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 _FILE_DIGESTS: Dict[Tuple[str, int, int], str] = {}
