@@ -312,8 +312,12 @@ class Pipeline:
                 'seeds', 'test.py',
                 [config, ckpt, '--work-dir', work] + _with_options(opts))
             metrics = read_test_metrics(work, since=t0)
-            done = dict(checkpoint=ckpt, metrics=metrics)
-            done.update(self._choose_threshold(metrics))
+            self._choose_threshold(metrics)  # fails without a sweep
+            # the sweep's result; the export threshold is chosen below
+            done = dict(checkpoint=ckpt,
+                        best_threshold=metrics.get('sweep/best_threshold'),
+                        seed_mIoU=metrics.get('sweep/mIoU'),
+                        metrics=metrics)
             write_json(out, done)
         res = dict(done, **self._choose_threshold(done['metrics']))
         self._record('seeds', status, start, seed_mIoU=res['seed_mIoU'],
