@@ -51,7 +51,8 @@ import time
 from typing import Dict, List, Mapping, Optional, Sequence
 
 from .stages import (ROOT, StageError, StageRunner, load_stage_config,
-                     make_fingerprint, read_json, write_json)
+                     make_fingerprint, parse_cfg_options, read_json,
+                     write_json)
 
 __all__ = [
     'PipelineError', 'DEFAULT_CONFIGS', 'STAGES', 'Pipeline',
@@ -207,6 +208,8 @@ class Pipeline:
             s: [str(t) for t in (cfg_options or {}).get(s) or ()]
             for s in OPTION_STAGES
         }
+        for stage, tokens in self.opts.items():  # fail before any stage
+            parse_cfg_options(tokens, f'--cfg-options-{stage}')
         self.bg_threshold = bg_threshold
         self.export_args = [str(a) for a in export_args]
         self.runner = runner or StageRunner()

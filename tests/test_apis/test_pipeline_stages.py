@@ -291,6 +291,7 @@ def test_pipeline_bg_threshold_and_bad_options(toy, tmp_path):
     assert export[0][2][-1] == 'model.bg_threshold=0.45'
     with pytest.raises(StageError, match='only stage1, seeds, stage3'):
         Pipeline(str(tmp_path / 'w'), cfg_options=dict(pseudo=['a=1']))
-    with pytest.raises(StageError, match='not KEY=VALUE'):
+    with pytest.raises(StageError,
+                       match="--cfg-options-stage3: 'oops' is not KEY="):
         Pipeline(str(tmp_path / 'w2'), 'voc', STAGE1, SEEDS, STAGE3,
-                 cfg_options=dict(stage1=['oops']), runner=tools).stage1()
+                 cfg_options=dict(stage3=['oops']), runner=tools)
