@@ -5,7 +5,8 @@
 # output-stride-8 backbone of
 # configs/toy/cam_voc_e2e_pretrain.py, started from that pretraining
 # (load_from: backbone and classifier; the generator starts from random
-# init), as the toy experiment of docs/toy_experiment.md does.
+# init), as the toy experiment of
+# projects/toy_bas_vs_cam/docs/toy_experiment.md does.
 # SGD momentum 0.9, lr 0.01 for the new layers and 0.001 for the backbone
 # (lr_mult 0.1), poly decay over 60 iterations, batch 8, 80x80 resize + flip +
 # 64x64 crop. Checkpoints every `ckpt_interval` iterations and at the end (the

@@ -1,8 +1,9 @@
 # Step 0 of the toy end-to-end pipeline (tests/test_tools/test_run_pipeline.py,
 # README "Full pipeline"): backbone pretraining, the toy stand-in for the
 # ImageNet weights that BAS (stage 1) and DeepLab (stage 3) start from on real
-# data. From random init BAS collapses on the toy set (docs/toy_experiment.md,
-# environment notes), so both pipeline trainings load this checkpoint.
+# data. From random init BAS collapses on the toy set
+# (projects/toy_bas_vs_cam/docs/toy_experiment.md, environment notes), so
+# both pipeline trainings load this checkpoint.
 #
 # A plain CAM classifier trained with image-level labels only
 # (configs/toy/cam_voc_toy.py: WSSS ResNet + conv1x1 classifier, multi-label

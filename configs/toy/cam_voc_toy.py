@@ -5,7 +5,9 @@
 # WSSS ResNet + conv1x1 classifier without generator, trained with the
 # multi-label L_cls only (configs/cam/voc_r50_cam.py, random init).
 #
-# Used twice by tools/analysis_tools/toy_bas_vs_cam.py (docs/toy_experiment.md):
+# Used twice by projects/toy_bas_vs_cam/toy_bas_vs_cam.py
+# (projects/toy_bas_vs_cam/docs/toy_experiment.md), and as the base of the
+# pipeline test's pretraining (configs/toy/cam_voc_e2e_pretrain.py):
 #   1. to pretrain the backbone from random init (the toy stand-in for
 #      ImageNet weights), and
 #   2. as the "CAM trained the same way" baseline fine-tuned from that

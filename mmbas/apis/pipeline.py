@@ -1,57 +1,68 @@
 # Copyright (c) mmbas contributors. All rights reserved.
-"""The whole WSSS pipeline in one command (logic of
-``tools/run_pipeline.py``).
+"""The whole WSSS pipeline in one call (``tools/run_pipeline.py`` is its
+command line).
 
-Stages, each in its own folder under ``--work-dir DIR``:
+Stages, each in its own folder under ``work_dir``, each run through a
+:class:`~mmbas.apis.stages.StageRunner` that records in the folder a
+fingerprint of what produced it (config path and content hash of the
+resolved config, ``--cfg-options`` tokens verbatim, tool arguments, the
+checkpoint's content hash, the upstream stage's fingerprint; see
+:mod:`mmbas.apis.stages`):
 
 1. ``stage1``: train the BAS classification model (``tools/train.py``).
    Complete when ``last_checkpoint`` names the final checkpoint
    (``iter_<max_iters>.pth`` / ``epoch_<max_epochs>.pth``) and it exists.
-2. ``seeds``: multi-scale seed evaluation with the background-threshold
-   sweep (``tools/test.py`` on the seed config); the best threshold is read
-   from the metrics json the tool dumps. Complete when
+2. ``seeds``: seed evaluation with the background-threshold sweep
+   (``tools/test.py`` on the seed config, whose model is the
+   ``SeedInferencer``: scales, flip, CAM fusion, CRF); the best threshold
+   is read from the metrics json the tool dumps. Complete when
    ``seeds/seed_metrics.json`` exists.
-3. ``pseudo``: export of the pseudo masks of the stage-1 train list with
-   ``--bg-threshold BEST`` (``tools/export_pseudo_labels.py``). Complete
-   when ``pseudo/export_summary.json`` reports no failure, every image of
-   the list has its mask and ``pseudo/pipeline_export.json`` records the
-   same checkpoint and threshold.
-4. ``stage3``: the pseudo masks are checked (:mod:`mmbas.pseudo.checks`),
-   the segmentation model is trained on them (``tools/train.py``, the
-   config's ``seg_map_path`` pointed at ``DIR/pseudo``) and evaluated on
-   val (``tools/test.py``). Complete when the final checkpoint and
-   ``stage3/val_metrics.json`` exist.
+3. ``pseudo``: export of the pseudo masks of the stage-1 train set
+   (``tools/export_pseudo_labels.py``) through the same seed config and
+   ``--cfg-options``, plus ``model.bg_threshold=<best>``: the exported masks
+   are the label maps of the maps the threshold was chosen on. A seed
+   config without ``export_dataloader`` is resolved (its options merged),
+   given ``export_dataloader.dataset`` = its ``train_dataloader.dataset``
+   and dumped to ``work_dir/pseudo_export_config.py``, which the export
+   reads. Complete when ``pseudo/export_summary.json`` reports no failure
+   and every image has its mask.
+4. ``stage3``: the pseudo masks are checked
+   (:func:`mmbas.pseudo.checks.check_pseudo_masks`), the segmentation model
+   is trained on them (``tools/train.py``, the config's ``seg_map_path``
+   pointed at ``work_dir/pseudo``) and evaluated on val (``tools/test.py``).
+   Complete when the final checkpoint and ``stage3/val_metrics.json``
+   exist.
 
-A complete stage is skipped, so rerunning the same command after a crash
-resumes at the first incomplete stage; inside stages 1 and 3 ``--resume``
-lets mmengine continue from the last checkpoint, and the export skips the
-masks already written. When a stage runs again, the outputs of the later
-stages are stale: they are moved aside to ``<name>.stale-<time>``.
-The final summary (seed mIoU, best threshold, val mIoU, time per stage) is
-printed and saved as ``DIR/summary.json``.
+Rerunning the same call skips the complete stages whose fingerprint is
+unchanged and resumes the first incomplete one (``--resume`` for the
+trainings, finished masks are skipped by the export). A stage whose
+fingerprint changed (another config value, option, export argument, or a
+rerun upstream stage) has its folder moved aside to
+``<name>.stale-<time>`` and runs again, and so do the later stages. The
+final summary (seed mIoU, threshold, val mIoU, time per stage) is printed
+and saved as ``work_dir/summary.json``.
 """
-import argparse
 import glob
 import json
 import os
 import os.path as osp
 import re
-import shlex
-import subprocess
-import sys
 import time
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Mapping, Optional, Sequence
+
+from .stages import (ROOT, StageError, StageRunner, load_stage_config,
+                     make_fingerprint, parse_cfg_options, read_json,
+                     write_json)
 
 __all__ = [
-    'PipelineError', 'DEFAULT_CONFIGS', 'STAGES', 'final_checkpoint',
-    'read_test_metrics', 'format_summary', 'run_pipeline', 'parse_args',
-    'main'
+    'PipelineError', 'DEFAULT_CONFIGS', 'STAGES', 'Pipeline',
+    'final_checkpoint', 'read_test_metrics', 'format_summary', 'run_pipeline'
 ]
 
-#: repository root (tools/ and configs/ live there)
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-
 STAGES = ('stage1', 'seeds', 'pseudo', 'stage3')
+
+#: stages whose config takes ``--cfg-options`` (the export reuses seeds')
+OPTION_STAGES = ('stage1', 'seeds', 'stage3')
 
 DEFAULT_CONFIGS = {
     'voc':
@@ -66,13 +77,12 @@ DEFAULT_CONFIGS = {
         stage3='configs/deeplab/deeplabv2_r101_coco14-pseudo-321x321.py'),
 }
 
+#: the export config derived from a seed config without export_dataloader
+EXPORT_CONFIG = 'pseudo_export_config.py'
 
-class PipelineError(RuntimeError):
+
+class PipelineError(StageError):
     """A user-facing pipeline error (one message, no traceback)."""
-
-
-def log(msg: str) -> None:
-    print(f'[pipeline] {msg}', flush=True)
 
 
 # ----------------------------------------------------------------------------
@@ -87,29 +97,9 @@ def _resolve_config(path: str) -> str:
     raise PipelineError(f'config file {path} does not exist')
 
 
-def _load_cfg(path: str, options: Optional[Dict]):
-    from mmbas.apis.config_utils import load_config
-    return load_config(path, options or None)
-
-
-def _options_to_args(options: Optional[Dict]) -> List[str]:
-    """``--cfg-options`` dict back to ``k=v`` strings (values as repr-like
-    text mmengine's DictAction parses back)."""
-    if not options:
-        return []
-    out = []
-    for key, value in options.items():
-        out.append(f'{key}={_option_text(value)}')
-    return ['--cfg-options'] + out
-
-
-def _option_text(value) -> str:
-    if isinstance(value, bool) or value is None:
-        return str(value)
-    if isinstance(value, (list, tuple)):
-        inner = ','.join(_option_text(v) for v in value)
-        return f'[{inner}]' if isinstance(value, list) else f'({inner})'
-    return str(value)
+def _with_options(tokens: Sequence[str]) -> List[str]:
+    """``['--cfg-options', *tokens]``, or nothing for no tokens."""
+    return ['--cfg-options'] + list(tokens) if tokens else []
 
 
 def final_checkpoint(work_dir: str, cfg) -> Optional[str]:
@@ -163,84 +153,75 @@ def read_test_metrics(work_dir: str, since: float = 0.0) -> Dict:
         return json.load(f)
 
 
-def _write_json(path: str, data: Dict) -> None:
-    tmp = f'{path}.tmp{os.getpid()}'
-    with open(tmp, 'w') as f:
-        json.dump(data, f, indent=2)
-    os.replace(tmp, path)
-
-
-def _read_json(path: str) -> Optional[Dict]:
-    if not osp.isfile(path):
-        return None
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return None
-
-
-def _move_aside(path: str) -> None:
-    if osp.exists(path):
-        dst = f'{path}.stale-{time.strftime("%Y%m%d_%H%M%S")}'
-        os.replace(path, dst)
-        log(f'{osp.basename(path)}: outputs are stale (an earlier stage ran '
-            f'again), moved to {dst}')
-
-
 # ----------------------------------------------------------------------------
 # the pipeline
 # ----------------------------------------------------------------------------
 class Pipeline:
-    """Runs the four stages; see the module doc. ``args`` are the parsed
-    command-line arguments (:func:`parse_args`)."""
+    """Runs the four stages; see the module doc.
 
-    def __init__(self, args: argparse.Namespace):
-        self.args = args
-        self.work_dir = osp.abspath(args.work_dir)
-        defaults = DEFAULT_CONFIGS[args.dataset]
+    Args:
+        work_dir (str): folder of the stage folders and ``summary.json``.
+        dataset (str): ``voc`` or ``coco``: picks the default configs.
+        stage1_config (str, optional): BAS training config (default
+            ``configs/bas/<dataset>_r50.py``).
+        seed_config (str, optional): seed evaluation and export config
+            (default ``configs/bas/<dataset>_r50_seed.py``).
+        stage3_config (str, optional): segmentation config (default the
+            DeepLabV2 pseudo-mask config of the dataset).
+        cfg_options (Mapping[str, Sequence[str]], optional): stage
+            (``stage1`` / ``seeds`` / ``stage3``) -> ``--cfg-options``
+            tokens, passed to the tools verbatim (the export gets the
+            seeds' ones).
+        bg_threshold (float, optional): export at this background
+            threshold instead of the best one of the sweep.
+        export_args (Sequence[str]): extra arguments of
+            ``tools/export_pseudo_labels.py`` (e.g. ``--num-workers 8``).
+        runner (StageRunner, optional): runs the tools (launcher, GPUs);
+            default a single-process :class:`StageRunner`.
+    """
+
+    def __init__(self,
+                 work_dir: str,
+                 dataset: str = 'voc',
+                 stage1_config: Optional[str] = None,
+                 seed_config: Optional[str] = None,
+                 stage3_config: Optional[str] = None,
+                 cfg_options: Optional[Mapping[str, Sequence[str]]] = None,
+                 bg_threshold: Optional[float] = None,
+                 export_args: Sequence[str] = (),
+                 runner: Optional[StageRunner] = None):
+        if dataset not in DEFAULT_CONFIGS:
+            raise PipelineError(f'dataset {dataset!r} is not one of '
+                                f'{sorted(DEFAULT_CONFIGS)}')
+        unknown = set(cfg_options or {}) - set(OPTION_STAGES)
+        if unknown:
+            raise PipelineError(f'cfg_options for {sorted(unknown)}: only '
+                                f'{", ".join(OPTION_STAGES)} take options')
+        self.dataset = dataset
+        self.work_dir = osp.abspath(work_dir)
+        defaults = DEFAULT_CONFIGS[dataset]
         self.configs = dict(
-            stage1=_resolve_config(args.stage1_config or defaults['stage1']),
-            seeds=_resolve_config(args.seed_config or defaults['seeds']),
-            stage3=_resolve_config(args.stage3_config or defaults['stage3']))
-        self.opts = dict(
-            stage1=args.cfg_options_stage1 or {},
-            seeds=args.cfg_options_seeds or {},
-            stage3=args.cfg_options_stage3 or {})
+            stage1=_resolve_config(stage1_config or defaults['stage1']),
+            seeds=_resolve_config(seed_config or defaults['seeds']),
+            stage3=_resolve_config(stage3_config or defaults['stage3']))
+        self.opts = {
+            s: [str(t) for t in (cfg_options or {}).get(s) or ()]
+            for s in OPTION_STAGES
+        }
+        for stage, tokens in self.opts.items():  # fail before any stage
+            parse_cfg_options(tokens, f'--cfg-options-{stage}')
+        self.bg_threshold = bg_threshold
+        self.export_args = [str(a) for a in export_args]
+        self.runner = runner or StageRunner()
         self.dirs = {s: osp.join(self.work_dir, s) for s in STAGES}
         self.summary_path = osp.join(self.work_dir, 'summary.json')
-        self.previous = _read_json(self.summary_path) or {}
+        self.previous = read_json(self.summary_path) or {}
         self.results: Dict[str, Dict] = {}
-        self.upstream_ran = False
+        #: stage -> fingerprint of this run
+        self.fingerprints: Dict[str, Dict] = {}
 
-    # -- subprocesses ---------------------------------------------------
-    def _command(self, tool: str, args: List[str]) -> List[str]:
-        script = osp.join(ROOT, 'tools', tool)
-        if self.args.launcher == 'none':
-            return [sys.executable, script] + args
-        if self.args.launcher == 'pytorch':
-            return [
-                sys.executable, '-m', 'torch.distributed.run',
-                f'--nproc_per_node={self.args.gpus}',
-                f'--master_port={self.args.port}', script
-            ] + args + ['--launcher', 'pytorch']
-        # slurm / mpi: the job step already started one process per rank
-        return [sys.executable, script] + args + [
-            '--launcher', self.args.launcher
-        ]
-
-    def _run(self, stage: str, tool: str, args: List[str]) -> None:
-        cmd = self._command(tool, args)
-        log(f'{stage}: ' + ' '.join(shlex.quote(c) for c in cmd))
-        env = dict(os.environ)
-        env['PYTHONPATH'] = os.pathsep.join(
-            [ROOT] + ([env['PYTHONPATH']] if env.get('PYTHONPATH') else []))
-        proc = subprocess.run(cmd, cwd=ROOT, env=env)
-        if proc.returncode != 0:
-            raise PipelineError(
-                f'{stage} failed ({tool} exited with {proc.returncode}); fix '
-                'the error above and rerun the same command: finished stages '
-                'are skipped and this one resumes')
+    def log(self, msg: str) -> None:
+        self.runner.log(msg)
 
     def _record(self, stage: str, status: str, start: float,
                 **extra) -> Dict:
@@ -255,142 +236,185 @@ class Pipeline:
                 res['previous_time_s'] = prev.get('time_s')
         self.results[stage] = res
         why = extra.get('reason', '')
-        log(f'{stage}: {status}' + (f' ({why})' if why else '') +
-            (f' in {res["time_s"]:.1f} s' if status != 'skipped' else ''))
+        self.log(f'{stage}: {status}' + (f' ({why})' if why else '') +
+                 (f' in {res["time_s"]:.1f} s' if status != 'skipped'
+                  else ''))
         self._save_summary()
         return res
 
+    def _enter(self, stage: str, fingerprint: Dict) -> None:
+        self.fingerprints[stage] = fingerprint
+        self.runner.enter(stage, self.dirs[stage], fingerprint)
+
     # -- stage 1 -------------------------------------------------------
     def stage1(self) -> str:
+        """Train (or resume, or skip) stage 1; return its final
+        checkpoint."""
         start = time.time()
-        work = self.dirs['stage1']
-        cfg = _load_cfg(self.configs['stage1'], self.opts['stage1'])
+        work, config, opts = (self.dirs['stage1'], self.configs['stage1'],
+                              self.opts['stage1'])
+        cfg = load_stage_config(config, opts)
+        self._enter('stage1', make_fingerprint(config, cfg, opts,
+                                               ['train.py']))
         ckpt = final_checkpoint(work, cfg)
         if ckpt is not None:
             self._record('stage1', 'skipped', start, checkpoint=ckpt,
                          reason=f'final checkpoint {osp.basename(ckpt)} '
                          'exists')
             return ckpt
-        args = [self.configs['stage1'], '--work-dir', work]
+        args = [config, '--work-dir', work]
         if _has_checkpoint(work):
             args.append('--resume')
-        self._run('stage1', 'train.py',
-                  args + _options_to_args(self.opts['stage1']))
+        self.runner.run_tool('stage1', 'train.py',
+                             args + _with_options(opts))
         ckpt = final_checkpoint(work, cfg)
         if ckpt is None:
             raise PipelineError(f'stage1 finished but {work}/last_checkpoint '
                                 'does not name the final checkpoint')
-        self.upstream_ran = True
         self._record('stage1', 'done', start, checkpoint=ckpt)
         return ckpt
 
     # -- seeds ---------------------------------------------------------
+    def _choose_threshold(self, metrics: Mapping) -> Dict:
+        """Export threshold and the seed mIoU there: ``bg_threshold`` when
+        given, else the best one of the sweep."""
+        if self.bg_threshold is not None:
+            best = float(self.bg_threshold)
+            return dict(best_threshold=best,
+                        seed_mIoU=metrics.get(f'sweep/mIoU@{best:.2f}',
+                                              metrics.get('mIoU')))
+        if 'sweep/best_threshold' not in metrics:
+            raise PipelineError(
+                'the seed config reports no sweep/best_threshold: add '
+                "dict(type='SeedSweepMetric', prefix='sweep') to its "
+                'test_evaluator (see configs/bas/voc_r50_seed.py) or '
+                'pass --bg-threshold')
+        return dict(best_threshold=float(metrics['sweep/best_threshold']),
+                    seed_mIoU=metrics.get('sweep/mIoU'))
+
     def seeds(self, ckpt: str) -> Dict:
+        """Seed evaluation of ``ckpt`` (or its saved result); return
+        ``best_threshold`` (the export threshold), ``seed_mIoU`` and the
+        ``metrics`` of ``tools/test.py``."""
         start = time.time()
-        work = self.dirs['seeds']
+        work, config, opts = (self.dirs['seeds'], self.configs['seeds'],
+                              self.opts['seeds'])
         out = osp.join(work, 'seed_metrics.json')
-        if self.upstream_ran:
-            _move_aside(work)
-        done = _read_json(out)
-        if done is not None and done.get('checkpoint') == ckpt:
-            self._record('seeds', 'skipped', start, reason='seed metrics '
-                         'exist', seed_mIoU=done.get('seed_mIoU'),
-                         best_threshold=done.get('best_threshold'))
-            return done
-        os.makedirs(work, exist_ok=True)
-        t0 = time.time() - 1
-        self._run('seeds', 'test.py',
-                  [self.configs['seeds'], ckpt, '--work-dir', work] +
-                  _options_to_args(self.opts['seeds']))
-        metrics = read_test_metrics(work, since=t0)
-        if self.args.bg_threshold is not None:
-            best = float(self.args.bg_threshold)
-            seed_miou = metrics.get(f'sweep/mIoU@{best:.2f}',
-                                    metrics.get('mIoU'))
-        else:
-            if 'sweep/best_threshold' not in metrics:
-                raise PipelineError(
-                    'the seed config reports no sweep/best_threshold: add '
-                    "dict(type='SeedSweepMetric', prefix='sweep') to its "
-                    'test_evaluator (see configs/bas/voc_r50_seed.py) or '
-                    'pass --bg-threshold')
-            best = float(metrics['sweep/best_threshold'])
-            seed_miou = metrics.get('sweep/mIoU')
-        done = dict(checkpoint=ckpt, best_threshold=best,
-                    seed_mIoU=seed_miou, metrics=metrics)
-        _write_json(out, done)
-        self.upstream_ran = True
-        self._record('seeds', 'done', start, seed_mIoU=seed_miou,
-                     best_threshold=best)
-        return done
+        cfg = load_stage_config(config, opts)
+        self._enter(
+            'seeds',
+            make_fingerprint(config, cfg, opts, ['test.py', ckpt],
+                             inputs=dict(checkpoint=ckpt),
+                             upstream=self.fingerprints.get('stage1')))
+        done = read_json(out)
+        status = 'skipped'
+        if done is None or 'metrics' not in done:
+            status = 'done'
+            t0 = time.time() - 1
+            self.runner.run_tool(
+                'seeds', 'test.py',
+                [config, ckpt, '--work-dir', work] + _with_options(opts))
+            metrics = read_test_metrics(work, since=t0)
+            self._choose_threshold(metrics)  # fails without a sweep
+            # the sweep's result; the export threshold is chosen below
+            done = dict(checkpoint=ckpt,
+                        best_threshold=metrics.get('sweep/best_threshold'),
+                        seed_mIoU=metrics.get('sweep/mIoU'),
+                        metrics=metrics)
+            write_json(out, done)
+        res = dict(done, **self._choose_threshold(done['metrics']))
+        self._record('seeds', status, start, seed_mIoU=res['seed_mIoU'],
+                     best_threshold=res['best_threshold'],
+                     **(dict(reason='seed metrics exist')
+                        if status == 'skipped' else {}))
+        return res
 
     # -- export --------------------------------------------------------
-    def _export_config(self) -> str:
-        """The seed config (with its options) whose ``export_dataloader``
-        is the stage-1 train set, dumped to ``DIR/pseudo_export_config.py``
-        (the export tool reads it without further options)."""
+    def export_config(self) -> str:
+        """The config the export reads: the seed config when it has an
+        ``export_dataloader``; else the resolved seed config (its options
+        merged) with ``export_dataloader.dataset`` = its
+        ``train_dataloader.dataset`` (the stage-1 train set), dumped to
+        ``work_dir/pseudo_export_config.py``."""
         import copy
-        cfg = _load_cfg(self.configs['seeds'], self.opts['seeds'])
-        if 'export_dataloader' not in cfg:
-            cfg.export_dataloader = dict(
-                dataset=copy.deepcopy(cfg.train_dataloader.dataset))
-        path = osp.join(self.work_dir, 'pseudo_export_config.py')
-        cfg.dump(path)
+        config = self.configs['seeds']
+        cfg = load_stage_config(config, self.opts['seeds'])
+        if 'export_dataloader' in cfg:
+            return config
+        if 'train_dataloader' not in cfg:
+            raise PipelineError(
+                f'the seed config {config} has neither export_dataloader '
+                'nor train_dataloader: add export_dataloader = '
+                'dict(dataset=...) with the images to export (the stage-1 '
+                'train set)')
+        cfg.export_dataloader = dict(
+            dataset=copy.deepcopy(cfg.train_dataloader.dataset))
+        path = osp.join(self.work_dir, EXPORT_CONFIG)
+        tmp = osp.join(self.work_dir, f'.{EXPORT_CONFIG[:-3]}.tmp'
+                       f'{os.getpid()}.py')
+        cfg.dump(tmp)
+        os.replace(tmp, path)
         return path
 
-    def _export_names(self, config: str) -> List[str]:
-        import mmbas  # noqa: F401
-        from mmengine.config import Config
+    @staticmethod
+    def _export_names(cfg) -> List[str]:
+        import mmbas  # noqa: F401  (registries)
         from mmengine.registry import init_default_scope
 
         from mmbas.pseudo.export import build_export_dataset
-        cfg = Config.fromfile(config)
         init_default_scope(cfg.get('default_scope', 'mmseg'))
         return [it[0] for it in build_export_dataset(cfg)[1]]
 
     def export(self, ckpt: str, threshold: float) -> str:
+        """Export (or complete, or skip) the pseudo masks of ``ckpt`` at
+        ``threshold``; return the mask folder."""
         start = time.time()
         work = self.dirs['pseudo']
-        record_path = osp.join(self.work_dir, 'pseudo_export.json')
-        if self.upstream_ran:
-            _move_aside(work)
-        config = self._export_config()
-        names = self._export_names(config)
-        summary = _read_json(osp.join(work, 'export_summary.json'))
-        record = _read_json(record_path)
-        same = record is not None and record.get(
-            'checkpoint') == ckpt and record.get('bg_threshold') == threshold
-        if summary is not None and same and not summary.get('failed') and all(
+        config = self.export_config()
+        opts = self.opts['seeds'] + [
+            f'model.bg_threshold={float(threshold)!r}'
+        ]
+        cfg = load_stage_config(config, opts)
+        self._enter(
+            'pseudo',
+            make_fingerprint(
+                config, cfg, opts,
+                ['export_pseudo_labels.py', ckpt] + self.export_args,
+                inputs=dict(checkpoint=ckpt),
+                upstream=self.fingerprints.get('seeds')))
+        names = self._export_names(cfg)
+        summary = read_json(osp.join(work, 'export_summary.json'))
+        if summary is not None and not summary.get('failed') and all(
                 osp.isfile(osp.join(work, f'{n}.png')) for n in names):
             self._record('pseudo', 'skipped', start, num_masks=len(names),
                          reason='export_summary.json covers the '
                          f'{len(names)} images')
             return work
-        if osp.isdir(work) and not same and record is not None:
-            _move_aside(work)  # masks of another checkpoint / threshold
-        _write_json(record_path, dict(checkpoint=ckpt, bg_threshold=threshold))
-        extra = shlex.split(self.args.export_args or '')
-        self._run('pseudo', 'export_pseudo_labels.py',
-                  [config, ckpt, '--out', work, '--bg-threshold',
-                   repr(float(threshold)), '--no-progress'] + extra)
-        self.upstream_ran = True
+        self.runner.run_tool(
+            'pseudo', 'export_pseudo_labels.py',
+            [config, ckpt, '--out', work, '--no-progress'] +
+            self.export_args + _with_options(opts))
         self._record('pseudo', 'done', start, num_masks=len(names))
         return work
 
     # -- stage 3 -------------------------------------------------------
     def stage3(self, pseudo_dir: str) -> Dict:
+        """Check the masks in ``pseudo_dir``, train and evaluate (or resume,
+        or skip) stage 3; return ``mIoU`` and the val ``metrics``."""
         start = time.time()
-        work = self.dirs['stage3']
+        work, config = self.dirs['stage3'], self.configs['stage3']
         metrics_path = osp.join(work, 'val_metrics.json')
-        if self.upstream_ran:
-            _move_aside(work)
-        opts = {
-            'train_dataloader.dataset.data_prefix.seg_map_path': pseudo_dir
-        }
-        opts.update(self.opts['stage3'])
-        cfg = _load_cfg(self.configs['stage3'], opts)
+        opts = [
+            'train_dataloader.dataset.data_prefix.seg_map_path='
+            f'{pseudo_dir}'
+        ] + self.opts['stage3']
+        cfg = load_stage_config(config, opts)
+        self._enter(
+            'stage3',
+            make_fingerprint(config, cfg, opts, ['train.py'],
+                             upstream=self.fingerprints.get('pseudo')))
         ckpt = final_checkpoint(work, cfg)
-        done = _read_json(metrics_path)
+        done = read_json(metrics_path)
         if ckpt is not None and done is not None and done.get(
                 'checkpoint') == ckpt:
             self._record('stage3', 'skipped', start, checkpoint=ckpt,
@@ -398,18 +422,19 @@ class Pipeline:
                          reason='final checkpoint and val metrics exist')
             return done
         if ckpt is None:
-            from mmbas.pseudo.checks import PseudoMaskError, \
-                check_pseudo_masks
+            from mmbas.pseudo.checks import (PseudoMaskError,
+                                             check_pseudo_masks)
             try:
                 report = check_pseudo_masks(cfg)
             except PseudoMaskError as err:
                 raise PipelineError(f'stage3: {err}') from None
-            log(f"stage3: pseudo-mask check ok ({report['num_images']} "
-                f"masks, max label {report['max_label']})")
-            args = [self.configs['stage3'], '--work-dir', work]
+            self.log(f"stage3: pseudo-mask check ok ({report['num_images']} "
+                     f"masks, max label {report['max_label']})")
+            args = [config, '--work-dir', work]
             if _has_checkpoint(work):
                 args.append('--resume')
-            self._run('stage3', 'train.py', args + _options_to_args(opts))
+            self.runner.run_tool('stage3', 'train.py',
+                                 args + _with_options(opts))
             ckpt = final_checkpoint(work, cfg)
             if ckpt is None:
                 raise PipelineError(f'stage3 finished but {work}/'
@@ -417,13 +442,13 @@ class Pipeline:
                                     'final checkpoint')
         val_dir = osp.join(work, 'val')
         t0 = time.time() - 1
-        self._run('stage3', 'test.py',
-                  [self.configs['stage3'], ckpt, '--work-dir', val_dir] +
-                  _options_to_args(opts))
+        self.runner.run_tool(
+            'stage3', 'test.py',
+            [config, ckpt, '--work-dir', val_dir] + _with_options(opts))
         metrics = read_test_metrics(val_dir, since=t0)
         done = dict(checkpoint=ckpt, mIoU=metrics.get('mIoU'),
                     metrics=metrics)
-        _write_json(metrics_path, done)
+        write_json(metrics_path, done)
         self._record('stage3', 'done', start, checkpoint=ckpt,
                      val_mIoU=done['mIoU'])
         return done
@@ -431,7 +456,7 @@ class Pipeline:
     # -- summary -------------------------------------------------------
     def _save_summary(self) -> Dict:
         summary = dict(
-            dataset=self.args.dataset,
+            dataset=self.dataset,
             work_dir=self.work_dir,
             configs=self.configs,
             stages=self.results)
@@ -440,10 +465,11 @@ class Pipeline:
         summary['best_threshold'] = seeds.get('best_threshold')
         summary['val_mIoU'] = self.results.get('stage3', {}).get('val_mIoU')
         os.makedirs(self.work_dir, exist_ok=True)
-        _write_json(self.summary_path, summary)
+        write_json(self.summary_path, summary)
         return summary
 
     def run(self) -> Dict:
+        """All stages; return the summary (also printed and saved)."""
         os.makedirs(self.work_dir, exist_ok=True)
         ckpt = self.stage1()
         seeds = self.seeds(ckpt)
@@ -488,59 +514,7 @@ def format_summary(summary: Dict) -> str:
     return '\n'.join(lines)
 
 
-def run_pipeline(args: argparse.Namespace) -> Dict:
-    """Run (or resume) the pipeline; return the summary dict."""
-    return Pipeline(args).run()
-
-
-def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
-    """Arguments of ``tools/run_pipeline.py``."""
-    from mmengine.config import DictAction
-    p = argparse.ArgumentParser(
-        prog='tools/run_pipeline.py',
-        description='BAS WSSS, all stages: stage-1 training -> seed '
-        'evaluation (threshold sweep) -> pseudo-mask export -> '
-        'segmentation training and val mIoU. Rerun the same command to '
-        'resume after a crash.')
-    p.add_argument('--dataset', choices=sorted(DEFAULT_CONFIGS),
-                   required=True)
-    p.add_argument('--work-dir', required=True,
-                   help='DIR: stage1/, seeds/, pseudo/, stage3/, '
-                   'summary.json')
-    p.add_argument('--stage1-config', help='BAS training config (default '
-                   'configs/bas/<dataset>_r50.py)')
-    p.add_argument('--seed-config', help='seed evaluation/export config '
-                   '(default configs/bas/<dataset>_r50_seed.py)')
-    p.add_argument('--stage3-config', help='segmentation config (default '
-                   'the DeepLabV2 pseudo config of the dataset)')
-    for stage in ('stage1', 'seeds', 'stage3'):
-        p.add_argument(f'--cfg-options-{stage}', nargs='+',
-                       action=DictAction, metavar='KEY=VALUE',
-                       help=f'--cfg-options of the {stage} config')
-    p.add_argument('--bg-threshold', type=float, default=None,
-                   help='export with this background threshold instead of '
-                   'the best one of the sweep')
-    p.add_argument('--export-args', default='',
-                   help='extra arguments of tools/export_pseudo_labels.py, '
-                   'one string, e.g. "--scales 1.0 0.5 --num-workers 4"')
-    p.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                   default='none',
-                   help='pytorch: every tool runs under torch.distributed.'
-                   'run with --gpus processes; slurm/mpi: run this script '
-                   'in the job step, the tools get --launcher')
-    p.add_argument('--gpus', type=int, default=1,
-                   help='processes per node with --launcher pytorch')
-    p.add_argument('--port', type=int,
-                   default=int(os.environ.get('PORT', 29500)))
-    return p.parse_args(argv)
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Entry point; 0 on success, 1 when a stage failed (message printed)."""
-    args = parse_args(argv)
-    try:
-        run_pipeline(args)
-    except PipelineError as err:
-        print(f'run_pipeline.py: error: {err}', file=sys.stderr, flush=True)
-        return 1
-    return 0
+def run_pipeline(work_dir: str, **kwargs) -> Dict:
+    """Run (or resume) the pipeline in ``work_dir``; ``kwargs`` are those of
+    :class:`Pipeline`. Returns the summary dict."""
+    return Pipeline(work_dir, **kwargs).run()

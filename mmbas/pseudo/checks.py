@@ -15,23 +15,19 @@ silently trained on wrong labels:
 :func:`check_pseudo_masks` reads every mask of the train dataset of a
 stage-3 config (sizes from the file headers, values from the decoded PNG)
 and raises :class:`PseudoMaskError` whose message lists the first offending
-files of each kind and how to fix them. Standalone::
+files of each kind and how to fix them. Command line (exit status 0 when
+the folder is usable, 1 with the message otherwise)::
 
-    python -m mmbas.pseudo.checks CONFIG [--cfg-options k=v ...]
-        [--max-list 10]
-
-exits 0 when the folder is usable, 1 (with the message) otherwise.
+    python tools/misc/check_pseudo_masks.py CONFIG [--cfg-options k=v ...]
 """
-import argparse
 import os.path as osp
-import sys
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
 __all__ = [
     'PseudoMaskError', 'check_mask_files', 'check_pseudo_masks',
-    'train_items_of_config', 'main'
+    'train_items_of_config'
 ]
 
 IGNORE_INDEX = 255
@@ -220,35 +216,3 @@ def check_pseudo_masks(cfg,
     return check_mask_files(items, num_classes, max_list=max_list,
                             check_values=check_values, source=source)
 
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    """``python -m mmbas.pseudo.checks CONFIG``: 0 usable, 1 not."""
-    from mmengine.config import DictAction
-    parser = argparse.ArgumentParser(
-        prog='python -m mmbas.pseudo.checks',
-        description='Check the pseudo masks of the train set of a stage-3 '
-        '(segmentation) config before training')
-    parser.add_argument('config')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
-    parser.add_argument('--num-classes', type=int, default=None,
-                        help='classes incl. background (default: '
-                        'model.decode_head.num_classes)')
-    parser.add_argument('--max-list', type=int, default=10)
-    parser.add_argument('--no-values', action='store_true',
-                        help='only check presence and sizes')
-    args = parser.parse_args(argv)
-    from mmbas.apis.config_utils import load_config
-    cfg = load_config(args.config, args.cfg_options)
-    try:
-        report = check_pseudo_masks(cfg, args.num_classes, args.max_list,
-                                    not args.no_values)
-    except PseudoMaskError as err:
-        print(f'pseudo-mask check failed: {err}', file=sys.stderr)
-        return 1
-    print(f"pseudo-mask check ok: {report['num_images']} masks in "
-          f"{report['mask_dir']}")
-    return 0
-
-
-if __name__ == '__main__':
-    sys.exit(main())

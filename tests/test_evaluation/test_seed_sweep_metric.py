@@ -101,3 +101,58 @@ def test_errors():
                                  gt_sem_seg=dict(data=torch.zeros(1, 4, 4)))])
     with pytest.raises(ValueError, match='increasing'):
         SeedSweepMetric(thresholds=[0.3, 0.2])
+
+
+def _reference_class_iou(samples, t):
+    """Per-class IoU (percent, nan for an empty union) of the label maps
+    ``argmax([t, maps])``, counted pixel by pixel."""
+    conf = np.zeros((4, 4), np.int64)
+    for s in samples:
+        logits = torch.cat([torch.full_like(s['loc_maps'][:1], float(t)),
+                            s['loc_maps']])
+        p = logits.argmax(0).numpy().ravel()
+        g = s['gt_sem_seg']['data'].numpy().ravel()
+        v = g != 255
+        np.add.at(conf, (g[v], p[v]), 1)
+    inter = np.diag(conf).astype(float)
+    with np.errstate(invalid='ignore'):
+        return 100 * inter / (conf.sum(0) + conf.sum(1) - inter)
+
+
+def test_per_class_iou_at_best_threshold():
+    samples = _samples(seed=5)
+    thr = [0.1, 0.25, 0.3, 0.5, 0.7]
+    metric = SeedSweepMetric(thresholds=thr, prefix='sweep')
+    metric.dataset_meta = dict(classes=CLASSES)
+    metric.process({}, samples)
+    res = metric.evaluate(len(samples))  # prefixed, as tools/test.py dumps
+    ref = _reference_class_iou(samples, res['sweep/best_threshold'])
+    assert [k for k in res if k.startswith('sweep/IoU.')] == [
+        f'sweep/IoU.{c}' for c in CLASSES
+    ]
+    for c, v in zip(CLASSES, ref):
+        assert res[f'sweep/IoU.{c}'] == pytest.approx(v, abs=0.005)
+    # mIoU is their mean (up to the 2-decimal rounding of each)
+    mean = np.mean([res[f'sweep/IoU.{c}'] for c in CLASSES])
+    assert res['sweep/mIoU'] == pytest.approx(mean, abs=0.01)
+    # the best threshold (0.5 here) is not the first one, whose class IoUs
+    # differ: the keys are those of the best threshold
+    assert res['sweep/best_threshold'] == 0.5
+    assert not np.allclose(ref, _reference_class_iou(samples, thr[0]))
+
+
+def test_per_class_iou_leaves_out_empty_classes():
+    # class 'c' neither in the gt nor predicted: no IoU key (mmseg: nan)
+    maps = torch.zeros(3, 8, 8)
+    maps[0, :4] = 0.9
+    gt = torch.zeros(1, 8, 8, dtype=torch.long)
+    gt[0, :4] = 1
+    gt[0, 4:, :4] = 2  # 'b' missed: IoU 0
+    metric = SeedSweepMetric(thresholds=[0.5])
+    metric.dataset_meta = dict(classes=CLASSES)
+    metric.process({}, [dict(loc_maps=maps, gt_sem_seg=dict(data=gt))])
+    res = metric.compute_metrics(metric.results)
+    assert res['IoU.a'] == 100.0
+    assert res['IoU.b'] == 0.0
+    assert res['IoU.background'] == pytest.approx(100 * 16 / 32)
+    assert 'IoU.c' not in res

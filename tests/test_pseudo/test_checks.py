@@ -1,5 +1,7 @@
 # Copyright (c) mmbas contributors. All rights reserved.
-"""mmbas.pseudo.checks: missing masks, wrong sizes, wrong class values."""
+"""mmbas.pseudo.checks and tools/misc/check_pseudo_masks.py: missing masks,
+wrong sizes, wrong class values."""
+import importlib.util
 import os
 import os.path as osp
 import shutil
@@ -9,11 +11,17 @@ import pytest
 from PIL import Image
 
 import mmbas  # noqa: F401
-from mmbas.pseudo.checks import PseudoMaskError, check_pseudo_masks, main
+from mmbas.pseudo.checks import PseudoMaskError, check_pseudo_masks
 from mmbas.testing import make_voc
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOY = osp.join(ROOT, 'configs', 'toy', 'deeplabv3plus_r18_toy.py')
+_spec = importlib.util.spec_from_file_location(
+    'check_pseudo_masks', osp.join(ROOT, 'tools', 'misc',
+                                   'check_pseudo_masks.py'))
+_tool = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_tool)
+main = _tool.main
 
 
 @pytest.fixture

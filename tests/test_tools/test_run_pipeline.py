@@ -9,7 +9,9 @@ logic and the quality of what it produced.
    only by ``tools/train.py``.
 1. The pipeline, all stages: stage-1 BAS (``bas_voc_e2e.py``, ``load_from``
    the pretraining) -> seeds with the background-threshold sweep
-   (``bas_voc_e2e_seed.py``) -> export at the best threshold -> mask check
+   (``bas_voc_e2e_seed.py``) -> export through the same seed config at the
+   best threshold (``--cfg-options ... model.bg_threshold=<best>``) -> mask
+   check
    -> DeepLabV2 on the pseudo masks (``deeplabv2_r18_e2e.py``, backbone
    ``load_from`` the pretraining) -> val mIoU.
 2. Resume: a rerun skips every stage; a stage-3 crash (final checkpoint
@@ -22,7 +24,9 @@ Every training has a fixed seed (``randomness.seed=0``) and all tools run
 single-threaded, so the numbers repeat from run to run (measured: seed mIoU
 28.02 at threshold 0.9 vs 17.03, val mIoU 28.19 vs 17.71). Runtime: about
 4.5 minutes of one CPU core (pretraining ~85 s, first pipeline run ~2 min,
-rerun and stage-3 resume ~45 s)."""
+rerun and stage-3 resume ~45 s), hence ``slow``. The resume decisions
+themselves are tested fast with fake tools in
+tests/test_apis/test_pipeline_stages.py."""
 import json
 import os
 import os.path as osp
@@ -63,7 +67,7 @@ def pipeline_cmd(data_root, work_dir, pretrained):
         '--cfg-options-stage1'] + opts + [f'load_from={pretrained}'] + [
         '--cfg-options-seeds'] + opts + [
         '--cfg-options-stage3'] + opts + [f'load_from={pretrained}'] + [
-        '--export-args', '--scales 1.0 0.5 1.5 --num-workers 0'
+        '--export-args', '--num-workers 0'
     ]
 
 
@@ -140,6 +144,18 @@ def test_pipeline_end_to_end_and_resume(first_run):
     assert len([f for f in os.listdir(osp.join(work, 'pseudo'))
                 if f.endswith('.png')]) == 24
     assert 'BAS pipeline summary' in log
+    # the export ran the seed config (same options) at the sweep's best
+    # threshold
+    export = [ln for ln in stage_lines(log)
+              if ln.startswith('[pipeline] pseudo: ') and
+              'export_pseudo_labels.py' in ln]
+    assert len(export) == 1
+    assert f'{SEED_CONFIG} ' in export[0] or osp.join(
+        work, 'pseudo_export_config.py') in export[0]
+    assert export[0].endswith(
+        f"model.bg_threshold={float(summary['best_threshold'])!r}")
+    for stage in ('stage1', 'seeds', 'pseudo', 'stage3'):
+        assert osp.isfile(osp.join(work, stage, 'stage_fingerprint.json'))
     # both trainings started from the pretraining
     assert log.count(f"Load checkpoint from {first_run['pretrained']}") == 2
 
@@ -200,17 +216,17 @@ def test_final_model_beats_all_background(first_run):
 def test_bad_pseudo_masks_stop_before_stage3(tmp_path):
     """The mask check runs in the pipeline: a missing mask stops stage 3
     with the list of files (stages 1-2 are faked as complete)."""
-    from mmbas.apis.pipeline import Pipeline, PipelineError, parse_args
+    from mmbas.apis.pipeline import Pipeline, PipelineError
     make_voc(str(tmp_path / 'data'), num_train=4, num_val=2, size=64)
     data_root = str(tmp_path / 'data' / 'VOCdevkit' / 'VOC2012')
-    args = parse_args(
-        ['--dataset', 'voc', '--work-dir', str(tmp_path / 'w'),
-         '--stage3-config', osp.join(TOY, 'deeplabv3plus_r18_toy.py'),
-         '--stage1-config', osp.join(TOY, 'bas_voc_toy_r18.py'),
-         '--seed-config', osp.join(TOY, 'bas_voc_toy_r18_seed.py'),
-         '--cfg-options-stage3',
-         f'train_dataloader.dataset.data_root={data_root}'])
+    pipeline = Pipeline(
+        str(tmp_path / 'w'), 'voc',
+        stage1_config=osp.join(TOY, 'bas_voc_toy_r18.py'),
+        seed_config=osp.join(TOY, 'bas_voc_toy_r18_seed.py'),
+        stage3_config=osp.join(TOY, 'deeplabv3plus_r18_toy.py'),
+        cfg_options=dict(
+            stage3=[f'train_dataloader.dataset.data_root={data_root}']))
     pseudo = tmp_path / 'pseudo'
     pseudo.mkdir()
     with pytest.raises(PipelineError, match=r'(?s)stage3: .*have no mask'):
-        Pipeline(args).stage3(str(pseudo))
+        pipeline.stage3(str(pseudo))

@@ -37,10 +37,14 @@ class SeedSweepMetric(BaseMetric):
     (reverse cumulative sum), background for bins <= k.
 
     Returns ``mIoU`` (best over thresholds, percent, 2 decimals as mmseg's
-    ``IoUMetric``), ``best_threshold``, ``aAcc`` at the best threshold and
-    ``mIoU@<t>`` (e.g. ``mIoU@0.25``) for each threshold; logs a table of
-    the sweep and the per-class IoU at the best threshold. mIoU is the
-    nan-mean over classes with a non-empty union (mmseg's convention).
+    ``IoUMetric``), ``best_threshold``, ``aAcc`` at the best threshold,
+    ``mIoU@<t>`` (e.g. ``mIoU@0.25``) for each threshold and
+    ``IoU.<class>`` (e.g. ``IoU.background``), the per-class IoU at the
+    best threshold for each class (of ``dataset_meta['classes']``) with a
+    non-empty union, in class order; these land in the metrics json of
+    ``tools/test.py`` with the prefix, e.g. ``sweep/IoU.person``. Also logs
+    a table of the sweep and the per-class IoU. mIoU is the nan-mean over
+    classes with a non-empty union (mmseg's convention).
 
     Args:
         thresholds (Sequence[float], optional): Background thresholds.
@@ -154,8 +158,17 @@ class SeedSweepMetric(BaseMetric):
         out['aAcc'] = float(np.round(aacc[best] * 100, 2))
         for t, v in zip(self.thresholds, miou):
             out[f'mIoU@{t:.2f}'] = float(np.round(v * 100, 2))
+        for name, v in zip(self._class_names(iou.shape[1]), iou[best]):
+            if np.isfinite(v):
+                out[f'IoU.{name}'] = float(np.round(v * 100, 2))
         self._log(miou, aacc, iou[best], best)
         return out
+
+    def _class_names(self, num_classes: int) -> Sequence[str]:
+        """``dataset_meta['classes']``, else ``'0'``, ``'1'``, ..."""
+        return (self.dataset_meta or {}).get('classes') or [
+            str(i) for i in range(num_classes)
+        ]
 
     def _log(self, miou, aacc, best_iou, best) -> None:
         lines = ['background-threshold sweep (seed mIoU %):',
@@ -164,9 +177,7 @@ class SeedSweepMetric(BaseMetric):
             mark = '  <- best' if k == best else ''
             lines.append(f'{t:6.2f} {miou[k] * 100:7.2f} '
                          f'{aacc[k] * 100:7.2f}{mark}')
-        classes = (self.dataset_meta or {}).get('classes') or [
-            str(i) for i in range(len(best_iou))
-        ]
+        classes = self._class_names(len(best_iou))
         lines.append(f'per-class IoU at threshold '
                      f'{self.thresholds[best]:.2f}:')
         for name, v in zip(classes, best_iou):

@@ -3,23 +3,30 @@
 acceptance experiment), end to end through the real tools.
 
 Steps (each one a ``tools/train.py`` / ``tools/test.py`` subprocess, logs in
-``WORK/logs``; see docs/toy_experiment.md):
+``WORK/logs``; see ``docs/toy_experiment.md`` of this project). Each step is
+a fingerprinted stage (:class:`mmbas.apis.stages.StageRunner`, as in
+``tools/run_pipeline.py``): rerunning the same command reuses the finished
+steps, and a step whose config, options or input checkpoint changed is
+moved aside (``<folder>.stale-<time>``) and runs again, with the steps
+after it.
 
 1. write the toy set (``mmbas.testing.toy_data.make_voc`` / ``make_coco``;
    for COCO also the 81-class ``SegmentationClass/train2014`` PNGs through
    ``tools/dataset_converters/coco2014.py``) unless ``--data-root`` already
    holds one;
 2. pretrain the backbone as a plain CAM classifier from random init for
-   ``--iters-cam`` steps (``configs/toy/cam_{voc,coco}_toy.py``) -- the toy
+   ``--iters-cam`` steps (``cam_{voc,coco}_toy.py``: VOC in
+   ``configs/toy/``, COCO in this project's ``configs/``) -- the toy
    stand-in for ImageNet weights;
 3. from that checkpoint (``load_from``) train BAS
-   (``configs/toy/bas_{voc,coco}_toy.py``) and the CAM model for
+   (``bas_{voc,coco}_toy.py``, same folders) and the CAM model for
    ``--iters`` steps each, same data, crop, batch, optimizer and schedule;
 4. multi-scale + flip seeds with GT masks on the scored images (VOC: the
    toy *train* split, ``SegmentationClass``; COCO: the toy train2014
    images, ``SegmentationClass/train2014``) with
-   ``configs/toy/*_{voc,coco}_seed_toy.py`` (SeedInferencer, IoUMetric at
-   the fixed threshold and the background-threshold sweep) for: the
+   this project's ``configs/*_{voc,coco}_seed_toy.py`` (SeedInferencer,
+   IoUMetric at the fixed threshold and the background-threshold sweep,
+   whose metrics hold the per-class IoU at its best threshold) for: the
    pretrained CAM, the fine-tuned CAM, BAS, and BAS fused with the
    fine-tuned CAM;
 5. prints the loss curves (from each run's ``vis_data/scalars.json``), the
@@ -30,11 +37,11 @@ Steps (each one a ``tools/train.py`` / ``tools/test.py`` subprocess, logs in
 
 Example (ResNet-18; 9-15 min on two shared CPU cores)::
 
-    python tools/analysis_tools/toy_bas_vs_cam.py \\
+    python projects/toy_bas_vs_cam/toy_bas_vs_cam.py \\
         --work-dir work_dirs/toy_exp \\
         --data-root data/toy_exp --depth 18 --iters-cam 600 --iters 300 \\
         --lr 0.01 --alpha 0.2 --beta 1.2 --curve-every 50 \\
-        --plot docs/toy_experiment_losses.png
+        --plot projects/toy_bas_vs_cam/docs/toy_experiment_losses.png
 
 COCO: add ``--dataset coco`` (and e.g. ``--num-train 96``; the toy COCO has
 no aug-only ids, so every train2014 image is trained on and scored).
@@ -44,15 +51,22 @@ import glob
 import json
 import os
 import os.path as osp
-import re
-import subprocess
 import sys
 import time
 from collections import OrderedDict
 
 import numpy as np
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+HERE = osp.dirname(osp.abspath(__file__))
+REPO = osp.dirname(osp.dirname(HERE))
+if REPO not in sys.path:  # this checkout's mmbas, as the tools it runs
+    sys.path.insert(0, REPO)
+
+from mmbas.apis.stages import (StageError, StageRunner,  # noqa: E402
+                               load_stage_config, make_fingerprint)
+
+# config folders, searched in this order
+CONFIG_DIRS = (osp.join(HERE, 'configs'), osp.join(REPO, 'configs', 'toy'))
 # per dataset: root under --data-root, number of foreground classes of the
 # label space, the scored images (list file relative to the root) and their
 # GT PNG
@@ -116,8 +130,6 @@ def parse_args():
     p.add_argument('--fixed-threshold', type=float, default=0.25)
     p.add_argument('--no-fused', action='store_true',
                    help='skip the fused BAS+CAM seeds')
-    p.add_argument('--skip-existing', action='store_true',
-                   help='reuse finished runs / tests in WORK')
     p.add_argument('--sweep-step', type=float, default=0.05,
                    help='threshold step of the printed sweep table (the '
                    'metric sweeps 0.05..0.95 by 0.01; all of it is in '
@@ -127,37 +139,27 @@ def parse_args():
 
 
 # ----------------------------------------------------------------------
-def run(cmd, log_path):
-    """Run ``cmd`` (list) from the repo root, stdout+stderr to log_path."""
-    os.makedirs(osp.dirname(log_path), exist_ok=True)
-    print('$ ' + ' '.join(cmd), flush=True)
-    t0 = time.time()
-    with open(log_path, 'w') as f:
-        proc = subprocess.run(cmd, cwd=REPO, stdout=f,
-                              stderr=subprocess.STDOUT)
-    dt = time.time() - t0
-    if proc.returncode:
-        with open(log_path) as f:
-            tail = f.read()[-3000:]
-        raise RuntimeError(f'command failed ({proc.returncode}), see '
-                           f'{log_path}:\n{tail}')
-    print(f'  done in {dt:.0f} s (log {log_path})', flush=True)
-    return dt
-
-
 def data_opts(loaders, ds_root):
     from mmbas.testing import data_root_options
     return data_root_options(ds_root, loaders)
 
 
+def find_config(name):
+    """``name`` in this project's ``configs/`` or in ``configs/toy/``."""
+    for folder in CONFIG_DIRS:
+        if osp.isfile(osp.join(folder, name)):
+            return osp.join(folder, name)
+    raise FileNotFoundError(f'{name} is in none of {CONFIG_DIRS}')
+
+
 def cfg(args, kind):
-    """``configs/toy/<kind>_<dataset>_toy.py``, e.g. ``cfg(args, 'bas')``."""
-    return osp.join('configs', 'toy', f'{kind}_{args.dataset}_toy.py')
+    """``<kind>_<dataset>_toy.py``, e.g. ``cfg(args, 'bas')``."""
+    return find_config(f'{kind}_{args.dataset}_toy.py')
 
 
 def seed_cfg(args, kind):
-    """``configs/toy/<kind>_<dataset>_seed_toy.py``."""
-    return osp.join('configs', 'toy', f'{kind}_{args.dataset}_seed_toy.py')
+    """``<kind>_<dataset>_seed_toy.py``."""
+    return find_config(f'{kind}_{args.dataset}_seed_toy.py')
 
 
 def train_opts(args, ds_root, iters, lr, mult):
@@ -185,71 +187,78 @@ def seed_opt(args):
     return [f'randomness.seed={args.train_seed}']
 
 
-def train(args, name, config, iters, lr, mult, extra=()):
+def train(args, runner, name, config, iters, lr, mult, extra=(),
+          load_from=None, upstream=None):
+    """Train ``WORK/<name>`` (or reuse it when its fingerprint matches);
+    return the final checkpoint, the wall time and the fingerprint."""
     wd = osp.join(args.work_dir, name)
     ckpt = osp.join(wd, f'iter_{iters}.pth')
-    if args.skip_existing and osp.isfile(ckpt):
-        print(f'[skip] {name}: {ckpt} exists')
-        return ckpt, 0.0
     opts = train_opts(args, args.ds_root, iters, lr, mult) + list(extra)
-    dt = run([sys.executable, 'tools/train.py', config, '--work-dir', wd,
-              '--cfg-options'] + opts,
-             osp.join(args.work_dir, 'logs', f'train_{name}.log'))
+    fp = make_fingerprint(
+        config, load_stage_config(config, opts), opts, ['train.py'],
+        inputs=dict(load_from=load_from) if load_from else None,
+        upstream=upstream)
+    if runner.enter(name, wd, fp) and osp.isfile(ckpt):
+        print(f'[skip] {name}: {ckpt} exists (same fingerprint)')
+        return ckpt, 0.0, fp
+    dt = runner.run_tool(
+        name, 'train.py', [config, '--work-dir', wd, '--cfg-options'] + opts,
+        osp.join(args.work_dir, 'logs', f'train_{name}.log'))
     if not osp.isfile(ckpt):
-        raise FileNotFoundError(ckpt)
-    return ckpt, dt
+        raise StageError(f'{name}: tools/train.py finished without {ckpt}')
+    print(f'  done in {dt:.0f} s', flush=True)
+    return ckpt, dt, fp
 
 
-def seed_test(args, name, config, ckpt, extra=()):
+def seed_test(args, runner, name, config, ckpt, extra=(), inputs=None,
+              upstream=None):
+    """Seed metrics of ``ckpt`` with a seed config (``WORK/seeds/<name>``,
+    reused when its fingerprint matches), with ``per_class`` (the sweep's
+    per-class IoU at its best threshold) and ``time_s``."""
     wd = osp.join(args.work_dir, 'seeds', name)
     log = osp.join(args.work_dir, 'logs', f'test_{name}.log')
+    f2 = CHANNELS[args.depth][1]
+    opts = data_opts(('test_dataloader', ), args.ds_root) + [
+        f'model.bg_threshold={args.fixed_threshold}',
+        f'model.module.backbone.depth={args.depth}',
+        f'model.module.head.in_channels_f2={f2}',
+    ] + list(extra)
+    fp = make_fingerprint(
+        config, load_stage_config(config, opts), opts, ['test.py', ckpt],
+        inputs=dict(checkpoint=ckpt, **(inputs or {})), upstream=upstream)
     done = sorted(glob.glob(osp.join(wd, '*', '*.json')))
-    if args.skip_existing and done and osp.isfile(log):
-        print(f'[skip] seeds {name}')
+    if runner.enter(f'seeds/{name}', wd, fp) and done:
+        print(f'[skip] seeds {name} (same fingerprint)')
         dt = 0.0
     else:
-        f1, f2 = CHANNELS[args.depth]
-        opts = data_opts(('test_dataloader', ), args.ds_root) + [
-            f'model.bg_threshold={args.fixed_threshold}',
-            f'model.module.backbone.depth={args.depth}',
-            f'model.module.head.in_channels_f2={f2}',
-        ] + list(extra)
-        dt = run([sys.executable, 'tools/test.py', config, ckpt,
-                  '--work-dir', wd, '--cfg-options'] + opts, log)
+        dt = runner.run_tool(
+            f'seeds/{name}', 'test.py',
+            [config, ckpt, '--work-dir', wd, '--cfg-options'] + opts, log)
+        print(f'  done in {dt:.0f} s', flush=True)
         done = sorted(glob.glob(osp.join(wd, '*', '*.json')))
     with open(done[-1]) as f:
         metrics = json.load(f)
-    metrics['per_class'] = parse_per_class(log)
+    metrics['per_class'] = per_class_iou(metrics)
     metrics['time_s'] = dt
     return metrics
 
 
-def parse_per_class(log_path):
-    """Per-class IoU at the best sweep threshold, from the test log."""
-    with open(log_path) as f:
-        lines = f.read().splitlines()
-    out = OrderedDict()
-    start = None
-    for i, line in enumerate(lines):
-        if 'per-class IoU at threshold' in line:
-            start = i
-    if start is None:
-        return out
-    for line in lines[start + 1:]:
-        m = re.match(r'^\s{2}(\S.*?)\s+(nan|[-\d.]+)\s*$', line)
-        if not m:
-            break
-        if m.group(2) != 'nan':
-            out[m.group(1)] = float(m.group(2))
-    return out
+def per_class_iou(metrics, prefix='sweep/'):
+    """Per-class IoU at the best threshold of the sweep, from the metrics
+    json of ``tools/test.py`` (``SeedSweepMetric``'s ``IoU.<class>`` keys;
+    classes with an empty union have none)."""
+    key = f'{prefix}IoU.'
+    return OrderedDict((k[len(key):], v) for k, v in metrics.items()
+                       if k.startswith(key))
 
 
 def strip_checkpoint(ckpt):
     """Write ``<ckpt>_weights.pth`` holding only the state dict (our own
-    training output, hence loaded with full unpickling)."""
+    training output, hence loaded with full unpickling), unless it is newer
+    than ``ckpt``."""
     import torch
     out = ckpt[:-len('.pth')] + '_weights.pth'
-    if not osp.isfile(out):
+    if not osp.isfile(out) or osp.getmtime(out) < osp.getmtime(ckpt):
         state = torch.load(ckpt, map_location='cpu', weights_only=False)
         torch.save(dict(state_dict=state['state_dict']), out)
     return out
@@ -380,14 +389,24 @@ def gt_baselines(ds_root, dataset='voc'):
 # ----------------------------------------------------------------------
 def main():
     args = parse_args()
+    try:
+        run_experiment(args)
+    except StageError as err:
+        print(f'toy_bas_vs_cam.py: error: {err}', file=sys.stderr)
+        return 1
+    return 0
+
+
+def run_experiment(args):
     t_start = time.time()
     args.work_dir = osp.abspath(args.work_dir)
     spec = DATASETS[args.dataset]
     times = OrderedDict()
+    runner = StageRunner(root=REPO, tag='toy')
+    logs = osp.join(args.work_dir, 'logs')
     args.ds_root = osp.join(osp.abspath(args.data_root), spec['sub'])
     os.makedirs(args.work_dir, exist_ok=True)
     if not osp.isfile(osp.join(args.ds_root, spec['list_file'])):
-        sys.path.insert(0, REPO)
         from mmbas.testing import toy_data
         make = dict(voc=toy_data.make_voc, coco=toy_data.make_coco)
         make[args.dataset](
@@ -396,36 +415,42 @@ def main():
             num_classes=args.num_classes)
         if args.dataset == 'coco':
             # 81-class PNGs + ImageSets/train2014.txt, as on the real data
-            times['coco_converter'] = run(
-                [sys.executable, 'tools/dataset_converters/coco2014.py',
-                 args.ds_root, '--splits', 'train2014'],
-                osp.join(args.work_dir, 'logs', 'coco2014_converter.log'))
+            times['coco_converter'] = runner.run_tool(
+                'coco_converter', osp.join('dataset_converters',
+                                           'coco2014.py'),
+                [args.ds_root, '--splits', 'train2014'],
+                osp.join(logs, 'coco2014_converter.log'))
         print(f'toy {args.dataset} written to {args.ds_root}')
     f1, f2 = CHANNELS[args.depth]
 
     # 1. pretrain CAM from random init
-    pre_ckpt, times['train_cam_pretrain'] = train(
-        args, 'cam_pretrain', cfg(args, 'cam'), args.iters_cam,
+    pre_ckpt, times['train_cam_pretrain'], pre_fp = train(
+        args, runner, 'cam_pretrain', cfg(args, 'cam'), args.iters_cam,
         args.pretrain_lr, args.pretrain_backbone_lr_mult)
     # 2. BAS and CAM from it, the same way
-    bas_ckpt, times['train_bas'] = train(
-        args, 'bas', cfg(args, 'bas'), args.iters, args.lr,
+    bas_ckpt, times['train_bas'], bas_fp = train(
+        args, runner, 'bas', cfg(args, 'bas'), args.iters, args.lr,
         args.backbone_lr_mult, [
             f'load_from={pre_ckpt}', f'model.head.in_channels_f1={f1}',
             f'model.head.loss_frg.loss_weight={args.alpha}',
             f'model.head.loss_area.loss_weight={args.beta}'
-        ] + seed_opt(args))
-    cam_ckpt, times['train_cam'] = train(
-        args, 'cam', cfg(args, 'cam'), args.iters, args.lr,
-        args.backbone_lr_mult, [f'load_from={pre_ckpt}'] + seed_opt(args))
+        ] + seed_opt(args), load_from=pre_ckpt, upstream=pre_fp)
+    cam_ckpt, times['train_cam'], cam_fp = train(
+        args, runner, 'cam', cfg(args, 'cam'), args.iters, args.lr,
+        args.backbone_lr_mult, [f'load_from={pre_ckpt}'] + seed_opt(args),
+        load_from=pre_ckpt, upstream=pre_fp)
 
     # 3. seeds
     seeds = OrderedDict()
-    seeds['cam_pretrain'] = seed_test(args, 'cam_pretrain',
-                                      seed_cfg(args, 'cam'), pre_ckpt)
-    seeds['cam'] = seed_test(args, 'cam', seed_cfg(args, 'cam'), cam_ckpt)
-    seeds['bas'] = seed_test(args, 'bas', seed_cfg(args, 'bas'), bas_ckpt,
-                             [f'model.module.head.in_channels_f1={f1}'])
+    seeds['cam_pretrain'] = seed_test(args, runner, 'cam_pretrain',
+                                      seed_cfg(args, 'cam'), pre_ckpt,
+                                      upstream=pre_fp)
+    seeds['cam'] = seed_test(args, runner, 'cam', seed_cfg(args, 'cam'),
+                             cam_ckpt, upstream=cam_fp)
+    seeds['bas'] = seed_test(args, runner, 'bas', seed_cfg(args, 'bas'),
+                             bas_ckpt,
+                             [f'model.module.head.in_channels_f1={f1}'],
+                             upstream=bas_fp)
     if not args.no_fused:
         # SeedInferencer loads cam_checkpoint at build time, outside the
         # runner's trusted load_or_resume, i.e. with weights_only=True, which
@@ -433,13 +458,13 @@ def main():
         # message_hub). Hand it a weights-only copy (state_dict only).
         cam_weights = strip_checkpoint(cam_ckpt)
         seeds['bas+cam'] = seed_test(
-            args, 'bas_cam', seed_cfg(args, 'bas_cam'), bas_ckpt,
+            args, runner, 'bas_cam', seed_cfg(args, 'bas_cam'), bas_ckpt,
             [
                 f'model.module.head.in_channels_f1={f1}',
                 f'model.cam_checkpoint={cam_weights}',
                 f'model.cam_module.backbone.depth={args.depth}',
                 f'model.cam_module.head.in_channels_f2={f2}'
-            ])
+            ], inputs=dict(cam_checkpoint=cam_weights), upstream=bas_fp)
     for k, v in seeds.items():
         times[f'seeds_{k}'] = v.pop('time_s')
     base = gt_baselines(args.ds_root, args.dataset)
@@ -510,4 +535,4 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

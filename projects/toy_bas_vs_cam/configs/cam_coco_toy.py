@@ -1,10 +1,10 @@
 # Plain CAM baseline on the toy COCO layout, trained exactly like the toy BAS
-# model (configs/toy/bas_coco_toy.py): same data, pipeline (112x112 resize,
+# model (./bas_coco_toy.py): same data, pipeline (112x112 resize,
 # flip, 96x96 crop), batch, optimizer, schedule, hooks and seed. Only the
 # model differs: the WSSS ResNet + conv1x1 classifier without generator,
 # trained with the multi-label L_cls only (configs/cam/coco_r50_cam.py,
 # random init). The COCO twin of configs/toy/cam_voc_toy.py, used the same
-# two ways by tools/analysis_tools/toy_bas_vs_cam.py --dataset coco
+# two ways by projects/toy_bas_vs_cam/toy_bas_vs_cam.py --dataset coco
 # (pretraining from random init; the "CAM trained the same way" baseline).
 # ResNet-18/34 instead of 50: model.backbone.depth=18
 # model.head.in_channels_f2=512

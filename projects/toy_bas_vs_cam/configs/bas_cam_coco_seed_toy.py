@@ -1,8 +1,10 @@
 # Fused BAS + CAM seeds on the toy COCO train2014 images:
 # norm(norm(BAS) + norm(CAM)), each map multi-scale + flip (the COCO twin of
-# configs/toy/bas_cam_voc_seed_toy.py). BAS weights = the test checkpoint,
+# ./bas_cam_voc_seed_toy.py). BAS weights = the test checkpoint,
 # CAM weights = model.cam_checkpoint:
-#   python tools/test.py configs/toy/bas_cam_coco_seed_toy.py BAS/iter_N.pth \
+#   python tools/test.py \
+#       projects/toy_bas_vs_cam/configs/bas_cam_coco_seed_toy.py \
+#       BAS/iter_N.pth \
 #       --cfg-options model.cam_checkpoint=CAM/iter_N.pth
 # (for another depth also set model.cam_module.backbone.depth /
 # model.cam_module.head.in_channels_f2 like model.module.*).

@@ -1,17 +1,18 @@
-# Multi-scale + flip seeds of the toy COCO BAS model
-# (configs/toy/bas_coco_toy.py) on the toy train2014 images with
+# Multi-scale + flip seeds of the toy COCO CAM model
+# (./cam_coco_toy.py) on the toy train2014 images with
 # SegmentationClass/train2014 (81 classes), the COCO twin of
-# configs/toy/bas_voc_seed_toy.py:
-#   python tools/test.py configs/toy/bas_coco_seed_toy.py WORK/iter_N.pth
+# ./cam_voc_seed_toy.py:
+#   python tools/test.py \
+#       projects/toy_bas_vs_cam/configs/cam_coco_seed_toy.py WORK/iter_N.pth
 # Metrics: IoUMetric at bg_threshold (0.25) and the background-threshold
 # sweep 0.05..0.95 (keys sweep/mIoU, sweep/best_threshold, sweep/mIoU@0.25
 # ...), as in the toy VOC seed configs so that BAS and CAM are swept alike.
-_base_ = ['./bas_coco_toy.py']
-bas_model = {{_base_.model}}
+_base_ = ['./cam_coco_toy.py']
+cam_model = {{_base_.model}}
 model = dict(
     _delete_=True,
     type='SeedInferencer',
-    module=bas_model,
+    module=cam_model,
     scales=[1.0, 0.5, 1.5, 2.0],
     flip=True,
     bg_threshold=0.25,

@@ -1,9 +1,10 @@
 # Multi-scale + flip seeds of the toy CAM baseline (configs/toy/cam_voc_toy.py)
-# with the same inference and metrics as configs/toy/bas_voc_seed_toy.py
+# with the same inference and metrics as ./bas_voc_seed_toy.py
 # (IoUMetric at bg_threshold and the 0.05..0.95 sweep), so BAS and CAM are
 # measured alike:
-#   python tools/test.py configs/toy/cam_voc_seed_toy.py WORK/iter_N.pth
-_base_ = ['./cam_voc_toy.py']
+#   python tools/test.py \
+#       projects/toy_bas_vs_cam/configs/cam_voc_seed_toy.py WORK/iter_N.pth
+_base_ = ['../../../configs/toy/cam_voc_toy.py']
 cam_model = {{_base_.model}}
 model = dict(
     _delete_=True,

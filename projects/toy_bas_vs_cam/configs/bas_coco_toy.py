@@ -7,7 +7,7 @@
 # Validation/test: the *train2014* images with SegmentationClass/train2014 --
 # seeds are scored on the training images, as the toy VOC configs do with
 # VOC train (the real configs/bas/coco_r50_seed.py scores val2014).
-_base_ = ['../bas/coco_r50.py']
+_base_ = ['../../../configs/bas/coco_r50.py']
 
 data_root = 'data/toy/coco'
 crop_size = (96, 96)

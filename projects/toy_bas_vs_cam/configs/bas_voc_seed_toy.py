@@ -1,13 +1,14 @@
 # Multi-scale + flip seeds of the toy BAS model (configs/toy/bas_voc_toy.py)
 # on the toy VOC *train* split (SegmentationClass), like
 # configs/bas/voc_r50_seed.py on the real data:
-#   python tools/test.py configs/toy/bas_voc_seed_toy.py WORK/iter_N.pth
+#   python tools/test.py \
+#       projects/toy_bas_vs_cam/configs/bas_voc_seed_toy.py WORK/iter_N.pth
 # Metrics: IoUMetric at bg_threshold (0.25, the BAS value) and a wide
 # background-threshold sweep 0.05..0.95 (keys sweep/mIoU,
 # sweep/best_threshold, sweep/mIoU@0.25 ...) -- wider than the real-data
 # 0.20..0.44 so that CAM (usual threshold ~0.15) and BAS are swept alike.
-# CAM fusion: configs/toy/bas_cam_voc_seed_toy.py.
-_base_ = ['./bas_voc_toy.py']
+# CAM fusion: ./bas_cam_voc_seed_toy.py.
+_base_ = ['../../../configs/toy/bas_voc_toy.py']
 bas_model = {{_base_.model}}
 model = dict(
     _delete_=True,

@@ -2,7 +2,9 @@
 # fusion used for the published VOC seeds): norm(norm(BAS) + norm(CAM)),
 # each map multi-scale + flip. BAS weights = the test checkpoint, CAM weights
 # = model.cam_checkpoint:
-#   python tools/test.py configs/toy/bas_cam_voc_seed_toy.py BAS/iter_N.pth \
+#   python tools/test.py \
+#       projects/toy_bas_vs_cam/configs/bas_cam_voc_seed_toy.py \
+#       BAS/iter_N.pth \
 #       --cfg-options model.cam_checkpoint=CAM/iter_N.pth
 # (for another depth also set model.cam_module.backbone.depth /
 # model.cam_module.head.in_channels_f2 like model.module.*).

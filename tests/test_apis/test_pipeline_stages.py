@@ -1,0 +1,297 @@
+# Copyright (c) mmbas contributors. All rights reserved.
+"""Fingerprinted stages (mmbas.apis.stages) and the pipeline's resume
+decisions (mmbas.apis.pipeline), fast: the tools are replaced by fakes that
+write the outputs the pipeline reads (checkpoints, metrics json, masks), so
+only the skip / rerun / move-aside logic and the command lines are
+tested. tests/test_tools/test_run_pipeline.py runs the real tools."""
+import glob
+import json
+import os
+import os.path as osp
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from mmbas.apis.pipeline import Pipeline
+from mmbas.apis.stages import (FINGERPRINT_FILE, StageError, StageRunner,
+                               load_stage_config, make_fingerprint,
+                               parse_cfg_options)
+from mmbas.testing import data_root_options, make_voc
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+TOY = osp.join(ROOT, 'configs', 'toy')
+STAGE1 = osp.join(TOY, 'bas_voc_toy_r18.py')
+SEEDS = osp.join(TOY, 'bas_voc_toy_r18_seed.py')
+STAGE3 = osp.join(TOY, 'deeplabv3plus_r18_toy.py')
+
+
+# ----------------------------------------------------------------------------
+# fingerprints and StageRunner.enter
+# ----------------------------------------------------------------------------
+def test_fingerprint_fields_and_digest(tmp_path):
+    ckpt = tmp_path / 'a.pth'
+    ckpt.write_bytes(b'weights 1')
+    cfg = load_stage_config(STAGE1, ['train_cfg.max_iters=7'])
+    assert cfg.train_cfg.max_iters == 7
+    base = dict(config=STAGE1, cfg=cfg, cfg_options=['train_cfg.max_iters=7'],
+                args=['test.py', str(ckpt)], inputs=dict(checkpoint=ckpt))
+    fp = make_fingerprint(**base)
+    assert fp['config'] == STAGE1 and len(fp['config_sha256']) == 64
+    assert fp['cfg_options'] == ['train_cfg.max_iters=7']
+    assert fp == make_fingerprint(**base)  # deterministic
+    # each field changes the digest
+    up = make_fingerprint(args=['train.py'])
+    variants = [
+        dict(base, cfg=load_stage_config(STAGE1, ['train_cfg.max_iters=8'])),
+        dict(base, cfg_options=['train_cfg.max_iters=07']),
+        dict(base, args=['test.py', str(ckpt), '--num-workers', '0']),
+        dict(base, upstream=up),
+    ]
+    digests = {make_fingerprint(**v)['digest'] for v in variants}
+    assert len(digests | {fp['digest']}) == len(variants) + 1
+    # a checkpoint retrained under the same path
+    time.sleep(0.01)
+    ckpt.write_bytes(b'weights 2')
+    assert make_fingerprint(**base)['digest'] != fp['digest']
+
+
+def test_parse_cfg_options_like_dict_action():
+    import argparse
+
+    from mmengine.config import DictAction
+    tokens = ['a=1', 'b=[1,2]', 'c=(1, 2)', 'd=x,y', 'e="p,q"', 'f=None',
+              'g=[(1,2),[3]]', 'h=1e-3']
+    opts = parse_cfg_options(tokens)
+    assert opts['c'] == (1, 2) and opts['d'] == ['x', 'y']
+    p = argparse.ArgumentParser()
+    p.add_argument('--o', nargs='+', action=DictAction)
+    assert opts == p.parse_args(['--o'] + tokens).o
+    with pytest.raises(StageError, match='not KEY=VALUE'):
+        parse_cfg_options(['lonely'])
+
+
+def test_enter_reuses_same_and_moves_aside_changed(tmp_path, capsys):
+    runner = StageRunner()
+    work = str(tmp_path / 'stage')
+    fp1 = make_fingerprint(args=['train.py', 'x'])
+    assert runner.enter('s', work, fp1) is False  # new, empty
+    with open(osp.join(work, 'out.txt'), 'w') as f:
+        f.write('partial')
+    assert runner.enter('s', work, fp1) is True  # same: reuse / resume
+    assert osp.isfile(osp.join(work, 'out.txt'))
+    fp2 = make_fingerprint(args=['train.py', 'y'])
+    assert runner.enter('s', work, fp2) is False
+    assert os.listdir(work) == [FINGERPRINT_FILE]
+    stale = glob.glob(f'{work}.stale-*')
+    assert len(stale) == 1
+    assert open(osp.join(stale[0], 'out.txt')).read() == 'partial'
+    assert 'changed: args' in capsys.readouterr().out
+    # outputs of unknown origin (no record) are stale as well
+    os.remove(osp.join(work, FINGERPRINT_FILE))
+    with open(osp.join(work, 'old.txt'), 'w') as f:
+        f.write('?')
+    assert runner.enter('s', work, fp2) is False
+    assert len(glob.glob(f'{work}.stale-*')) == 2
+    assert 'no stage_fingerprint.json' in capsys.readouterr().out
+
+
+# ----------------------------------------------------------------------------
+# the pipeline with fake tools
+# ----------------------------------------------------------------------------
+class FakeTools(StageRunner):
+    """Writes what each tool would write; records the calls."""
+
+    def __init__(self, data_root):
+        super().__init__()
+        self.data_root = data_root
+        self.calls = []
+        self.trainings = 0
+
+    @staticmethod
+    def _options(args):
+        return list(args[args.index('--cfg-options') + 1:]) \
+            if '--cfg-options' in args else []
+
+    def run_tool(self, stage, tool, args, log_file=None):
+        self.calls.append((stage, tool, list(args)))
+        if tool == 'train.py':
+            work = args[args.index('--work-dir') + 1]
+            cfg = load_stage_config(args[0], self._options(args))
+            os.makedirs(work, exist_ok=True)
+            self.trainings += 1
+            ckpt = osp.join(work, f'iter_{cfg.train_cfg.max_iters}.pth')
+            with open(ckpt, 'w') as f:  # new weights every training
+                f.write(f'weights {self.trainings}')
+            with open(osp.join(work, 'last_checkpoint'), 'w') as f:
+                f.write(ckpt)
+        elif tool == 'test.py':
+            stamp = str(time.time_ns())
+            out = osp.join(args[args.index('--work-dir') + 1], stamp)
+            os.makedirs(out)
+            with open(osp.join(out, f'{stamp}.json'), 'w') as f:
+                json.dump({'mIoU': 40.0, 'sweep/mIoU': 45.0,
+                           'sweep/best_threshold': 0.3,
+                           'sweep/mIoU@0.30': 45.0}, f)
+        elif tool == 'export_pseudo_labels.py':
+            out = args[args.index('--out') + 1]
+            os.makedirs(out, exist_ok=True)
+            for img in glob.glob(osp.join(self.data_root, 'JPEGImages',
+                                          '*.jpg')):
+                w, h = Image.open(img).size
+                stem = osp.splitext(osp.basename(img))[0]
+                Image.fromarray(np.zeros((h, w), np.uint8)).save(
+                    osp.join(out, f'{stem}.png'))
+            with open(osp.join(out, 'export_summary.json'), 'w') as f:
+                json.dump(dict(failed=0), f)
+        else:
+            raise AssertionError(tool)
+        return 0.0
+
+    def take(self):
+        calls, self.calls = self.calls, []
+        return calls
+
+
+@pytest.fixture(scope='module')
+def toy(tmp_path_factory):
+    root = tmp_path_factory.mktemp('toy')
+    make_voc(str(root), num_train=4, num_val=2, size=48)
+    return str(root / 'VOCdevkit' / 'VOC2012')
+
+
+def make_pipeline(work, tools, data_root, stage1=STAGE1, seeds=(),
+                  stage3=(), export_args=()):
+    opts = data_root_options(data_root)
+    return Pipeline(
+        work, 'voc', stage1_config=stage1, seed_config=SEEDS,
+        stage3_config=STAGE3,
+        cfg_options=dict(stage1=opts, seeds=opts + list(seeds),
+                         stage3=opts + list(stage3)),
+        export_args=export_args, runner=tools)
+
+
+def statuses(summary):
+    return {k: v['status'] for k, v in summary['stages'].items()}
+
+
+ALL_DONE = dict(stage1='done', seeds='done', pseudo='done', stage3='done')
+
+
+def test_pipeline_reruns_what_changed(toy, tmp_path):
+    work = str(tmp_path / 'work')
+    tools = FakeTools(toy)
+    run = (lambda **kw: make_pipeline(work, tools, toy, **kw).run())
+
+    summary = run()
+    assert statuses(summary) == ALL_DONE
+    calls = tools.take()
+    assert [(s, t) for s, t, _ in calls] == [
+        ('stage1', 'train.py'), ('seeds', 'test.py'),
+        ('pseudo', 'export_pseudo_labels.py'), ('stage3', 'train.py'),
+        ('stage3', 'test.py')]
+    # the export runs the seed config's model at the sweep's threshold,
+    # with the seed stage's options
+    export = calls[2][2]
+    assert export[-1] == 'model.bg_threshold=0.3'
+    assert export[export.index('--cfg-options') + 1:-1] == \
+        data_root_options(toy)
+    for stage in ('stage1', 'seeds', 'pseudo', 'stage3'):
+        assert osp.isfile(osp.join(work, stage, FINGERPRINT_FILE))
+
+    # unchanged: everything is skipped, no tool runs
+    assert set(statuses(run()).values()) == {'skipped'}
+    assert tools.take() == []
+
+    # a stage-3 option: stage 3 only, its old folder moved aside
+    summary = run(stage3=['model.decode_head.dropout_ratio=0.2'])
+    assert statuses(summary) == dict(stage1='skipped', seeds='skipped',
+                                     pseudo='skipped', stage3='done')
+    assert len(glob.glob(osp.join(work, 'stage3.stale-*'))) == 1
+    assert [c[:2] for c in tools.take()] == [('stage3', 'train.py'),
+                                             ('stage3', 'test.py')]
+    stage3 = ['model.decode_head.dropout_ratio=0.2']
+
+    # an export argument: the export and stage 3
+    summary = run(stage3=stage3, export_args=['--num-workers', '0'])
+    assert statuses(summary) == dict(stage1='skipped', seeds='skipped',
+                                     pseudo='done', stage3='done')
+    calls = tools.take()
+    assert calls[0][1] == 'export_pseudo_labels.py'
+    assert calls[0][2][calls[0][2].index('--no-progress') + 1:][:2] == [
+        '--num-workers', '0']
+    export_args = ['--num-workers', '0']
+
+    # a seed option: seeds, export, stage 3; the tokens reach the tools
+    # verbatim (not re-written from the parsed values)
+    seeds = ['model.scales=[1.0, 0.5]', 'model.flip=False']
+    summary = run(stage3=stage3, export_args=export_args, seeds=seeds)
+    assert statuses(summary) == dict(ALL_DONE, stage1='skipped')
+    calls = tools.take()
+    assert [c[1] for c in calls] == ['test.py', 'export_pseudo_labels.py',
+                                     'train.py', 'test.py']
+    assert calls[0][2][-2:] == seeds
+    assert calls[1][2][-3:] == seeds + ['model.bg_threshold=0.3']
+
+    # the same command again: all skipped
+    summary = run(stage3=stage3, export_args=export_args, seeds=seeds)
+    assert set(statuses(summary).values()) == {'skipped'}
+    assert tools.take() == []
+
+
+def test_pipeline_config_content_and_upstream(toy, tmp_path):
+    work = str(tmp_path / 'work')
+    tools = FakeTools(toy)
+    config = tmp_path / 'stage1.py'
+    config.write_text(f'_base_ = [{STAGE1!r}]\n')
+    run = (lambda: make_pipeline(work, tools, toy, stage1=str(config)).run())
+    assert statuses(run()) == ALL_DONE
+    tools.take()
+
+    # a comment leaves the resolved config as it was: nothing reruns
+    config.write_text(f'_base_ = [{STAGE1!r}]\n# a note\n')
+    assert set(statuses(run()).values()) == {'skipped'}
+    # a value: every stage reruns (stage 1 changed, the others through
+    # their upstream fingerprint)
+    config.write_text(f'_base_ = [{STAGE1!r}]\n'
+                      'optim_wrapper = dict(optimizer=dict(lr=0.02))\n')
+    assert statuses(run()) == ALL_DONE
+    for stage in ('stage1', 'seeds', 'pseudo', 'stage3'):
+        assert len(glob.glob(osp.join(work, f'{stage}.stale-*'))) == 1
+    tools.take()
+
+    # stage 1 retrained with the same fingerprint (its final checkpoint was
+    # lost): new weights, so the later stages run again too
+    stage1 = osp.join(work, 'stage1')
+    for f in glob.glob(osp.join(stage1, 'iter_*.pth')):
+        os.remove(f)
+    assert statuses(run()) == ALL_DONE
+    assert len(glob.glob(osp.join(work, 'stage1.stale-*'))) == 1  # resumed
+    assert len(glob.glob(osp.join(work, 'seeds.stale-*'))) == 2
+
+    # val metrics lost: stage 3 only evaluates again (no training)
+    os.remove(osp.join(work, 'stage3', 'val_metrics.json'))
+    tools.take()
+    summary = run()
+    assert statuses(summary) == dict(stage1='skipped', seeds='skipped',
+                                     pseudo='skipped', stage3='done')
+    assert [c[:2] for c in tools.take()] == [('stage3', 'test.py')]
+
+
+def test_pipeline_bg_threshold_and_bad_options(toy, tmp_path):
+    tools = FakeTools(toy)
+    opts = data_root_options(toy)
+    pipe = Pipeline(str(tmp_path / 'w'), 'voc', STAGE1, SEEDS, STAGE3,
+                    cfg_options=dict(stage1=opts, seeds=opts, stage3=opts),
+                    bg_threshold=0.45, runner=tools)
+    summary = pipe.run()
+    assert summary['best_threshold'] == 0.45
+    export = [c for c in tools.calls if c[1] == 'export_pseudo_labels.py']
+    assert export[0][2][-1] == 'model.bg_threshold=0.45'
+    with pytest.raises(StageError, match='only stage1, seeds, stage3'):
+        Pipeline(str(tmp_path / 'w'), cfg_options=dict(pseudo=['a=1']))
+    with pytest.raises(StageError,
+                       match="--cfg-options-stage3: 'oops' is not KEY="):
+        Pipeline(str(tmp_path / 'w2'), 'voc', STAGE1, SEEDS, STAGE3,
+                 cfg_options=dict(stage3=['oops']), runner=tools)
