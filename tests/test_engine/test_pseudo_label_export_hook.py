@@ -100,6 +100,12 @@ def test_hook_writes_the_export_pngs_and_skips_before_inference(
     full = json.load(open(osp.join(ref, 'export_summary.json')))
     for key in ('class_pixels', 'total_pixels', 'no_foreground'):
         assert summary[key] == full[key], key
+    # all masks exist: the test still scores every image, nothing written
+    calls.clear()
+    metrics = runner.test()
+    assert len(calls) == n and 'mIoU' in metrics
+    assert hook.summary['written'] == 0 and hook.summary['skipped'] == n
+    assert _files(out) == _files(ref)
 
 
 def test_session_label_encoding(tmp_path):

@@ -54,6 +54,8 @@ class PseudoLabelExportHook(Hook):
         self.session: Optional[ExportSession] = None
         self.summary = None
         self._seen = self._size = self._rank = 0
+        self._done = set()
+        self._original = None
         self._world_size = 1
 
     def before_test_epoch(self, runner) -> None:
@@ -72,16 +74,23 @@ class PseudoLabelExportHook(Hook):
         # each finished image is counted by one rank
         self.session.skip_done(names, done[rank::world_size])
         finished = set(done)
+        self._done = {names[i] for i in done}
         todo = [i for i in range(len(names)) if i not in finished]
-        if done:
+        if done and todo:
             runner.logger.warning(
                 f'PseudoLabelExportHook: {len(done)} of {len(names)} masks '
                 f'already exist in {self.out_dir} and are skipped; the test '
                 f'metrics of this run cover the other {len(todo)} images')
             dataset = dataset.get_subset(todo)
+        elif done:
+            # nothing to export: the test runs for its metrics only
+            runner.logger.warning(
+                f'PseudoLabelExportHook: all {len(names)} masks already '
+                f'exist in {self.out_dir}; nothing is written')
         sampler = getattr(loader, 'sampler', None)
         ordered = isinstance(sampler, DefaultSampler) and not sampler.shuffle
-        if done or not ordered:
+        if (done and todo) or not ordered:
+            self._original = (loop, loader)  # restored after the epoch
             loop.dataloader = self._rebuild(loader, dataset)
         # DefaultSampler without shuffle: sample k of rank r is position
         # r + k * world_size of the padded list; positions >= len(dataset)
@@ -117,10 +126,15 @@ class PseudoLabelExportHook(Hook):
             self._seen += 1
             if position >= self._size:
                 continue  # the sampler's padding: written by another rank
+            if self._done and sample_name(ds.metainfo) in self._done:
+                continue  # finished before this run (counted as skipped)
             self.session.submit_sample(ds)
 
     def after_test_epoch(self, runner, metrics=None) -> None:
         """Flush, gather the counts, log and save the summary."""
+        if self._original is not None:
+            loop, loader = self._original
+            loop.dataloader, self._original = loader, None
         if self.session is None:
             return
         session, self.session = self.session, None
