@@ -1,6 +1,7 @@
 # Copyright (c) mmbas contributors. All rights reserved.
 from .bas_head import BASHead
+from .base_head import BaseWSHead
 from .cam_head import CAMHead
 from .classifier_builder import build_bas_classifier
 
-__all__ = ['BASHead', 'CAMHead', 'build_bas_classifier']
+__all__ = ['BASHead', 'BaseWSHead', 'CAMHead', 'build_bas_classifier']
