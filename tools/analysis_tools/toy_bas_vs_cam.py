@@ -70,9 +70,8 @@ DATASETS = dict(
         gt_png=lambda root, i: osp.join(root, 'SegmentationClass',
                                         'train2014', f'{i}.png')),
 )
-# channels of (layer3, layer4) of the WSSS ResNet
-CHANNELS = {18: (256, 512), 34: (256, 512), 50: (1024, 2048),
-            101: (1024, 2048)}
+# WSSS ResNet depths (the heads read the F1 / F2 channels from it)
+DEPTHS = (18, 34, 50, 101)
 BAS_TERMS = ('loss_cls', 'loss_frg', 'loss_bas', 'loss_area', 'acc',
              'bg_ratio')
 
@@ -92,7 +91,7 @@ def parse_args():
                    help='classes used by the toy set (the first ones of '
                    'the VOC / COCO order)')
     p.add_argument('--seed', type=int, default=0, help='toy data seed')
-    p.add_argument('--depth', type=int, default=50, choices=sorted(CHANNELS))
+    p.add_argument('--depth', type=int, default=50, choices=DEPTHS)
     p.add_argument('--crop', type=int, default=96)
     p.add_argument('--batch', type=int, default=8)
     p.add_argument('--iters-cam', type=int, default=150,
@@ -177,7 +176,6 @@ def train_opts(args, ds_root, iters, lr, mult):
         f'optim_wrapper.optimizer.lr={lr}',
         f'optim_wrapper.paramwise_cfg.custom_keys.backbone.lr_mult={mult}',
         f'model.backbone.depth={args.depth}',
-        f'model.head.in_channels_f2={CHANNELS[args.depth][1]}',
     ]
 
 
@@ -208,11 +206,9 @@ def seed_test(args, name, config, ckpt, extra=()):
         print(f'[skip] seeds {name}')
         dt = 0.0
     else:
-        f1, f2 = CHANNELS[args.depth]
         opts = data_opts(('test_dataloader', ), args.ds_root) + [
             f'model.bg_threshold={args.fixed_threshold}',
             f'model.module.backbone.depth={args.depth}',
-            f'model.module.head.in_channels_f2={f2}',
         ] + list(extra)
         dt = run([sys.executable, 'tools/test.py', config, ckpt,
                   '--work-dir', wd, '--cfg-options'] + opts, log)
@@ -401,8 +397,6 @@ def main():
                  args.ds_root, '--splits', 'train2014'],
                 osp.join(args.work_dir, 'logs', 'coco2014_converter.log'))
         print(f'toy {args.dataset} written to {args.ds_root}')
-    f1, f2 = CHANNELS[args.depth]
-
     # 1. pretrain CAM from random init
     pre_ckpt, times['train_cam_pretrain'] = train(
         args, 'cam_pretrain', cfg(args, 'cam'), args.iters_cam,
@@ -411,7 +405,7 @@ def main():
     bas_ckpt, times['train_bas'] = train(
         args, 'bas', cfg(args, 'bas'), args.iters, args.lr,
         args.backbone_lr_mult, [
-            f'load_from={pre_ckpt}', f'model.head.in_channels_f1={f1}',
+            f'load_from={pre_ckpt}',
             f'model.head.loss_frg.loss_weight={args.alpha}',
             f'model.head.loss_area.loss_weight={args.beta}'
         ] + seed_opt(args))
@@ -424,8 +418,7 @@ def main():
     seeds['cam_pretrain'] = seed_test(args, 'cam_pretrain',
                                       seed_cfg(args, 'cam'), pre_ckpt)
     seeds['cam'] = seed_test(args, 'cam', seed_cfg(args, 'cam'), cam_ckpt)
-    seeds['bas'] = seed_test(args, 'bas', seed_cfg(args, 'bas'), bas_ckpt,
-                             [f'model.module.head.in_channels_f1={f1}'])
+    seeds['bas'] = seed_test(args, 'bas', seed_cfg(args, 'bas'), bas_ckpt)
     if not args.no_fused:
         # SeedInferencer loads cam_checkpoint at build time, outside the
         # runner's trusted load_or_resume, i.e. with weights_only=True, which
@@ -435,10 +428,8 @@ def main():
         seeds['bas+cam'] = seed_test(
             args, 'bas_cam', seed_cfg(args, 'bas_cam'), bas_ckpt,
             [
-                f'model.module.head.in_channels_f1={f1}',
                 f'model.cam_checkpoint={cam_weights}',
-                f'model.cam_module.backbone.depth={args.depth}',
-                f'model.cam_module.head.in_channels_f2={f2}'
+                f'model.cam_module.backbone.depth={args.depth}'
             ])
     for k, v in seeds.items():
         times[f'seeds_{k}'] = v.pop('time_s')
