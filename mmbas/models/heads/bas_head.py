@@ -81,23 +81,15 @@ class BASHead(BaseWSHead):
                  init_cfg: Optional[dict] = None):
         super().__init__(
             num_classes=num_classes,
+            in_channels_f1=in_channels_f1,
             in_channels_f2=in_channels_f2,
             variant=variant,
             hidden_channels=hidden_channels,
             loss_cls=loss_cls,
             init_cfg=init_cfg)
-        self.in_channels_f1 = check_in_channels('BASHead', 'in_channels_f1',
-                                                in_channels_f1,
-                                                'f1_channels')
         self.detach_cam_in_frg = (variant == 'wsss'
                                   if detach_cam_in_frg is None else
                                   detach_cam_in_frg)
-        self.generator = nn.Conv2d(
-            self.in_channels_f1,
-            num_classes,
-            3,
-            padding=1,
-            bias=(variant == 'wsol'))
         self.loss_frg = MODELS.build(loss_frg)
         self.loss_bas = MODELS.build(loss_bas)
         self.loss_area = MODELS.build(loss_area)
@@ -110,6 +102,20 @@ class BASHead(BaseWSHead):
                 'the loss_name of loss_cls, loss_frg, loss_bas and '
                 f'loss_area must differ (they key the loss dict), got '
                 f'{names}')
+
+    def _init_layers(self) -> None:
+        """Build the generator, then the classifier (this order of the
+        random draws keeps a seed's initial weights as they always were)."""
+        self.in_channels_f1 = check_in_channels('BASHead', 'in_channels_f1',
+                                                self.in_channels_f1,
+                                                'f1_channels')
+        self.generator = nn.Conv2d(
+            self.in_channels_f1,
+            self.num_classes,
+            3,
+            padding=1,
+            bias=(self.variant == 'wsol'))
+        super()._init_layers()
 
     # ------------------------------------------------------------------
     # forward pieces

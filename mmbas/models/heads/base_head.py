@@ -31,8 +31,14 @@ class BaseWSHead(BaseModule):
     (``loss_by_feat``); every loss term is stored under its loss module's
     ``loss_name``.
 
+    Layers are built by :meth:`_init_layers` (subclasses add theirs
+    there, in the order that keeps a seed's initial weights unchanged).
+
     Args:
         num_classes (int): Number of foreground classes C.
+        in_channels_f1 (int, optional): Channels C1 of F1, for heads that
+            read F1 (checked by them). The model fills it in from the
+            backbone's ``f1_channels`` when omitted.
         in_channels_f2 (int, optional): Channels C2 of F2. The model fills
             it in from the backbone's ``f2_channels`` when omitted.
         variant (str): 'wsol' (3-conv classifier) or 'wsss' (conv1x1, no
@@ -48,6 +54,7 @@ class BaseWSHead(BaseModule):
 
     def __init__(self,
                  num_classes: int,
+                 in_channels_f1: Optional[int] = None,
                  in_channels_f2: Optional[int] = None,
                  variant: str = 'wsol',
                  hidden_channels: int = 1024,
@@ -58,15 +65,22 @@ class BaseWSHead(BaseModule):
         if variant not in VARIANTS:
             raise ValueError(
                 f'variant must be one of {VARIANTS}, got {variant!r}')
+        self.in_channels_f1 = in_channels_f1
         self.in_channels_f2 = check_in_channels(
             type(self).__name__, 'in_channels_f2', in_channels_f2,
             'f2_channels')
         self.num_classes = num_classes
         self.variant = variant
-        self.classifier = build_bas_classifier(self.in_channels_f2,
-                                               num_classes, variant,
-                                               hidden_channels)
+        self.hidden_channels = hidden_channels
+        self._init_layers()
         self.loss_cls = MODELS.build(loss_cls)
+
+    def _init_layers(self) -> None:
+        """Build the classifier (F2 -> F)."""
+        self.classifier = build_bas_classifier(self.in_channels_f2,
+                                               self.num_classes,
+                                               self.variant,
+                                               self.hidden_channels)
 
     def forward_classifier(self, f2: Tensor) -> Tensor:
         """F2 (N, C2, h2, w2) -> class activation map F (N, C, h2, w2)."""

@@ -45,6 +45,7 @@ class CAMHead(BaseWSHead):
                  init_cfg: Optional[dict] = None):
         super().__init__(
             num_classes=num_classes,
+            in_channels_f1=in_channels_f1,
             in_channels_f2=in_channels_f2,
             variant=variant,
             hidden_channels=hidden_channels,
