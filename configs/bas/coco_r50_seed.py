@@ -26,7 +26,6 @@ cam_model = dict(
     head=dict(
         type='CAMHead',
         variant='wsss',
-        in_channels_f2=2048,
         num_classes={{_base_.num_classes}},
         loss_cls=dict(type='MultiLabelPosNegLoss', loss_weight=1.0)))
 model = dict(

@@ -24,8 +24,6 @@ model = dict(
             type='Pretrained',
             checkpoint='torchvision://inception_v3_google')),
     head=dict(
-        in_channels_f1=768,
-        in_channels_f2=2048,
         num_classes=num_classes,
         loss_frg=dict(loss_weight=alpha),
         loss_area=dict(loss_weight=beta)),

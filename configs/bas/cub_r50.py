@@ -18,8 +18,6 @@ topk = 200
 box_threshold = 0.1
 model = dict(
     head=dict(
-        in_channels_f1=1024,
-        in_channels_f2=2048,
         num_classes=num_classes,
         loss_frg=dict(loss_weight=alpha),
         loss_area=dict(loss_weight=beta)),

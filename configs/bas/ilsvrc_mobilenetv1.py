@@ -26,8 +26,6 @@ model = dict(
             type='Pretrained',
             checkpoint='pretrained/mobilenet_v1_with_relu_69_5.pth')),
     head=dict(
-        in_channels_f1=512,
-        in_channels_f2=1024,
         num_classes=num_classes,
         loss_frg=dict(loss_weight=alpha),
         loss_area=dict(loss_weight=beta)),

@@ -22,8 +22,6 @@ model = dict(
         type='WSOLVGG16',
         init_cfg=dict(type='Pretrained', checkpoint='torchvision://vgg16')),
     head=dict(
-        in_channels_f1=512,
-        in_channels_f2=512,
         num_classes=num_classes,
         loss_frg=dict(loss_weight=alpha),
         loss_area=dict(loss_weight=beta)),

@@ -17,8 +17,6 @@ topk = 1
 # masks: PxAP / PIoU sweep over thresholds, no fixed threshold
 model = dict(
     head=dict(
-        in_channels_f1=1024,
-        in_channels_f2=2048,
         num_classes=num_classes,
         loss_frg=dict(loss_weight=alpha),
         loss_area=dict(loss_weight=beta)),

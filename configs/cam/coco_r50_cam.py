@@ -28,7 +28,6 @@ model = dict(
     head=dict(
         type='CAMHead',
         variant='wsss',
-        in_channels_f2=2048,
         num_classes=num_classes,
         loss_cls=dict(type='MultiLabelPosNegLoss', loss_weight=1.0)),
     test_cfg=dict(bg_threshold=0.15))  # usual CAM seed threshold (IRN)

@@ -20,8 +20,7 @@ load_from = 'work_dirs/cam_voc_e2e_pretrain/iter_150.pth'
 
 model = dict(
     data_preprocessor=dict(size=crop_size),
-    backbone=dict(depth=18, strides=(1, 2, 1, 1), init_cfg=None),
-    head=dict(in_channels_f1=256, in_channels_f2=512))
+    backbone=dict(depth=18, strides=(1, 2, 1, 1), init_cfg=None))
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),

@@ -16,8 +16,7 @@ ckpt_interval = 10
 
 model = dict(
     data_preprocessor=dict(size=crop_size),
-    backbone=dict(depth=18, init_cfg=None),
-    head=dict(in_channels_f1=256, in_channels_f2=512))
+    backbone=dict(depth=18, init_cfg=None))
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),

@@ -26,8 +26,7 @@ max_iters = 150
 
 model = dict(
     data_preprocessor=dict(size=crop_size),
-    backbone=dict(depth=18, strides=(1, 2, 1, 1), init_cfg=None),
-    head=dict(in_channels_f2=512))
+    backbone=dict(depth=18, strides=(1, 2, 1, 1), init_cfg=None))
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),

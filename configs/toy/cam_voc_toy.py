@@ -12,8 +12,8 @@
 #      ImageNet weights), and
 #   2. as the "CAM trained the same way" baseline fine-tuned from that
 #      checkpoint for as many steps as BAS.
-# ResNet-18/34 instead of 50: model.backbone.depth=18 model.head.in_channels_f2=512
-# (and in the BAS config also model.head.in_channels_f1=256).
+# ResNet-18/34 instead of 50: model.backbone.depth=18 (the head reads the
+# F1 / F2 channel counts from the backbone).
 _base_ = ['./bas_voc_toy.py']
 
 model = dict(
@@ -25,7 +25,6 @@ model = dict(
     head=dict(
         type='CAMHead',
         variant='wsss',
-        in_channels_f2=2048,
         num_classes={{_base_.num_classes}},
         loss_cls=dict(type='MultiLabelPosNegLoss', loss_weight=1.0)),
     test_cfg=dict(bg_threshold=0.15))

@@ -55,8 +55,8 @@ model = dict(
         seg_pad_val=255),
     backbone={backbone},
     head=dict(
-        type='BASHead', in_channels_f1={c1}, in_channels_f2={c2},
-        num_classes={num_classes}, variant='wsss', hidden_channels=16,
+        type='BASHead', num_classes={num_classes}, variant='wsss',
+        hidden_channels=16,
         loss_cls=dict(type='MultiLabelPosNegLoss')),
     multi_label=True,
     test_cfg=dict(bg_threshold=0.25))
@@ -74,24 +74,17 @@ test_dataloader = dict(
                   dict(type='PackBASInputs')]))
 '''
 
-_CHANNELS = {18: (256, 512), 34: (256, 512), 50: (1024, 2048)}
-
-
 def wsss_model_cfg_text(depth: Union[int, str] = 'tiny',
                         num_classes: int = 20) -> str:
     """Config text of a random-init WSSS BAS model: ``depth`` 18/34/50 for
     a ``WSSSResNet``, ``'tiny'`` for the tiny test backbone (F1 8, F2 16
-    channels, stride 4)."""
+    channels, stride 4). The head reads the channel counts from the
+    backbone."""
     if depth == 'tiny':
         backbone = f"dict(type='{TINY_BACKBONE}', f2_pool=False)"
-        c1, c2 = 8, 16
     else:
         backbone = f"dict(type='WSSSResNet', depth={depth}, init_cfg=None)"
-        c1, c2 = _CHANNELS[depth]
-    return WSSS_MODEL.format(backbone=backbone,
-                             c1=c1,
-                             c2=c2,
-                             num_classes=num_classes)
+    return WSSS_MODEL.format(backbone=backbone, num_classes=num_classes)
 
 
 def make_export_setup(root: str,
@@ -192,8 +185,8 @@ cam_model = dict(
     data_preprocessor={{{{_base_.model.data_preprocessor}}}},
     multi_label=True,
     backbone=dict(type='{backbone}', f2_pool=False),
-    head=dict(type='CAMHead', variant='wsss', in_channels_f2=16,
-              num_classes=20, loss_cls=dict(type='MultiLabelPosNegLoss')))
+    head=dict(type='CAMHead', variant='wsss', num_classes=20,
+              loss_cls=dict(type='MultiLabelPosNegLoss')))
 model = dict(
     _delete_=True,
     type='SeedInferencer',

@@ -84,9 +84,8 @@ DATASETS = dict(
         gt_png=lambda root, i: osp.join(root, 'SegmentationClass',
                                         'train2014', f'{i}.png')),
 )
-# channels of (layer3, layer4) of the WSSS ResNet
-CHANNELS = {18: (256, 512), 34: (256, 512), 50: (1024, 2048),
-            101: (1024, 2048)}
+# WSSS ResNet depths (the heads read the F1 / F2 channels from it)
+DEPTHS = (18, 34, 50, 101)
 BAS_TERMS = ('loss_cls', 'loss_frg', 'loss_bas', 'loss_area', 'acc',
              'bg_ratio')
 
@@ -106,7 +105,7 @@ def parse_args():
                    help='classes used by the toy set (the first ones of '
                    'the VOC / COCO order)')
     p.add_argument('--seed', type=int, default=0, help='toy data seed')
-    p.add_argument('--depth', type=int, default=50, choices=sorted(CHANNELS))
+    p.add_argument('--depth', type=int, default=50, choices=DEPTHS)
     p.add_argument('--crop', type=int, default=96)
     p.add_argument('--batch', type=int, default=8)
     p.add_argument('--iters-cam', type=int, default=150,
@@ -179,7 +178,6 @@ def train_opts(args, ds_root, iters, lr, mult):
         f'optim_wrapper.optimizer.lr={lr}',
         f'optim_wrapper.paramwise_cfg.custom_keys.backbone.lr_mult={mult}',
         f'model.backbone.depth={args.depth}',
-        f'model.head.in_channels_f2={CHANNELS[args.depth][1]}',
     ]
 
 
@@ -217,11 +215,9 @@ def seed_test(args, runner, name, config, ckpt, extra=(), inputs=None,
     per-class IoU at its best threshold) and ``time_s``."""
     wd = osp.join(args.work_dir, 'seeds', name)
     log = osp.join(args.work_dir, 'logs', f'test_{name}.log')
-    f2 = CHANNELS[args.depth][1]
     opts = data_opts(('test_dataloader', ), args.ds_root) + [
         f'model.bg_threshold={args.fixed_threshold}',
         f'model.module.backbone.depth={args.depth}',
-        f'model.module.head.in_channels_f2={f2}',
     ] + list(extra)
     fp = make_fingerprint(
         config, load_stage_config(config, opts), opts, ['test.py', ckpt],
@@ -421,8 +417,6 @@ def run_experiment(args):
                 [args.ds_root, '--splits', 'train2014'],
                 osp.join(logs, 'coco2014_converter.log'))
         print(f'toy {args.dataset} written to {args.ds_root}')
-    f1, f2 = CHANNELS[args.depth]
-
     # 1. pretrain CAM from random init
     pre_ckpt, times['train_cam_pretrain'], pre_fp = train(
         args, runner, 'cam_pretrain', cfg(args, 'cam'), args.iters_cam,
@@ -431,7 +425,7 @@ def run_experiment(args):
     bas_ckpt, times['train_bas'], bas_fp = train(
         args, runner, 'bas', cfg(args, 'bas'), args.iters, args.lr,
         args.backbone_lr_mult, [
-            f'load_from={pre_ckpt}', f'model.head.in_channels_f1={f1}',
+            f'load_from={pre_ckpt}',
             f'model.head.loss_frg.loss_weight={args.alpha}',
             f'model.head.loss_area.loss_weight={args.beta}'
         ] + seed_opt(args), load_from=pre_ckpt, upstream=pre_fp)
@@ -448,9 +442,7 @@ def run_experiment(args):
     seeds['cam'] = seed_test(args, runner, 'cam', seed_cfg(args, 'cam'),
                              cam_ckpt, upstream=cam_fp)
     seeds['bas'] = seed_test(args, runner, 'bas', seed_cfg(args, 'bas'),
-                             bas_ckpt,
-                             [f'model.module.head.in_channels_f1={f1}'],
-                             upstream=bas_fp)
+                             bas_ckpt, upstream=bas_fp)
     if not args.no_fused:
         # SeedInferencer loads cam_checkpoint at build time, outside the
         # runner's trusted load_or_resume, i.e. with weights_only=True, which
@@ -460,10 +452,8 @@ def run_experiment(args):
         seeds['bas+cam'] = seed_test(
             args, runner, 'bas_cam', seed_cfg(args, 'bas_cam'), bas_ckpt,
             [
-                f'model.module.head.in_channels_f1={f1}',
                 f'model.cam_checkpoint={cam_weights}',
-                f'model.cam_module.backbone.depth={args.depth}',
-                f'model.cam_module.head.in_channels_f2={f2}'
+                f'model.cam_module.backbone.depth={args.depth}'
             ], inputs=dict(cam_checkpoint=cam_weights), upstream=bas_fp)
     for k, v in seeds.items():
         times[f'seeds_{k}'] = v.pop('time_s')

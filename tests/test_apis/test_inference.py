@@ -18,8 +18,8 @@ CFG = dict(
         backbone=dict(type='WSOLResNet', depth=18,
                       init_cfg=dict(type='Pretrained', checkpoint='x.pth')),
         head=dict(
-            type='BASHead', variant='wsol', in_channels_f1=256,
-            in_channels_f2=512, hidden_channels=8, num_classes=3,
+            type='BASHead', variant='wsol', hidden_channels=8,
+            num_classes=3,
             loss_cls=dict(type='BASCrossEntropyLoss'),
             loss_frg=dict(type='ForegroundGuidanceLoss'),
             loss_bas=dict(type='BASLoss'),

@@ -22,8 +22,8 @@ PRE = dict(type='SegDataPreProcessor', mean=[123.675, 116.28, 103.53],
 
 def bas_cfg(kind='BAS'):
     head = dict(type='BASHead' if kind == 'BAS' else 'CAMHead',
-                in_channels_f1=8, in_channels_f2=16, num_classes=C,
-                variant='wsss', loss_cls=dict(type='MultiLabelPosNegLoss'))
+                num_classes=C, variant='wsss',
+                loss_cls=dict(type='MultiLabelPosNegLoss'))
     return dict(type=kind, data_preprocessor=PRE, multi_label=True,
                 backbone=dict(type=BACKBONE, f2_pool=False), head=head)
 

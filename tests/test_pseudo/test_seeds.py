@@ -193,8 +193,7 @@ def test_bas_maps_without_scores_equal_forward_maps():
     bas = MODELS.build(dict(
         type='BAS', multi_label=True,
         backbone=dict(type=backbone, f2_pool=False),
-        head=dict(type='BASHead', in_channels_f1=8, in_channels_f2=16,
-                  num_classes=5, variant='wsss',
+        head=dict(type='BASHead', num_classes=5, variant='wsss',
                   loss_cls=dict(type='MultiLabelPosNegLoss')))).eval()
     x = torch.randn(2, 3, 32, 24)
     with torch.no_grad():

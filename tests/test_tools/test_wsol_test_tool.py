@@ -24,8 +24,7 @@ EVAL_BASE = osp.join(REPO, 'configs', '_base_', 'evaluation',
 SHRINK = '''
 model = dict(
     backbone=dict(depth=18, init_cfg=None),
-    head=dict(in_channels_f1=256, in_channels_f2=512, hidden_channels=16,
-              num_classes=4),
+    head=dict(hidden_channels=16, num_classes=4),
     test_cfg=dict(topk=4))
 test_pipeline = [
     dict(type='LoadImageFromFile'),

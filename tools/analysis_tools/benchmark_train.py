@@ -57,8 +57,6 @@ BUILTIN = {
         backbone=dict(type='WSOLResNet', depth=50, init_cfg=None),
         head=dict(
             type='BASHead',
-            in_channels_f1=1024,
-            in_channels_f2=2048,
             num_classes=200,
             variant='wsol',
             loss_cls=dict(type='BASCrossEntropyLoss', loss_weight=1.0),
@@ -72,8 +70,6 @@ BUILTIN = {
         backbone=dict(type='WSSSResNet', depth=50, init_cfg=None),
         head=dict(
             type='BASHead',
-            in_channels_f1=1024,
-            in_channels_f2=2048,
             num_classes=20,
             variant='wsss',
             loss_cls=dict(type='MultiLabelPosNegLoss', loss_weight=1.0),
@@ -174,7 +170,7 @@ def plain_cfg(cfg: dict) -> dict:
         backbone=cfg['backbone'],
         head=dict(
             type='CAMHead',
-            in_channels_f2=head['in_channels_f2'],
+            in_channels_f2=head.get('in_channels_f2'),
             num_classes=head['num_classes'],
             variant=head.get('variant', 'wsol'),
             hidden_channels=head.get('hidden_channels', 1024),

@@ -22,11 +22,10 @@ model = dict(
         type='WSOLResNet',
         depth=50,
         init_cfg=dict(type='Pretrained', checkpoint='torchvision://resnet50')),
+    # in_channels_f1 / in_channels_f2 of the head: read from the backbone
     head=dict(
         type='BASHead',
         variant='wsol',
-        in_channels_f1=1024,
-        in_channels_f2=2048,
         hidden_channels=1024,
         num_classes=200,
         loss_cls=dict(type='BASCrossEntropyLoss', loss_weight=1.0),

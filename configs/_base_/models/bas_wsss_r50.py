@@ -21,11 +21,10 @@ model = dict(
         type='WSSSResNet',
         depth=50,
         init_cfg=dict(type='Pretrained', checkpoint='torchvision://resnet50')),
+    # in_channels_f1 / in_channels_f2 of the head: read from the backbone
     head=dict(
         type='BASHead',
         variant='wsss',
-        in_channels_f1=1024,
-        in_channels_f2=2048,
         num_classes=20,
         loss_cls=dict(type='MultiLabelPosNegLoss', loss_weight=1.0),
         loss_frg=dict(type='ForegroundGuidanceLoss', loss_weight=0.2),

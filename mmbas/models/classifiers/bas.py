@@ -7,6 +7,7 @@ from mmseg.registry import MODELS
 from torch import Tensor
 
 from .base_weakly_supervised import BaseWeaklySupervisedModel, SampleList
+from .erased_branch import erased_forward
 
 
 @MODELS.register_module()
@@ -78,12 +79,37 @@ class BAS(BaseWeaklySupervisedModel):
     def loss(self, inputs: Tensor,
              data_samples: SampleList) -> Dict[str, Tensor]:
         """Return the weighted loss terms ``loss_cls``, ``loss_frg``,
-        ``loss_bas``, ``loss_area`` and the logs ``acc``, ``bg_ratio``."""
+        ``loss_bas``, ``loss_area`` (keyed by the head's loss modules'
+        ``loss_name``) and the logs ``acc``, ``bg_ratio``.
+
+        The head gives M_f and F (``head.forward``), the model runs the
+        erased branch (it owns the backbone's f2 and the head's
+        classifier, :meth:`erased_forward`), the head turns the three
+        outputs into losses (``head.loss_by_feat``).
+        """
         first, multi_hot, _ = self.parse_labels(data_samples, inputs.device)
         cls_idx = self._choose_classes(multi_hot, first)
         cls_target = multi_hot if self.multi_label else first
         f1, f2 = self.extract_feat(inputs)
-        return self.head.loss(f1, f2, cls_idx, cls_target, self.backbone)
+        fg_map, cam = self.head(f1, f2, cls_idx)  # M_f, F
+        cam_bg = self.erased_forward(f1.detach() * (1 - fg_map))
+        return self.head.loss_by_feat(fg_map, cam, cam_bg, cls_idx,
+                                      cls_target)
+
+    def erased_forward(self, erased: Tensor) -> Tensor:
+        """Run erased features through f2 + the head's classifier with
+        frozen weights (:func:`.erased_branch.erased_forward`).
+
+        Args:
+            erased (Tensor): (N, C1, h1, w1) erased features
+                ``E = detach(F1) * (1 - M_f)``.
+
+        Returns:
+            Tensor: (N, C, h2, w2) class activation map F_bg of E.
+            Gradients flow into ``erased`` only; the live weights get none
+            and the live BatchNorm running statistics are not modified.
+        """
+        return erased_forward(self.backbone, self.head.classifier, erased)
 
     def forward_maps(self,
                      inputs: Tensor,

@@ -21,6 +21,46 @@ def _img_path(data_sample) -> str:
     return str(data_sample.metainfo.get('img_path', '<unknown img_path>'))
 
 
+#: head config key -> backbone attribute holding that channel count
+HEAD_CHANNEL_KEYS = (('in_channels_f1', 'f1_channels'),
+                     ('in_channels_f2', 'f2_channels'))
+
+
+def head_with_channels(head: dict, backbone: nn.Module) -> dict:
+    """Return a copy of the head config with the F1 / F2 channel counts.
+
+    A key of :data:`HEAD_CHANNEL_KEYS` that the config omits (or sets to
+    None) is taken from the backbone attribute; an explicit value must
+    equal the attribute. A backbone without the attribute leaves the
+    config as it is (the head then needs the explicit value).
+
+    Args:
+        head (dict): Head config (``model.head``).
+        backbone (nn.Module): The built backbone.
+
+    Returns:
+        dict: The completed head config.
+
+    Raises:
+        ValueError: An explicit channel count differs from the backbone's.
+    """
+    head = dict(head)
+    for key, attr in HEAD_CHANNEL_KEYS:
+        channels = getattr(backbone, attr, None)
+        if channels is None:
+            continue
+        given = head.get(key)
+        if given is None:
+            head[key] = int(channels)
+        elif int(given) != int(channels):
+            raise ValueError(
+                f'model.head.{key}={given} does not match the backbone: '
+                f'{type(backbone).__name__}.{attr} is {channels}; drop '
+                f'model.head.{key} from the config (it is read from the '
+                'backbone) or fix the backbone settings')
+    return head
+
+
 class BaseWeaklySupervisedModel(BaseModel):
     """Base of the image-label trained localisation models.
 
@@ -29,7 +69,9 @@ class BaseWeaklySupervisedModel(BaseModel):
 
     Args:
         backbone (dict): Backbone config (f1/f2 interface).
-        head (dict): Head config.
+        head (dict): Head config. ``in_channels_f1`` / ``in_channels_f2``
+            are read from the backbone's ``f1_channels`` / ``f2_channels``
+            when omitted (see :func:`head_with_channels`).
         data_preprocessor (dict | nn.Module, optional): mmseg
             ``SegDataPreProcessor`` config.
         multi_label (bool): Multi-label data (VOC/COCO). Defaults to False.
@@ -69,7 +111,7 @@ class BaseWeaklySupervisedModel(BaseModel):
         super().__init__(
             data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)
-        self.head = MODELS.build(head)
+        self.head = MODELS.build(head_with_channels(head, self.backbone))
         self.num_classes = self.head.num_classes
         self.variant = self.head.variant
         self.multi_label = multi_label

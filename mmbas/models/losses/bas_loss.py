@@ -2,15 +2,15 @@
 """Background activation suppression loss L_bas (activation map
 constraint)."""
 import torch
-import torch.nn as nn
 from mmseg.registry import MODELS
 from torch import Tensor
 
+from .base_loss import BaseLoss
 from .utils import autocast_off, to_loss_dtype
 
 
 @MODELS.register_module()
-class BASLoss(nn.Module):
+class BASLoss(BaseLoss):
     """``mean_i relu(S_bg,i) / (detach(relu(S_i)) + eps)``.
 
     Every entry whose background score exceeds the full-image score
@@ -21,7 +21,8 @@ class BASLoss(nn.Module):
     Args:
         loss_weight (float): Multiplier of the loss. Defaults to 1.0.
         eps (float): Added to the denominator. Defaults to 1e-8.
-        loss_name (str): Name of the loss term. Defaults to 'loss_bas'.
+        loss_name (str): Key of the term in the loss dict. Defaults to
+            'loss_bas'.
 
     Shapes:
         bg_score: (N,) S_bg, score of the selected class on the erased
@@ -34,13 +35,12 @@ class BASLoss(nn.Module):
                  loss_weight: float = 1.0,
                  eps: float = 1e-8,
                  loss_name: str = 'loss_bas'):
-        super().__init__()
-        self.loss_weight = loss_weight
+        super().__init__(loss_weight=loss_weight, loss_name=loss_name)
         self.eps = eps
-        self._loss_name = loss_name
 
     def ratio(self, bg_score: Tensor, fg_score: Tensor) -> Tensor:
-        """Per-image clamped ratio, shape (N,)."""
+        """Per-image clamped ratio (N,), in at least float32 (the head logs
+        its mean as ``bg_ratio``)."""
         with autocast_off(bg_score):
             bg = to_loss_dtype(bg_score)
             fg = to_loss_dtype(fg_score).to(bg.dtype).detach()
@@ -49,9 +49,5 @@ class BASLoss(nn.Module):
                                 ratio)
         return ratio
 
-    def forward(self, bg_score: Tensor, fg_score: Tensor, **kwargs) -> Tensor:
-        return self.loss_weight * self.ratio(bg_score, fg_score).mean()
-
-    @property
-    def loss_name(self) -> str:
-        return self._loss_name
+    def compute(self, bg_score: Tensor, fg_score: Tensor) -> Tensor:
+        return self.ratio(bg_score, fg_score).mean()

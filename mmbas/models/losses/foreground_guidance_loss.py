@@ -1,15 +1,14 @@
 # Copyright (c) mmbas contributors. All rights reserved.
 """Foreground guidance loss L_frg of BAS."""
-import torch.nn as nn
 import torch.nn.functional as F
 from mmseg.registry import MODELS
 from torch import Tensor
 
-from .utils import autocast_off, to_loss_dtype
+from .base_loss import BaseLoss
 
 
 @MODELS.register_module()
-class ForegroundGuidanceLoss(nn.Module):
+class ForegroundGuidanceLoss(BaseLoss):
     """``CE(GAP(F * M_f'), y)`` averaged over the batch.
 
     ``M_f'`` is the foreground map resized to the class activation map's
@@ -19,7 +18,8 @@ class ForegroundGuidanceLoss(nn.Module):
 
     Args:
         loss_weight (float): Multiplier (alpha of the paper). Defaults to 1.0.
-        loss_name (str): Name of the loss term. Defaults to 'loss_frg'.
+        loss_name (str): Key of the term in the loss dict. Defaults to
+            'loss_frg'.
 
     Shapes:
         cam: (N, C, h, w) class activation map F.
@@ -30,23 +30,13 @@ class ForegroundGuidanceLoss(nn.Module):
     """
 
     def __init__(self, loss_weight: float = 1.0, loss_name: str = 'loss_frg'):
-        super().__init__()
-        self.loss_weight = loss_weight
-        self._loss_name = loss_name
+        super().__init__(loss_weight=loss_weight, loss_name=loss_name)
 
-    def forward(self, cam: Tensor, fg_map: Tensor, label: Tensor,
-                **kwargs) -> Tensor:
-        with autocast_off(cam):
-            cam = to_loss_dtype(cam)
-            fg_map = to_loss_dtype(fg_map).to(cam.dtype)
-            if fg_map.dim() == 3:
-                fg_map = fg_map.unsqueeze(1)
-            if fg_map.shape[-2:] != cam.shape[-2:]:
-                fg_map = F.adaptive_avg_pool2d(fg_map, cam.shape[-2:])
-            score = (cam * fg_map).mean(dim=(2, 3))  # (N, C)
-            loss = F.cross_entropy(score, label.long())
-        return self.loss_weight * loss
-
-    @property
-    def loss_name(self) -> str:
-        return self._loss_name
+    def compute(self, cam: Tensor, fg_map: Tensor, label: Tensor) -> Tensor:
+        fg_map = fg_map.to(cam.dtype)
+        if fg_map.dim() == 3:
+            fg_map = fg_map.unsqueeze(1)
+        if fg_map.shape[-2:] != cam.shape[-2:]:
+            fg_map = F.adaptive_avg_pool2d(fg_map, cam.shape[-2:])
+        score = (cam * fg_map).mean(dim=(2, 3))  # (N, C)
+        return F.cross_entropy(score, label.long())

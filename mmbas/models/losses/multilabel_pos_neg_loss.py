@@ -1,15 +1,14 @@
 # Copyright (c) mmbas contributors. All rights reserved.
 """Multi-label classification loss of BAS for VOC / COCO."""
 import torch
-import torch.nn as nn
 from mmseg.registry import MODELS
 from torch import Tensor
 
-from .utils import autocast_off, to_loss_dtype
+from .base_loss import BaseLoss
 
 
 @MODELS.register_module()
-class MultiLabelPosNegLoss(nn.Module):
+class MultiLabelPosNegLoss(BaseLoss):
     """Positive-vs-negatives softmax cross-entropy.
 
     For every positive class ``c`` of image ``i`` this is the softmax
@@ -23,7 +22,8 @@ class MultiLabelPosNegLoss(nn.Module):
 
     Args:
         loss_weight (float): Multiplier of the loss. Defaults to 1.0.
-        loss_name (str): Name of the loss term. Defaults to 'loss_cls'.
+        loss_name (str): Key of the term in the loss dict. Defaults to
+            'loss_cls'.
 
     Shapes:
         cls_score: (N, C) class scores (logits) S.
@@ -32,24 +32,16 @@ class MultiLabelPosNegLoss(nn.Module):
     """
 
     def __init__(self, loss_weight: float = 1.0, loss_name: str = 'loss_cls'):
-        super().__init__()
-        self.loss_weight = loss_weight
-        self._loss_name = loss_name
+        super().__init__(loss_weight=loss_weight, loss_name=loss_name)
 
-    def forward(self, cls_score: Tensor, label: Tensor, **kwargs) -> Tensor:
-        with autocast_off(cls_score):
-            score = to_loss_dtype(cls_score)
-            pos = label.to(torch.bool)
-            # a very negative but finite fill keeps gradients finite when an
-            # image has no negative class (its terms are then exactly 0).
-            very_neg = torch.finfo(score.dtype).min
-            neg_lse = score.masked_fill(pos, very_neg).logsumexp(
-                dim=1, keepdim=True)  # (N, 1)
-            per_class = torch.logaddexp(score, neg_lse) - score  # (N, C)
-            per_class = per_class.masked_fill(~pos, 0.)
-            loss = per_class.sum() / score.size(0)
-        return self.loss_weight * loss
-
-    @property
-    def loss_name(self) -> str:
-        return self._loss_name
+    def compute(self, cls_score: Tensor, label: Tensor) -> Tensor:
+        score = cls_score
+        pos = label.to(torch.bool)
+        # a very negative but finite fill keeps gradients finite when an
+        # image has no negative class (its terms are then exactly 0).
+        very_neg = torch.finfo(score.dtype).min
+        neg_lse = score.masked_fill(pos, very_neg).logsumexp(
+            dim=1, keepdim=True)  # (N, 1)
+        per_class = torch.logaddexp(score, neg_lse) - score  # (N, C)
+        per_class = per_class.masked_fill(~pos, 0.)
+        return per_class.sum() / score.size(0)

@@ -6,8 +6,8 @@
 #       projects/toy_bas_vs_cam/configs/bas_cam_coco_seed_toy.py \
 #       BAS/iter_N.pth \
 #       --cfg-options model.cam_checkpoint=CAM/iter_N.pth
-# (for another depth also set model.cam_module.backbone.depth /
-# model.cam_module.head.in_channels_f2 like model.module.*).
+# (for another depth also set model.cam_module.backbone.depth like
+# model.module.backbone.depth).
 _base_ = ['./bas_coco_seed_toy.py', ]
 model = dict(
     cam_module=dict(
@@ -19,6 +19,5 @@ model = dict(
         head=dict(
             type='CAMHead',
             variant='wsss',
-            in_channels_f2=2048,
             num_classes={{_base_.num_classes}},
             loss_cls=dict(type='MultiLabelPosNegLoss', loss_weight=1.0))))

@@ -6,9 +6,8 @@
 # random init). The COCO twin of configs/toy/cam_voc_toy.py, used the same
 # two ways by projects/toy_bas_vs_cam/toy_bas_vs_cam.py --dataset coco
 # (pretraining from random init; the "CAM trained the same way" baseline).
-# ResNet-18/34 instead of 50: model.backbone.depth=18
-# model.head.in_channels_f2=512
-# (and in the BAS config also model.head.in_channels_f1=256).
+# ResNet-18/34 instead of 50: model.backbone.depth=18 (the head reads the
+# F1 / F2 channel counts from the backbone).
 _base_ = ['./bas_coco_toy.py']
 
 model = dict(
@@ -20,7 +19,6 @@ model = dict(
     head=dict(
         type='CAMHead',
         variant='wsss',
-        in_channels_f2=2048,
         num_classes={{_base_.num_classes}},
         loss_cls=dict(type='MultiLabelPosNegLoss', loss_weight=1.0)),
     test_cfg=dict(bg_threshold=0.15))

@@ -32,8 +32,6 @@ def test_cam_model(variant, multi_label):
             backbone=dict(type=BACKBONE, f2_pool=(variant == 'wsol')),
             head=dict(
                 type='CAMHead',
-                in_channels_f1=8,
-                in_channels_f2=16,
                 num_classes=4,
                 variant=variant,
                 hidden_channels=12,

@@ -22,8 +22,6 @@ def test_bas_resnet50_smoke(variant, backbone, size):
             backbone=dict(type=backbone, depth=50, init_cfg=None),
             head=dict(
                 type='BASHead',
-                in_channels_f1=1024,
-                in_channels_f2=2048,
                 num_classes=3,
                 variant=variant,
                 hidden_channels=16,

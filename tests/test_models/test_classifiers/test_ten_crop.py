@@ -21,8 +21,8 @@ def _bas_cfg():
             seg_pad_val=255),
         backbone=dict(type='WSOLResNet', depth=18, init_cfg=None),
         head=dict(
-            type='BASHead', variant='wsol', in_channels_f1=256,
-            in_channels_f2=512, hidden_channels=8, num_classes=3,
+            type='BASHead', variant='wsol', hidden_channels=8,
+            num_classes=3,
             loss_cls=dict(type='BASCrossEntropyLoss'),
             loss_frg=dict(type='ForegroundGuidanceLoss'),
             loss_bas=dict(type='BASLoss'),
