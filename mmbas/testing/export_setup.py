@@ -133,6 +133,41 @@ def make_export_setup(root: str,
                               'trainaug.txt'))
 
 
+class ImageListDataset:
+    """Images with image-level labels as an export dataset: ``metainfo``,
+    ``get_data_info`` and the test pipeline of the seed configs
+    (``LoadImageFromFile`` + ``PackBASInputs``); for benchmarks and tests
+    that write their own images.
+
+    Args:
+        items (Sequence): ``(name, img_path, labels)`` per image (0-based
+            foreground classes).
+        num_classes (int): Number of foreground classes C.
+    """
+
+    def __init__(self, items, num_classes: int):
+        from mmcv.transforms import Compose
+        self.items = list(items)
+        self.metainfo = dict(classes=['background'] +
+                             [f'c{i}' for i in range(num_classes)])
+        self.pipeline = Compose([
+            dict(type='mmseg.LoadImageFromFile'),
+            dict(type='mmseg.PackBASInputs')
+        ])
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def get_data_info(self, i: int) -> dict:
+        import numpy as np
+        _, path, labels = self.items[i]
+        return dict(img_path=path, gt_label=np.asarray(labels, np.int64),
+                    seg_fields=[])
+
+    def __getitem__(self, i: int) -> dict:
+        return self.pipeline(self.get_data_info(i))
+
+
 class StubSeedModel(BaseModel):
     """Maps of every class = 1 on the top half rows of the input, 0 below
     (at input resolution), S = 0; ``test_step`` makes single-scale seeds

@@ -118,34 +118,6 @@ def build_model(config):
     return MODELS.build(cfg).eval()
 
 
-class ListDataset:
-    """The benchmark images as an export dataset: ``metainfo``,
-    ``get_data_info`` and the test pipeline of the seed configs
-    (``LoadImageFromFile`` + ``PackBASInputs``)."""
-
-    def __init__(self, items, num_classes):
-        from mmcv.transforms import Compose
-        from mmseg.registry import TRANSFORMS  # noqa: F401  (scope)
-        self.items = items
-        self.metainfo = dict(classes=['background'] +
-                             [f'c{i}' for i in range(num_classes)])
-        self.pipeline = Compose([
-            dict(type='mmseg.LoadImageFromFile'),
-            dict(type='mmseg.PackBASInputs')
-        ])
-
-    def __len__(self):
-        return len(self.items)
-
-    def get_data_info(self, i):
-        _, path, labels = self.items[i]
-        return dict(img_path=path, gt_label=np.asarray(labels, np.int64),
-                    seg_fields=[])
-
-    def __getitem__(self, i):
-        return self.pipeline(self.get_data_info(i))
-
-
 def naive_export(model, items, out_dir, scales, flip, bg_threshold=0.25):
     """The reference loop: per image, per scale, per flip; sync writes."""
     import cv2
@@ -191,6 +163,7 @@ def run_mode(args):
     import mmbas  # noqa: F401
     from mmbas.models.classifiers import SeedInferencer
     from mmbas.pseudo.export import export_pseudo_labels
+    from mmbas.testing.export_setup import ImageListDataset
     work = args.work_dir
     items = json.load(open(osp.join(work, 'items.json')))
     device = torch.device(args.device)
@@ -210,7 +183,7 @@ def run_mode(args):
         else:
             summary = export_pseudo_labels(
                 seed_model,
-                ListDataset(chunk, model.num_classes),
+                ImageListDataset(chunk, model.num_classes),
                 out_dir,
                 num_workers=args.num_workers,
                 progress=False)

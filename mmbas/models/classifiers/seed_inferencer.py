@@ -68,6 +68,9 @@ class SeedInferencer(BaseModel):
             Its weights come from its own checkpoint, not the main one.
         score_thr (float): Class selection without ``gt_label``.
         img_resize_mode (str): Interpolation of the image rescale.
+        with_scores (bool): Also compute ``pred_score`` (mean S) when the
+            samples have ``gt_label`` (BAS then runs f2 and the classifier
+            too). Defaults to False.
         data_preprocessor (dict, optional): Ignored by the computation (the
             module's is used); kept for config compatibility.
         init_cfg (dict, optional): Init config.
@@ -85,6 +88,7 @@ class SeedInferencer(BaseModel):
                  refiner: Optional[Union[dict, nn.Module]] = None,
                  score_thr: float = 0.0,
                  img_resize_mode: str = 'bilinear',
+                 with_scores: bool = False,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
@@ -110,7 +114,8 @@ class SeedInferencer(BaseModel):
             bg_threshold=bg_threshold,
             fg_threshold=fg_threshold,
             score_thr=score_thr,
-            img_resize_mode=img_resize_mode)
+            img_resize_mode=img_resize_mode,
+            with_scores=with_scores)
         self.crf = None
         if crf is not None:
             crf = dict(crf)

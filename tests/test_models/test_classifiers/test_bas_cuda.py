@@ -375,7 +375,8 @@ def test_seed_inference_equals_cpu(device):
     torch.manual_seed(0)
     ref = MODELS.build(
         dict(type='SeedInferencer', module=bas_cfg('wsss'),
-             scales=(1.0, 0.5, 1.5), flip=True, bg_threshold=0.25)).eval()
+             scales=(1.0, 0.5, 1.5), flip=True, bg_threshold=0.25,
+             with_scores=True)).eval()
     model = copy.deepcopy(ref).to(device)
     gen = torch.Generator().manual_seed(1)
     # two images, one padded at the bottom right (img_shape < input)
@@ -410,6 +411,7 @@ def test_export_on_device_writes_the_cpu_masks(device, tmp_path):
     import numpy as np
     from PIL import Image
 
+    from mmbas.testing.export_setup import ImageListDataset
     from mmbas.testing.toy_data import render_scene
     items = []
     for i, (lab, (h, w)) in enumerate([([1, 4], (72, 96)), ([2], (80, 64)),
@@ -418,15 +420,16 @@ def test_export_on_device_writes_the_cpu_masks(device, tmp_path):
         path = str(tmp_path / f'img_{i}.jpg')
         cv2.imwrite(path, scene['image'])
         items.append((f'img_{i}', path, lab))
-    names = ('background', ) + tuple(f'c{i}' for i in range(C))
-    ref = build('wsss').eval()
+    ref = MODELS.build(
+        dict(type='SeedInferencer', module=build('wsss'),
+             scales=(1.0, 0.5, 1.5), flip=True)).eval()
     model = copy.deepcopy(ref).to(device)
     outs = {}
     for key, m in (('cpu', ref), ('device', model)):
         out = str(tmp_path / key)
         summary = export_pseudo_labels(
-            m, items, out, names, scales=(1.0, 0.5, 1.5), flip=True,
-            num_workers=0, progress=False)
+            m, ImageListDataset(items, C), out, num_workers=0,
+            progress=False)
         assert summary['failed'] == 0, summary.get('failed_images')
         assert load(osp.join(out, 'export_summary.json'))['failed'] == 0
         outs[key] = [
