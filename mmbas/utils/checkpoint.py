@@ -27,6 +27,10 @@ holding objects the weights-only load refuses a
 :class:`~mmbas.utils.errors.CheckpointMismatchError` naming the first
 missing / unexpected keys.
 
+:func:`patch_checkpoint_saving` makes the runner write checkpoints
+atomically (:func:`save_checkpoint_atomic`), so that a run killed while
+saving leaves no truncated ``iter_N.pth``.
+
 :func:`patch_checkpoint_loading` installs this: it replaces mmengine's local
 checkpoint loader with one that honours :func:`trusted_checkpoints`, and
 wraps :meth:`mmengine.runner.Runner.load_or_resume` (the single place where
@@ -134,7 +138,7 @@ def torch_load_checked(filename: str, map_location=None,
         if weights_only and re.search(r'GLOBAL|reduce', refused):
             raise BadInputError(
                 f'checkpoint {filename} holds Python objects that a '
-                f'weights-only load refuses ({refused}); it was not loaded '
+                f'weights only load refuses ({refused}); it was not loaded '
                 '(only load checkpoints you trust)') from None
         if weights_only and 'Weights only load failed' in message:
             raise _corrupt(filename, refused) from None
@@ -316,3 +320,42 @@ def patch_checkpoint_loading() -> None:
 
     load_or_resume.__mmbas_patched__ = True
     Runner.load_or_resume = load_or_resume
+
+
+def save_checkpoint_atomic(checkpoint: dict,
+                           filename: str,
+                           file_client_args=None,
+                           backend_args=None) -> None:
+    """mmengine's ``save_checkpoint``, atomic for local files: written as
+    ``<filename>.tmp-<pid>`` in the same folder, then renamed with
+    ``os.replace``; a failed save removes the temporary file. Other
+    backends (``s3://``, ``pavi://``, custom backend arguments) are passed
+    through unchanged.
+
+    Args:
+        checkpoint (dict): What the runner saves.
+        filename (str): Target file.
+        file_client_args, backend_args: Same as mmengine's.
+    """
+    from mmengine.runner.checkpoint import save_checkpoint
+    if '://' in filename or file_client_args or backend_args:
+        save_checkpoint(
+            checkpoint,
+            filename,
+            file_client_args=file_client_args,
+            backend_args=backend_args)
+        return
+    tmp = f'{filename}.tmp-{os.getpid()}'
+    try:
+        save_checkpoint(checkpoint, tmp)
+        os.replace(tmp, filename)
+    finally:
+        if osp.exists(tmp):
+            os.remove(tmp)
+
+
+def patch_checkpoint_saving() -> None:
+    """Make ``Runner.save_checkpoint`` use :func:`save_checkpoint_atomic`
+    (idempotent)."""
+    import mmengine.runner.runner as runner_module
+    runner_module.save_checkpoint = save_checkpoint_atomic

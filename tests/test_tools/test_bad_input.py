@@ -420,3 +420,27 @@ def test_cam_checkpoint_runs_no_code(tmp_path):
                        f'{bas_ckpt} does not match'):
         MODELS.build(dict(type='SeedInferencer', module=_tiny('BAS'),
                           cam_module=_tiny('CAM'), cam_checkpoint=bas_ckpt))
+
+
+def test_runner_saves_checkpoints_atomically(tmp_path, monkeypatch):
+    """A save that dies half-way through writing leaves neither a truncated
+    target nor its temporary file."""
+    import mmengine.runner.runner as runner_module
+    from mmengine.fileio.backends.local_backend import LocalBackend
+
+    from mmbas.utils.checkpoint import save_checkpoint_atomic
+    assert runner_module.save_checkpoint is save_checkpoint_atomic
+    target = str(tmp_path / 'iter_1.pth')
+    save_checkpoint_atomic(dict(state_dict=dict(w=torch.ones(3))), target)
+    assert torch.equal(torch.load(target)['state_dict']['w'], torch.ones(3))
+
+    def dies_half_way(self, obj, filepath):
+        with open(filepath, 'wb') as f:
+            f.write(obj[:len(obj) // 2])
+        raise OSError('No space left on device')
+
+    monkeypatch.setattr(LocalBackend, 'put', dies_half_way)
+    with pytest.raises(OSError, match='No space left'):
+        save_checkpoint_atomic(dict(state_dict=dict(w=torch.ones(3))),
+                               str(tmp_path / 'iter_2.pth'))
+    assert os.listdir(tmp_path) == ['iter_1.pth']
