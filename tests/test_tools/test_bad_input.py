@@ -252,6 +252,24 @@ def test_train_with_empty_list_fails_naming_it(toy_voc, tmp_path):
     _no_checkpoint_written(work)
 
 
+def test_export_with_empty_list_fails_naming_it(tmp_path):
+    """The export builds its dataset through the same classes: the same
+    one line, and no mask written."""
+    from mmbas.pseudo.export_testing import make_export_setup
+    setup = make_export_setup(str(tmp_path / 'toy'), num_train=2)
+    empty = str(tmp_path / 'empty.txt')
+    open(empty, 'w').close()
+    out = str(tmp_path / 'out')
+    result, log = run([
+        sys.executable, 'tools/export_pseudo_labels.py', setup['config'],
+        setup['checkpoint'], '--out', out, '--split-list', empty
+    ])
+    assert result.returncode == 2, log[-3000:]
+    line = _one_line_error(log, 'export_pseudo_labels.py')
+    assert f'the image list {empty} gives no image' in line
+    assert not glob.glob(osp.join(out, '**', '*.png'), recursive=True)
+
+
 # ---------------------------------------------------------------------------
 # 4. truncated checkpoints
 # ---------------------------------------------------------------------------

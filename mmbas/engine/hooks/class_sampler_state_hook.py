@@ -38,6 +38,18 @@ class ClassSamplerStateHook(Hook):
     checkpoint without the key (written before this hook, or by a model
     without a sampler) resumes as before, with the generator re-seeded.
 
+    What else a resumed run depends on: numpy's and Python's generators
+    (the pipeline's flips and crops) are re-seeded by mmengine and consumed
+    again by the replay of the dataloader, so they match (measured with
+    ``num_workers=0``; with workers mmengine seeds each worker from the
+    seed, which the replay repeats -- not measured). torch's global
+    generator is not restored: the BAS and CAM training steps draw nothing
+    from it, but dropout (e.g. in mmseg's DeepLab heads) does, so a resumed
+    stage-3 run is not bit-exact.
+    ``tests/test_tools/test_exact_resume.py`` kills a toy BAS run with
+    SIGKILL after a checkpoint and checks that the resumed run ends with
+    the uninterrupted run's weights and momenta (max abs diff 0).
+
     Part of ``configs/_base_/default_runtime.py``. The key lies beside the
     state dict, so strict weight loading (``tools/test.py``, the pseudo-label
     export, ``SeedInferencer``) is unaffected.
