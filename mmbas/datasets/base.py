@@ -111,9 +111,10 @@ class BaseBASDataset(BaseSegDataset):
 
     def prepare_data(self, idx: int):
         """Run the pipeline on sample ``idx``; a missing
-        (``FileNotFoundError``) or corrupt (:class:`~mmbas.utils.errors.CorruptFileError`) file is
-        re-raised as the same type with the image id and the list file
-        appended to its message."""
+        (``FileNotFoundError``) or corrupt
+        (:class:`~mmbas.utils.errors.CorruptFileError`) file is re-raised as
+        the same type with the image id and the list file appended to its
+        message."""
         try:
             return super().prepare_data(idx)
         except (FileNotFoundError, CorruptFileError) as err:

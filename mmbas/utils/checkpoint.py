@@ -17,7 +17,8 @@ The trust model
   ``cam_checkpoint`` of ``SeedInferencer``), :func:`load_weights_only`
   reads them with torch's weights-only unpickler, every other object of the
   file (mmengine's, or whatever a forged file holds) replaced by an inert
-  placeholder: no code of the file runs.
+  placeholder or, for ``os`` / ``sys`` globals, refused: no code of the
+  file runs.
 
 Bad files fail with one line naming them: a truncated or corrupt
 checkpoint raises :class:`~mmbas.utils.errors.CorruptFileError`, a file
@@ -178,9 +179,12 @@ def load_weights_only(filename: str, map_location='cpu') -> Dict:
 
     torch's weights-only unpickler reads the file; every global it would
     refuse (mmengine's ``HistoryBuffer``, numpy types, ``getattr`` in
-    ``message_hub`` -- or ``os.system`` in a forged file) is mapped to an
-    inert placeholder instead of being imported and called. The tensors of
-    ``state_dict`` load normally; a placeholder inside it is an error.
+    ``message_hub`` -- or ``shutil.rmtree`` / ``builtins.exec`` in a forged
+    file) is mapped to an inert placeholder instead of being imported and
+    called. Globals of the modules torch blocks outright (``os``, ``sys``,
+    ``posix``, ``nt``) still make the load fail, with the global named. The
+    tensors of ``state_dict`` load normally; a placeholder inside it is an
+    error.
 
     Args:
         filename (str): Checkpoint (a training checkpoint or a bare state

@@ -391,6 +391,16 @@ class _RunsCode:
         return (shutil.copyfile, (__file__, self.path))
 
 
+class _CallsOs:
+    """Unpickling it would run a shell command."""
+
+    def __init__(self, command):
+        self.command = command
+
+    def __reduce__(self):
+        return (os.system, (self.command, ))
+
+
 def _tiny(kind):
     head = dict(type='BASHead' if kind == 'BAS' else 'CAMHead',
                 in_channels_f1=8, in_channels_f2=16, num_classes=3,
@@ -418,6 +428,14 @@ def test_cam_checkpoint_runs_no_code(tmp_path):
     assert not osp.exists(marker)  # the payload never ran
     for key, value in cam.state_dict().items():
         assert torch.equal(model.cam_module.state_dict()[key], value)
+    # os / sys globals: torch refuses them outright, named
+    torch.save(dict(state_dict=cam.state_dict(),
+                    meta=_CallsOs(f'touch {marker}')), ckpt)
+    with pytest.raises(BadInputError, match=f'checkpoint {ckpt} holds '
+                       'Python objects .*system'):
+        MODELS.build(dict(type='SeedInferencer', module=_tiny('BAS'),
+                          cam_module=_tiny('CAM'), cam_checkpoint=ckpt))
+    assert not osp.exists(marker)
     # the payload inside the state dict: refused, still without running
     torch.save(dict(state_dict=dict(cam.state_dict(),
                                     extra=_RunsCode(marker))), ckpt)
