@@ -122,8 +122,7 @@ class BaseBASDataset(BaseSegDataset):
             message = explain(err) or str(err)
             raise type(err)(
                 f'{message} (image {info.get("img_id")} of the list '
-                f'{self.image_list_file()}; restore the file or remove '
-                'the image from the list)') from None
+                f'{self.image_list_file()})') from None
 
     # ------------------------------------------------------------------
     # data infos

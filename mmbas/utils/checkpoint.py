@@ -225,6 +225,22 @@ def load_weights_only(filename: str, map_location='cpu') -> Dict:
     return state_dict
 
 
+_SIZE_MISMATCH = re.compile(
+    r'size mismatch for (?P<key>\S+): copying a param with shape '
+    r'torch.Size\((?P<ckpt>[^)]*)\) from checkpoint, the shape in current '
+    r'model is torch.Size\((?P<model>[^)]*)\)')
+
+
+def _shape_mismatch(error: str) -> str:
+    """``key (checkpoint shape) vs model (model shape)`` from torch's size
+    mismatch message."""
+    match = _SIZE_MISMATCH.match(error)
+    if match is None:
+        return error.replace('size mismatch for ', '')
+    return (f'{match["key"]} ({match["ckpt"].strip("[]")}) vs model '
+            f'({match["model"].strip("[]")})')
+
+
 def _few(keys: Sequence[str], n: int = 3) -> str:
     more = f' (+{len(keys) - n} more)' if len(keys) > n else ''
     return ', '.join(keys[:n]) + more
@@ -283,10 +299,8 @@ def load_state_dict_strict(
                 load(child, prefix + name + '.')
 
     load(module)
-    shapes = [
-        e.replace('size mismatch for ', '') for e in errors
-        if e.startswith('size mismatch')
-    ]
+    shapes = [_shape_mismatch(e) for e in errors
+              if e.startswith('size mismatch')]
     if len(shapes) < len(errors):
         raise RuntimeError(f'loading {filename}: ' + '; '.join(errors))
     if not (missing or unexpected or shapes):

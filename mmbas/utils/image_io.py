@@ -98,7 +98,8 @@ def read_image_bytes(path: str, backend_args: Optional[dict] = None) -> bytes:
     try:
         data = fileio.get(path, backend_args=backend_args)
     except FileNotFoundError:
-        raise FileNotFoundError(f'image file {path} does not exist') from None
+        raise FileNotFoundError(
+            f'image file {path} does not exist; {FIX}') from None
     check_image_bytes(data, path)
     return data
 
