@@ -1,13 +1,14 @@
 # Copyright (c) mmbas contributors. All rights reserved.
-"""Common base of the mmbas image-label (WSSS) and WSOL datasets."""
+"""Common base of the mmbas image-label (WSSS) and WSOL datasets: paths,
+file reads through mmengine ``fileio`` and bad-data errors."""
 import os.path as osp
 from typing import Dict, List, Optional, Sequence
 
+import mmengine.fileio as fileio
 import numpy as np
 from mmseg.datasets import BaseSegDataset
 
 from mmbas.utils.errors import BadInputError, CorruptFileError, explain
-from .wsol_metadata import read_wsol_metadata
 
 TOY_HINT = ('or generate toy data with tools/misc/make_toy_data.py')
 
@@ -38,6 +39,19 @@ class BaseBASDataset(BaseSegDataset):
     (where the dataset is expected). Constructor arguments are those of
     :class:`BaseSegDataset`.
 
+    Every file is read through mmengine's ``fileio`` with
+    ``self.backend_args`` (:meth:`isfile`, :meth:`isdir`,
+    :meth:`read_text`, :meth:`read_bytes`, :meth:`read_lines`), as mmseg's
+    datasets do, so ``data_root`` may live on any registered storage
+    backend (a URI prefix such as ``s3://`` or ``backend_args=dict(
+    backend=...)``); the image and annotation loading transforms take the
+    same ``backend_args``.
+
+    Two bases build on it: :class:`~mmbas.datasets.BaseWSOLDataset`
+    (split, wsolevaluation metadata, boxes) and
+    :class:`~mmbas.datasets.BaseImageLabelDataset` (image-level labels over
+    ``background`` + the foreground classes).
+
     Bad data fails with the list the image came from
     (:meth:`image_list_file`): an empty list raises
     :class:`~mmbas.utils.errors.BadInputError` when the dataset is
@@ -52,10 +66,11 @@ class BaseBASDataset(BaseSegDataset):
     # paths and errors
     # ------------------------------------------------------------------
     def resolve(self, path: Optional[str]) -> Optional[str]:
-        """Join ``path`` with ``data_root`` unless it is absolute/None."""
+        """Join ``path`` with ``data_root`` unless it is absolute (a local
+        absolute path or a URI such as ``s3://...``) or None."""
         if path is None or path == '':
             return path
-        if osp.isabs(path) or not self.data_root:
+        if osp.isabs(path) or '://' in path or not self.data_root:
             return path
         return osp.join(self.data_root, path)
 
@@ -65,33 +80,45 @@ class BaseBASDataset(BaseSegDataset):
             f'{self.__class__.__name__}: {what} {path} does not exist; '
             f'{self.LAYOUT_HINT} {TOY_HINT}')
 
+    def isdir(self, path: str) -> bool:
+        """Whether ``path`` is a directory (any file backend)."""
+        return fileio.isdir(path, backend_args=self.backend_args)
+
+    def isfile(self, path: str) -> bool:
+        """Whether ``path`` is a file (any file backend)."""
+        return fileio.isfile(path, backend_args=self.backend_args)
+
     def require_dir(self, path: str, what: str) -> str:
         """Raise :meth:`layout_error` unless ``path`` is a directory."""
-        if not osp.isdir(path):
+        if not self.isdir(path):
             raise self.layout_error(what, path)
         return path
 
     def require_file(self, path: str, what: str) -> str:
         """Raise :meth:`layout_error` unless ``path`` is a file."""
-        if not osp.isfile(path):
+        if not self.isfile(path):
             raise self.layout_error(what, path)
         return path
 
+    def read_bytes(self, path: str) -> bytes:
+        """The content of a file (any file backend)."""
+        return fileio.get(path, backend_args=self.backend_args)
+
+    def read_text(self, path: str) -> str:
+        """The text of a file (any file backend)."""
+        return fileio.get_text(path, backend_args=self.backend_args)
+
     def image_list_file(self) -> str:
-        """The file that lists the images of this dataset (for messages):
-        ``<metadata_root>/<split>/image_ids.txt`` with wsolevaluation
-        metadata, else ``ann_file``."""
-        metadata_root = getattr(self, 'metadata_root', None)
-        if metadata_root:
-            return osp.join(
-                self.resolve(metadata_root), self.split, 'image_ids.txt')
+        """The file that lists the images of this dataset (for messages);
+        ``ann_file`` unless a subclass says otherwise."""
         return self.ann_file
 
-    @staticmethod
-    def read_lines(path: str) -> List[str]:
-        """Non-empty stripped lines of a text file."""
-        with open(path) as f:
-            return [line.strip() for line in f if line.strip()]
+    def read_lines(self, path: str) -> List[str]:
+        """Non-empty stripped lines of a text file (any file backend)."""
+        return [
+            line.strip() for line in self.read_text(path).splitlines()
+            if line.strip()
+        ]
 
     # ------------------------------------------------------------------
     # bad data
@@ -155,66 +182,6 @@ class BaseBASDataset(BaseSegDataset):
                 bboxes, dtype=np.float32).reshape(-1, 4)
         info.update(extra)
         return info
-
-    def extra_paths(self, rel: str) -> Dict:
-        """More ``data_info`` keys of the image ``rel`` (e.g. mask paths);
-        none by default."""
-        return {}
-
-    def load_box_metadata(self, img_dir: str) -> List[Dict]:
-        """``data_info`` dicts from wsolevaluation-style metadata
-        (``metadata_root/<split>/{image_ids,class_labels,image_sizes,
-        localization}.txt``): one label per image, boxes when ``with_bbox``,
-        plus :meth:`extra_paths`."""
-        meta_dir = osp.join(self.resolve(self.metadata_root), self.split)
-        meta = read_wsol_metadata(
-            meta_dir, localization='box' if self.with_bbox else None)
-        data_list = []
-        for rel in meta['image_ids']:
-            boxes = None
-            if self.with_bbox:
-                boxes = self.check_boxes(
-                    np.array(meta['boxes'][rel]), rel,
-                    osp.join(meta_dir, 'localization.txt'),
-                    size=meta['sizes'].get(rel))
-            data_list.append(
-                self.make_data_info(
-                    osp.join(img_dir, rel), rel, [meta['labels'][rel]],
-                    boxes, **self.extra_paths(rel)))
-        return data_list
-
-    def check_boxes(self, boxes: np.ndarray, img_id, source: str,
-                    size: Optional[Sequence[int]] = None,
-                    tolerance: float = 1.0) -> np.ndarray:
-        """Validate (N, 4) xyxy boxes of one image.
-
-        Raises ``ValueError`` naming the image and the annotation file when a
-        box has a negative width/height or (when ``size`` = (w, h) is known)
-        lies outside the image by more than ``tolerance`` pixels.
-
-        Returns:
-            np.ndarray: the boxes clipped to ``[0, w] x [0, h]`` (float32).
-        """
-        boxes = np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
-        bad = (boxes[:, 2] < boxes[:, 0]) | (boxes[:, 3] < boxes[:, 1])
-        if bad.any():
-            raise ValueError(
-                f'{self.__class__.__name__}: image {img_id} in {source} has a '
-                f'box with negative width or height: '
-                f'{boxes[bad][0].tolist()} (expected x0<=x1, y0<=y1)')
-        if size is not None:
-            w, h = float(size[0]), float(size[1])
-            out = ((boxes[:, 0] < -tolerance) | (boxes[:, 1] < -tolerance)
-                   | (boxes[:, 2] > w + tolerance)
-                   | (boxes[:, 3] > h + tolerance))
-            if out.any():
-                raise ValueError(
-                    f'{self.__class__.__name__}: image {img_id} in {source} '
-                    f'has a box {boxes[out][0].tolist()} outside the image '
-                    f'(w={int(w)}, h={int(h)})')
-            boxes[:, 0::2] = boxes[:, 0::2].clip(0, w)
-            boxes[:, 1::2] = boxes[:, 1::2].clip(0, h)
-        return boxes
 
 
 def classes_from_labelled_paths(labels: Dict[str, int],

@@ -2,12 +2,13 @@
 """MS-COCO 2014 with image-level labels (WSSS)."""
 import contextlib
 import io
+import json
 import os.path as osp
 from typing import List
 
 from mmseg.registry import DATASETS
 
-from .base import BaseBASDataset
+from .image_label_base import BaseImageLabelDataset
 from .palettes import coco_palette
 
 #: the 80 COCO thing classes in COCO category-id order (ids 1..90 with
@@ -29,7 +30,7 @@ COCO_CLASSES = (
 
 
 @DATASETS.register_module()
-class COCOClsDataset(BaseBASDataset):
+class COCOClsDataset(BaseImageLabelDataset):
     """COCO 2014 image-level multi-label dataset for WSSS.
 
     ``data_root`` is the ``coco`` folder (``train2014/``, ``val2014/``,
@@ -54,7 +55,9 @@ class COCOClsDataset(BaseBASDataset):
         skip_empty (bool): drop images without any annotation (they carry
             no class to train or evaluate seeds on). Default True.
         seg_map_suffix (str): Defaults to ``'.png'``.
-        **kwargs: other :class:`mmseg.datasets.BaseSegDataset` arguments.
+        **kwargs: other :class:`mmseg.datasets.BaseSegDataset` arguments
+            (``backend_args`` included: the json is read through mmengine
+            ``fileio``).
     """
     METAINFO = dict(
         classes=('background', ) + COCO_CLASSES, palette=coco_palette(81))
@@ -71,18 +74,12 @@ class COCOClsDataset(BaseBASDataset):
                  **kwargs) -> None:
         self.include_crowd = include_crowd
         self.skip_empty = skip_empty
-        data_prefix = {k: v for k, v in dict(data_prefix).items() if v}
         super().__init__(
             ann_file=ann_file,
             data_prefix=data_prefix,
             img_suffix=img_suffix,
             seg_map_suffix=seg_map_suffix,
             **kwargs)
-
-    @property
-    def fg_classes(self) -> tuple:
-        """The 80 foreground class names (``gt_label`` indexes these)."""
-        return tuple(self.metainfo['classes'][1:])
 
     def load_data_list(self) -> List[dict]:
         """Read the instances json with pycocotools."""
@@ -93,11 +90,12 @@ class COCOClsDataset(BaseBASDataset):
                               'pip install pycocotools') from e
         self.require_file(self.ann_file, 'annotation json (ann_file)')
         img_dir = self.require_dir(self.data_prefix['img_path'], 'image dir')
-        seg_dir = self.data_prefix.get('seg_map_path')
-        if seg_dir:
-            self.require_dir(seg_dir, 'segmentation dir (seg_map_path)')
+        seg_dir = self.seg_map_dir()
         with contextlib.redirect_stdout(io.StringIO()):
-            coco = COCO(self.ann_file)
+            # COCO() opens local files only: read the json through fileio
+            coco = COCO()
+            coco.dataset = json.loads(self.read_text(self.ann_file))
+            coco.createIndex()
         cat_ids = sorted(coco.getCatIds())
         if len(cat_ids) != len(COCO_CLASSES):
             raise ValueError(

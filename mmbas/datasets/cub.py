@@ -3,14 +3,13 @@
 import os.path as osp
 from typing import List, Optional
 
-import numpy as np
 from mmseg.registry import DATASETS
 
-from .base import BaseBASDataset
+from .wsol_base import BaseWSOLDataset
 
 
 @DATASETS.register_module()
-class CUBDataset(BaseBASDataset):
+class CUBDataset(BaseWSOLDataset):
     """CUB-200-2011 (WSOL): one label and one or more boxes per image.
 
     ``data_root`` is the ``CUB_200_2011`` folder. Two modes:
@@ -45,10 +44,14 @@ class CUBDataset(BaseBASDataset):
             folder (relative to ``data_root`` or absolute).
         mask_dir (str, optional): segmentation folder; None = no masks.
         with_bbox (bool): attach ``gt_bboxes``. Defaults to True.
-        **kwargs: other :class:`mmseg.datasets.BaseSegDataset` arguments.
+        **kwargs: other :class:`BaseWSOLDataset` arguments (``metainfo``,
+            ``data_root``, ``backend_args``, ...).
     """
     LAYOUT_HINT = ('set data_root to the CUB_200_2011 folder '
                    '(see docs/datasets.md)')
+
+    SPLITS = ('train', 'test')
+    METADATA_SPLITS = ('train', 'val', 'test')
 
     def __init__(self,
                  split: str = 'train',
@@ -56,30 +59,20 @@ class CUBDataset(BaseBASDataset):
                  metadata_root: Optional[str] = None,
                  mask_dir: Optional[str] = None,
                  with_bbox: bool = True,
-                 metainfo: Optional[dict] = None,
-                 data_root: Optional[str] = None,
                  **kwargs) -> None:
-        valid = ('train', 'val', 'test') if metadata_root else ('train',
-                                                                 'test')
-        if split not in valid:
-            raise ValueError(f'CUBDataset split must be one of {valid}, '
-                             f'got {split!r}')
-        self.split = split
-        self.metadata_root = metadata_root
         self.mask_dir = mask_dir
-        self.with_bbox = with_bbox
-        self.data_root = data_root
-        metainfo = dict(metainfo or {})
-        if 'classes' not in metainfo:
-            path = self.require_file(self.resolve('classes.txt'),
-                                     'class list')
-            metainfo['classes'] = tuple(
-                line.split(maxsplit=1)[1] for line in self.read_lines(path))
         super().__init__(
+            split=split,
+            metadata_root=metadata_root,
+            with_bbox=with_bbox,
             data_prefix=data_prefix,
-            metainfo=metainfo,
-            data_root=data_root,
             **kwargs)
+
+    def find_classes(self) -> tuple:
+        """Second field of each line of ``classes.txt``."""
+        path = self.require_file(self.resolve('classes.txt'), 'class list')
+        return tuple(
+            line.split(maxsplit=1)[1] for line in self.read_lines(path))
 
     def extra_paths(self, rel: str) -> dict:
         """``mask_paths`` of the image when ``mask_dir`` is set."""
@@ -131,9 +124,8 @@ class CUBDataset(BaseBASDataset):
             if self.with_bbox:
                 x, y, w, h = (float(v) for v in
                               tables['bounding_boxes.txt'][img_id].split())
-                boxes = self.check_boxes(
-                    np.array([[x, y, x + w, y + h]]), img_id,
-                    files['bounding_boxes.txt'])
+                boxes = self.check_boxes([[x, y, x + w, y + h]], img_id,
+                                         files['bounding_boxes.txt'])
             data_list.append(
                 self.make_data_info(
                     osp.join(img_dir, rel), img_id, [label], boxes,

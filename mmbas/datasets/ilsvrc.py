@@ -1,19 +1,19 @@
 # Copyright (c) mmbas contributors. All rights reserved.
 """ImageNet-1k (ILSVRC 2012) for weakly supervised object localization."""
-import os
 import os.path as osp
 import xml.etree.ElementTree as ET
 from typing import List, Optional
 
+import mmengine.fileio as fileio
 import numpy as np
 from mmseg.registry import DATASETS
 
-from .base import BaseBASDataset, classes_from_labelled_paths
-from .wsol_metadata import read_wsol_metadata
+from .base import classes_from_labelled_paths
+from .wsol_base import BaseWSOLDataset
 
 
 @DATASETS.register_module()
-class ILSVRCDataset(BaseBASDataset):
+class ILSVRCDataset(BaseWSOLDataset):
     """ILSVRC 2012 (WSOL): training labels and validation boxes.
 
     ``data_root`` is the ``ILSVRC`` folder. Two modes:
@@ -57,10 +57,14 @@ class ILSVRCDataset(BaseBASDataset):
         with_bbox (bool): attach ``gt_bboxes`` (val/test). Default True.
         xml_offset (float): subtracted from XML box numbers. Default 1.
         class_file (str): optional class list. Default ``'classes.txt'``.
-        **kwargs: other :class:`mmseg.datasets.BaseSegDataset` arguments.
+        **kwargs: other :class:`BaseWSOLDataset` arguments (``metainfo``,
+            ``data_root``, ``backend_args``, ...).
     """
     LAYOUT_HINT = ('set data_root to the ILSVRC folder holding train/ and '
                    'val/ (see docs/datasets.md)')
+
+    SPLITS = ('train', 'val')
+    METADATA_SPLITS = ('train', 'val', 'test')
 
     def __init__(self,
                  split: str = 'train',
@@ -71,47 +75,39 @@ class ILSVRCDataset(BaseBASDataset):
                  with_bbox: bool = True,
                  xml_offset: float = 1.0,
                  class_file: str = 'classes.txt',
-                 metainfo: Optional[dict] = None,
-                 data_root: Optional[str] = None,
                  **kwargs) -> None:
-        valid = ('train', 'val', 'test') if metadata_root else ('train',
-                                                                 'val')
-        if split not in valid:
-            raise ValueError(f'ILSVRCDataset split must be one of {valid}, '
-                             f'got {split!r}')
-        self.split = split
         self.box_dir = box_dir
-        self.metadata_root = metadata_root
-        self.with_bbox = with_bbox and split != 'train'
         self.xml_offset = xml_offset
-        self.data_root = data_root
+        self.class_file = class_file
         if data_prefix is None:
             data_prefix = dict(img_path='' if metadata_root else split)
         if ann_file is None:
             ann_file = '' if metadata_root else f'{split}.txt'
-        metainfo = dict(metainfo or {})
-        if 'classes' not in metainfo:
-            metainfo['classes'] = self._find_classes(class_file)
         super().__init__(
+            split=split,
+            metadata_root=metadata_root,
+            with_bbox=with_bbox and split != 'train',
             ann_file=ann_file,
             data_prefix=data_prefix,
-            metainfo=metainfo,
-            data_root=data_root,
             **kwargs)
 
-    def _find_classes(self, class_file: str) -> tuple:
-        path = self.resolve(class_file)
-        if path and osp.isfile(path):
+    def find_classes(self) -> tuple:
+        """``class_file``, else the sorted folders of ``train/``, else the
+        class folders of the wsolevaluation train metadata."""
+        path = self.resolve(self.class_file)
+        if path and self.isfile(path):
             return tuple(line.split()[0] for line in self.read_lines(path))
         train_dir = self.resolve('train')
-        if train_dir and osp.isdir(train_dir):
-            names = sorted(d.name for d in os.scandir(train_dir)
-                           if d.is_dir())
+        if train_dir and self.isdir(train_dir):
+            names = sorted(
+                fileio.list_dir_or_file(
+                    train_dir,
+                    list_file=False,
+                    backend_args=self.backend_args))
             if names:
                 return tuple(names)
         if self.metadata_root:
-            meta = read_wsol_metadata(
-                osp.join(self.resolve(self.metadata_root), 'train'))
+            meta = self.read_metadata('train')
             names = classes_from_labelled_paths(meta['labels'], 1)
             if names:
                 return names
@@ -134,7 +130,7 @@ class ILSVRCDataset(BaseBASDataset):
             if box_dir is not None:
                 stem = osp.splitext(osp.basename(rel))[0]
                 xml_path = osp.join(box_dir, stem + '.xml')
-                if not osp.isfile(xml_path):
+                if not self.isfile(xml_path):
                     raise FileNotFoundError(
                         f'ILSVRCDataset: image {rel} of {self.ann_file} has '
                         f'no box file {xml_path}')
@@ -146,7 +142,7 @@ class ILSVRCDataset(BaseBASDataset):
         return data_list
 
     def _parse_xml(self, xml_path: str, rel: str) -> np.ndarray:
-        root = ET.parse(xml_path).getroot()
+        root = ET.fromstring(self.read_bytes(xml_path))
         size = root.find('size')
         wh = None
         if size is not None:

@@ -5,12 +5,12 @@ from typing import List, Optional
 
 from mmseg.registry import DATASETS
 
-from .base import BaseBASDataset, classes_from_labelled_paths
-from .wsol_metadata import read_wsol_metadata
+from .base import classes_from_labelled_paths
+from .wsol_base import BaseWSOLDataset
 
 
 @DATASETS.register_module()
-class OpenImagesWSOLDataset(BaseBASDataset):
+class OpenImagesWSOLDataset(BaseWSOLDataset):
     """OpenImages30k of wsolevaluation: one label, instance masks.
 
     ``data_root`` is the ``OpenImages`` folder; the split is described by
@@ -37,11 +37,15 @@ class OpenImagesWSOLDataset(BaseBASDataset):
             metadata paths start at ``val/``.
         with_mask (bool): attach mask paths (not for ``train``, which has
             none). Defaults to True.
-        **kwargs: other :class:`mmseg.datasets.BaseSegDataset` arguments.
+        **kwargs: other :class:`BaseWSOLDataset` arguments (``metainfo``,
+            ``data_root``, ``backend_args``, ...).
     """
     LAYOUT_HINT = ('set data_root to the OpenImages folder and '
                    'metadata_root to metadata/OpenImages (see '
                    'docs/datasets.md)')
+
+    SPLITS = ()
+    METADATA_SPLITS = ('train', 'val', 'test')
 
     def __init__(self,
                  split: str = 'train',
@@ -49,37 +53,30 @@ class OpenImagesWSOLDataset(BaseBASDataset):
                  data_prefix: dict = dict(img_path=''),
                  mask_prefix: str = '',
                  with_mask: bool = True,
-                 metainfo: Optional[dict] = None,
-                 data_root: Optional[str] = None,
                  **kwargs) -> None:
-        if split not in ('train', 'val', 'test'):
-            raise ValueError("OpenImagesWSOLDataset split must be 'train', "
-                             f"'val' or 'test', got {split!r}")
-        self.split = split
-        self.metadata_root = metadata_root
         self.mask_prefix = mask_prefix
         self.with_mask = with_mask and split != 'train'
-        self.data_root = data_root
-        metainfo = dict(metainfo or {})
-        if 'classes' not in metainfo:
-            meta_dir = osp.join(self.resolve(metadata_root), 'train')
-            if not osp.isdir(meta_dir):
-                meta_dir = osp.join(self.resolve(metadata_root), split)
-            meta = read_wsol_metadata(meta_dir)
-            metainfo['classes'] = classes_from_labelled_paths(
-                meta['labels'], 1)
         super().__init__(
+            split=split,
+            metadata_root=metadata_root,
+            with_bbox=False,
             data_prefix=data_prefix,
-            metainfo=metainfo,
-            data_root=data_root,
             **kwargs)
+
+    def find_classes(self) -> tuple:
+        """Class folders of the train metadata (of the split's own metadata
+        when there is no train folder)."""
+        split = 'train' if self.isdir(self.metadata_dir('train')) \
+            else self.split
+        return classes_from_labelled_paths(
+            self.read_metadata(split)['labels'], 1)
 
     def load_data_list(self) -> List[dict]:
         """Read the wsolevaluation metadata of the split."""
         img_dir = self.require_dir(self.data_prefix['img_path'], 'image dir')
-        meta_dir = osp.join(self.resolve(self.metadata_root), self.split)
-        meta = read_wsol_metadata(
-            meta_dir, localization='mask' if self.with_mask else None)
+        meta_dir = self.metadata_dir()
+        meta = self.read_metadata(
+            localization='mask' if self.with_mask else None)
         mask_root = self.resolve(self.mask_prefix) or self.data_root or ''
         data_list = []
         for rel in meta['image_ids']:
@@ -89,7 +86,7 @@ class OpenImagesWSOLDataset(BaseBASDataset):
                 extra['mask_paths'] = [osp.join(mask_root, m) for m in masks]
                 extra['ignore_path'] = (
                     osp.join(mask_root, ignore) if ignore else None)
-                if not data_list and not osp.isfile(extra['mask_paths'][0]):
+                if not data_list and not self.isfile(extra['mask_paths'][0]):
                     raise FileNotFoundError(
                         f'OpenImagesWSOLDataset: mask {extra["mask_paths"][0]}'
                         f' of image {rel} ({meta_dir}/localization.txt) does '

@@ -1,5 +1,6 @@
 # Copyright (c) mmbas contributors. All rights reserved.
 """PASCAL VOC 2012 with image-level labels (WSSS)."""
+import io
 import os.path as osp
 import xml.etree.ElementTree as ET
 from typing import Dict, List, Optional
@@ -8,11 +9,11 @@ import numpy as np
 from mmseg.datasets import PascalVOCDataset
 from mmseg.registry import DATASETS
 
-from .base import BaseBASDataset
+from .image_label_base import BaseImageLabelDataset
 
 
 @DATASETS.register_module()
-class VOCClsDataset(BaseBASDataset):
+class VOCClsDataset(BaseImageLabelDataset):
     """VOC 2012 image-level multi-label dataset for WSSS (BAS stage 1/2).
 
     ``data_root`` is the ``VOCdevkit/VOC2012`` folder. Image ids come from an
@@ -54,7 +55,7 @@ class VOCClsDataset(BaseBASDataset):
         seg_map_suffix (str): Defaults to ``'.png'``.
         **kwargs: other :class:`mmseg.datasets.BaseSegDataset` arguments
             (``metainfo``, ``pipeline``, ``test_mode``, ``lazy_init``,
-            ``serialize_data``, ``indices``, ...).
+            ``serialize_data``, ``indices``, ``backend_args``, ...).
     """
     METAINFO = dict(
         classes=PascalVOCDataset.METAINFO['classes'],
@@ -74,7 +75,6 @@ class VOCClsDataset(BaseBASDataset):
         self.ann_dir = ann_dir
         self.label_file = label_file
         self.include_difficult = include_difficult
-        data_prefix = {k: v for k, v in dict(data_prefix).items() if v}
         super().__init__(
             ann_file=ann_file,
             data_prefix=data_prefix,
@@ -82,17 +82,13 @@ class VOCClsDataset(BaseBASDataset):
             seg_map_suffix=seg_map_suffix,
             **kwargs)
 
-    @property
-    def fg_classes(self) -> tuple:
-        """The 20 foreground class names (``gt_label`` indexes these)."""
-        return tuple(self.metainfo['classes'][1:])
-
     # ------------------------------------------------------------------
     def _load_label_file(self, path: str) -> Dict[str, np.ndarray]:
         num_fg = len(self.fg_classes)
         out = {}
         if path.endswith('.npy'):
-            table = np.load(path, allow_pickle=True).item()
+            table = np.load(
+                io.BytesIO(self.read_bytes(path)), allow_pickle=True).item()
             for key, vec in table.items():
                 key = str(key)
                 if '_' not in key and len(key) == 10:  # IRN int ids
@@ -104,7 +100,8 @@ class VOCClsDataset(BaseBASDataset):
                         f'expected a multi-hot vector of {num_fg}')
                 out[key] = np.flatnonzero(vec > 0)
         else:
-            for lineno, line in enumerate(open(path), 1):
+            lines = self.read_text(path).splitlines()
+            for lineno, line in enumerate(lines, 1):
                 line = line.split('#', 1)[0].strip()
                 if not line:
                     continue
@@ -126,7 +123,8 @@ class VOCClsDataset(BaseBASDataset):
         """0-based foreground class indices of the objects of one XML."""
         names = self.fg_classes
         labels = []
-        for obj in ET.parse(xml_path).getroot().findall('object'):
+        root = ET.fromstring(self.read_bytes(xml_path))
+        for obj in root.findall('object'):
             name = obj.findtext('name', '').strip()
             if name not in names:
                 raise ValueError(
@@ -143,9 +141,7 @@ class VOCClsDataset(BaseBASDataset):
         self.require_file(self.ann_file, 'image list (ann_file)')
         img_dir = self.require_dir(self.data_prefix['img_path'],
                                    'image dir')
-        seg_dir = self.data_prefix.get('seg_map_path')
-        if seg_dir:
-            self.require_dir(seg_dir, 'segmentation dir (seg_map_path)')
+        seg_dir = self.seg_map_dir()
         table = {}
         if self.label_file:
             path = self.require_file(self.resolve(self.label_file),
@@ -161,7 +157,7 @@ class VOCClsDataset(BaseBASDataset):
                 labels = table[img_id]
             else:
                 xml_path = osp.join(xml_dir, img_id + '.xml')
-                if not osp.isfile(xml_path):
+                if not self.isfile(xml_path):
                     raise FileNotFoundError(
                         f'{self.__class__.__name__}: image id {img_id} of '
                         f'{self.ann_file} has no annotation {xml_path}'

@@ -9,6 +9,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform, LoadImageFromFile
 from mmseg.registry import TRANSFORMS
 
+from mmbas.evaluation.functional.box_utils import validate_gt_boxes
 from mmbas.utils.image_io import imread_strict
 
 
@@ -88,8 +89,9 @@ class LoadWSOLAnnotations(BaseTransform):
 
     Added / modified keys:
 
-    * ``gt_bboxes`` (np.ndarray float32, (N, 4)): checked (negative
-      width/height or a box beyond the image by more than
+    * ``gt_bboxes`` (np.ndarray float32, (N, 4)): checked with
+      :func:`~mmbas.evaluation.functional.validate_gt_boxes` (negative
+      width/height, NaN, or a box beyond the image by more than
       ``box_tolerance`` px -> ``ValueError`` naming the image) and clipped
       to the image.
     * ``gt_seg_map`` (np.ndarray uint8, (H, W)): read with
@@ -182,23 +184,17 @@ class LoadWSOLAnnotations(BaseTransform):
         img_path = results.get('img_path', '<unknown image>')
         hw = results['img'].shape[:2]
         if self.with_bbox and results.get('gt_bboxes') is not None:
-            boxes = np.array(results['gt_bboxes'],
-                             dtype=np.float32).reshape(-1, 4)
-            h, w = hw
-            tol = self.box_tolerance
-            if ((boxes[:, 2] < boxes[:, 0]) |
-                    (boxes[:, 3] < boxes[:, 1])).any():
-                raise ValueError(
-                    f'image {img_path} has a box with negative width or '
-                    f'height: {boxes.tolist()}')
-            if ((boxes[:, :2] < -tol).any() or (boxes[:, 2] > w + tol).any()
-                    or (boxes[:, 3] > h + tol).any()):
-                raise ValueError(
-                    f'image {img_path} ({w}x{h}) has a box outside the '
-                    f'image: {boxes.tolist()}')
-            boxes[:, 0::2] = boxes[:, 0::2].clip(0, w)
-            boxes[:, 1::2] = boxes[:, 1::2].clip(0, h)
-            results['gt_bboxes'] = boxes
+            results['gt_bboxes'] = validate_gt_boxes(
+                results['gt_bboxes'],
+                hw[0],
+                hw[1],
+                where=f'image {img_path}',
+                frame='image',
+                tolerance=self.box_tolerance,
+                clip=True,
+                allow_empty=True,
+                hint='Fix the box in the annotation file of the image.',
+                dtype=np.float32)
         if self.with_seg and results.get('seg_map_path'):
             path = results['seg_map_path']
             seg = self._fit(self._read(path), hw, path, img_path)

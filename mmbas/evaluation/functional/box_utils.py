@@ -21,24 +21,60 @@ def describe_image(name: Optional[str]) -> str:
 
 
 def validate_gt_boxes(boxes,
-                      height: int,
-                      width: int,
-                      name: Optional[str] = None) -> np.ndarray:
-    """Check ground-truth boxes and return them as a float64 ``(N, 4)`` array.
+                      height: Optional[float] = None,
+                      width: Optional[float] = None,
+                      name: Optional[str] = None,
+                      *,
+                      where: Optional[str] = None,
+                      frame: str = 'localization map',
+                      tolerance: float = 0.,
+                      clip: bool = False,
+                      allow_empty: bool = False,
+                      hint: Optional[str] = None,
+                      dtype=np.float64) -> np.ndarray:
+    """Check ``(N, 4)`` ``x0, y0, x1, y1`` boxes of one image; the one box
+    validator of mmbas (datasets, loading transforms and WSOL metrics).
 
-    Accepted: finite coordinates with ``0 <= x0 <= x1 <= width`` and
-    ``0 <= y0 <= y1 <= height``.  ``x1 == width`` is tolerated because many
+    Accepted: finite coordinates with ``x0 <= x1`` and ``y0 <= y1`` and,
+    when the frame size is known, ``-tolerance <= x0``, ``x1 <= width +
+    tolerance`` (same for y). ``x1 == width`` is tolerated because many
     annotation pipelines (and wsolevaluation's own box resizing) produce an
-    exclusive right edge that lands exactly on the border.  Zero-area boxes
+    exclusive right edge that lands exactly on the border. Zero-area boxes
     (``x0 == x1``) are accepted; under the +1 convention they are one pixel
     wide.
+
+    Args:
+        boxes (array-like): ``(N, 4)`` boxes, or one box of 4 numbers.
+        height (float, optional): Height of the frame the boxes live in;
+            None (with ``width``) skips the bounds check.
+        width (float, optional): Width of that frame.
+        name (str, optional): Image name for the messages (``image
+            'name'``).
+        where (str, optional): The whole subject of the messages instead
+            (e.g. ``'CUBDataset: image 12 in bounding_boxes.txt'``).
+        frame (str): What ``height`` x ``width`` is, for the messages.
+            Defaults to ``'localization map'``.
+        tolerance (float): Pixels a box may overshoot the frame. Defaults
+            to 0.
+        clip (bool): Clip the boxes to ``[0, width] x [0, height]``.
+            Defaults to False.
+        allow_empty (bool): Accept zero boxes (returns ``(0, 4)``).
+            Defaults to False.
+        hint (str, optional): The fix of an out-of-frame box; defaults to
+            the one for boxes scored on a localization map.
+        dtype: Dtype of the returned array. Defaults to float64.
+
+    Returns:
+        np.ndarray: The boxes, ``(N, 4)`` of ``dtype`` (clipped if asked).
 
     Raises:
         ValueError: naming the image and the fix, for any other box.
     """
-    where = describe_image(name)
-    arr = np.asarray(boxes, dtype=np.float64)
+    where = where or describe_image(name)
+    arr = np.array(boxes, dtype=np.float64)
     if arr.size == 0:
+        if allow_empty:
+            return arr.reshape(0, 4).astype(dtype)
         raise ValueError(
             f'No ground-truth box for {where}: give at least one box as an '
             '(N, 4) array in x0, y0, x1, y1 order.')
@@ -48,21 +84,32 @@ def validate_gt_boxes(boxes,
             f'gt_bboxes of {where} has shape {np.shape(boxes)}; expected '
             '(N, 4) in x0, y0, x1, y1 order.')
     if not np.isfinite(arr).all():
-        raise ValueError(f'gt_bboxes of {where} contains NaN/inf: {arr}. '
-                         'Drop or fix the broken annotation.')
+        raise ValueError(f'gt_bboxes of {where} contains NaN/inf: '
+                         f'{arr.tolist()}. Drop or fix the broken '
+                         'annotation.')
     x0, y0, x1, y1 = arr.T
-    if (x1 < x0).any() or (y1 < y0).any():
+    bad = (x1 < x0) | (y1 < y0)
+    if bad.any():
         raise ValueError(
-            f'gt_bboxes of {where} has a negative width/height: {arr}. '
-            'Boxes must be x0, y0, x1, y1 with x1 >= x0 and y1 >= y0 '
-            '(convert xywh boxes first).')
-    if (x0 < 0).any() or (y0 < 0).any() or (x1 > width).any() or \
-            (y1 > height).any():
+            f'{where} has a box with negative width or height: '
+            f'{arr[bad][0].tolist()}. Boxes must be x0, y0, x1, y1 with '
+            'x1 >= x0 and y1 >= y0 (convert xywh boxes first).')
+    if height is None or width is None:
+        return arr.astype(dtype)
+    h, w, tol = float(height), float(width), float(tolerance)
+    out = (x0 < -tol) | (y0 < -tol) | (x1 > w + tol) | (y1 > h + tol)
+    if out.any():
+        if hint is None:
+            hint = ('Transform the boxes into the frame of the map '
+                    '(resize/crop them like the image) or clip them.')
+        margin = f', {tol:g} px allowed' if tol else ''
         raise ValueError(
-            f'gt_bboxes of {where} lie outside the {width}x{height} (WxH) '
-            f'localization map: {arr}. Transform the boxes into the frame of '
-            'the map (resize/crop them like the image) or clip them.')
-    return arr
+            f'{where} has a box {arr[out][0].tolist()} outside the '
+            f'{frame} ({w:g}x{h:g} WxH{margin}). {hint}')
+    if clip:
+        arr[:, 0::2] = arr[:, 0::2].clip(0, w)
+        arr[:, 1::2] = arr[:, 1::2].clip(0, h)
+    return arr.astype(dtype)
 
 
 def pairwise_iou_inclusive(boxes_a, boxes_b) -> np.ndarray:
