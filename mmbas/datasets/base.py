@@ -2,6 +2,7 @@
 """Common base of the mmbas image-label (WSSS) and WSOL datasets: paths,
 file reads through mmengine ``fileio`` and bad-data errors."""
 import os.path as osp
+import posixpath
 from typing import Dict, List, Optional, Sequence
 
 import mmengine.fileio as fileio
@@ -67,12 +68,20 @@ class BaseBASDataset(BaseSegDataset):
     # ------------------------------------------------------------------
     def resolve(self, path: Optional[str]) -> Optional[str]:
         """Join ``path`` with ``data_root`` unless it is absolute (a local
-        absolute path or a URI such as ``s3://...``) or None."""
+        absolute path or a URI such as ``s3://...``) or None.
+
+        Off the local disk (a URI, or ``backend_args`` given) ``..``
+        segments are collapsed (``root/a/../b`` -> ``root/b``): object
+        stores have no parent folders. Local paths are returned as joined.
+        """
         if path is None or path == '':
             return path
-        if osp.isabs(path) or '://' in path or not self.data_root:
-            return path
-        return osp.join(self.data_root, path)
+        if not (osp.isabs(path) or '://' in path or not self.data_root):
+            path = osp.join(self.data_root, path)
+        if ('://' in path or self.backend_args) and '..' in path:
+            prefix, sep, key = path.rpartition('://')
+            path = prefix + sep + posixpath.normpath(key)
+        return path
 
     def layout_error(self, what: str, path: str) -> FileNotFoundError:
         """One-line error naming the missing ``path`` and the fix."""

@@ -2,17 +2,21 @@
 # 81-class PNGs (0 background, k+1 = class k) made by the COCO converter.
 dataset_type = 'COCOClsDataset'
 data_root = 'data/coco'
+# file backend of every read (lists, annotations, images); None
+# reads local files (or the backend of a URI prefix in data_root),
+# e.g. dict(backend='petrel') for data on other storage
+backend_args = None
 crop_size = (448, 448)
 train_pipeline = [
-    dict(type='StrictLoadImageFromFile'),
+    dict(type='StrictLoadImageFromFile', backend_args=backend_args),
     dict(type='Resize', scale=(512, 512), keep_ratio=False),
     dict(type='RandomFlip', prob=0.5),
     dict(type='WSOLRandomCrop', crop_size=crop_size),
     dict(type='PackBASInputs')
 ]
 test_pipeline = [
-    dict(type='StrictLoadImageFromFile'),
-    dict(type='LoadWSOLAnnotations'),
+    dict(type='StrictLoadImageFromFile', backend_args=backend_args),
+    dict(type='LoadWSOLAnnotations', backend_args=backend_args),
     dict(type='PackBASInputs')
 ]
 train_dataloader = dict(
@@ -23,6 +27,7 @@ train_dataloader = dict(
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
+        backend_args=backend_args,
         ann_file='annotations/instances_train2014.json',
         data_prefix=dict(img_path='train2014'),
         pipeline=train_pipeline))
@@ -34,6 +39,7 @@ val_dataloader = dict(
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
+        backend_args=backend_args,
         ann_file='annotations/instances_val2014.json',
         data_prefix=dict(
             img_path='val2014', seg_map_path='SegmentationClass/val2014'),

@@ -2,8 +2,12 @@
 # wsolevaluation CUBV2: add metadata_root='../metadata/CUB' (split val/test).
 dataset_type = 'CUBDataset'
 data_root = 'data/CUB_200_2011'
+# file backend of every read (lists, annotations, images); None
+# reads local files (or the backend of a URI prefix in data_root),
+# e.g. dict(backend='petrel') for data on other storage
+backend_args = None
 train_pipeline = [
-    dict(type='StrictLoadImageFromFile'),
+    dict(type='StrictLoadImageFromFile', backend_args=backend_args),
     dict(type='Resize', scale=(256, 256), keep_ratio=False),
     dict(type='WSOLRandomCrop', crop_size=(224, 224)),
     dict(type='RandomFlip', prob=0.5),
@@ -11,16 +15,16 @@ train_pipeline = [
 ]
 # paper protocol (BAS tables): resize 256x256 -> centre crop 224
 test_pipeline = [
-    dict(type='StrictLoadImageFromFile'),
-    dict(type='LoadWSOLAnnotations'),
+    dict(type='StrictLoadImageFromFile', backend_args=backend_args),
+    dict(type='LoadWSOLAnnotations', backend_args=backend_args),
     dict(type='Resize', scale=(256, 256), keep_ratio=False),
     dict(type='WSOLCenterCrop', crop_size=224),
     dict(type='PackBASInputs')
 ]
 # field-standard protocol (wsolevaluation): resize 224x224, no crop
 official_test_pipeline = [
-    dict(type='StrictLoadImageFromFile'),
-    dict(type='LoadWSOLAnnotations'),
+    dict(type='StrictLoadImageFromFile', backend_args=backend_args),
+    dict(type='LoadWSOLAnnotations', backend_args=backend_args),
     dict(type='Resize', scale=(224, 224), keep_ratio=False),
     dict(type='PackBASInputs')
 ]
@@ -32,6 +36,7 @@ train_dataloader = dict(
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
+        backend_args=backend_args,
         split='train',
         pipeline=train_pipeline))
 val_dataloader = dict(
@@ -42,6 +47,7 @@ val_dataloader = dict(
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
+        backend_args=backend_args,
         split='test',
         test_mode=True,
         pipeline=test_pipeline))

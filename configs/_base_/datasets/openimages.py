@@ -2,8 +2,12 @@
 # Masks may come at another resolution than the image -> resized (nearest).
 dataset_type = 'OpenImagesWSOLDataset'
 data_root = 'data/OpenImages'
+# file backend of every read (lists, annotations, images); None
+# reads local files (or the backend of a URI prefix in data_root),
+# e.g. dict(backend='petrel') for data on other storage
+backend_args = None
 train_pipeline = [
-    dict(type='StrictLoadImageFromFile'),
+    dict(type='StrictLoadImageFromFile', backend_args=backend_args),
     dict(type='Resize', scale=(256, 256), keep_ratio=False),
     dict(type='WSOLRandomCrop', crop_size=(224, 224)),
     dict(type='RandomFlip', prob=0.5),
@@ -11,16 +15,22 @@ train_pipeline = [
 ]
 # paper protocol (BAS tables): resize 256x256 -> centre crop 224
 test_pipeline = [
-    dict(type='StrictLoadImageFromFile'),
-    dict(type='LoadWSOLAnnotations', mask_size_mismatch='resize'),
+    dict(type='StrictLoadImageFromFile', backend_args=backend_args),
+    dict(
+        type='LoadWSOLAnnotations',
+        mask_size_mismatch='resize',
+        backend_args=backend_args),
     dict(type='Resize', scale=(256, 256), keep_ratio=False),
     dict(type='WSOLCenterCrop', crop_size=224),
     dict(type='PackBASInputs')
 ]
 # field-standard protocol (wsolevaluation): resize 224x224, no crop
 official_test_pipeline = [
-    dict(type='StrictLoadImageFromFile'),
-    dict(type='LoadWSOLAnnotations', mask_size_mismatch='resize'),
+    dict(type='StrictLoadImageFromFile', backend_args=backend_args),
+    dict(
+        type='LoadWSOLAnnotations',
+        mask_size_mismatch='resize',
+        backend_args=backend_args),
     dict(type='Resize', scale=(224, 224), keep_ratio=False),
     dict(type='PackBASInputs')
 ]
@@ -32,6 +42,7 @@ train_dataloader = dict(
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
+        backend_args=backend_args,
         split='train',
         metadata_root='../metadata/OpenImages',
         pipeline=train_pipeline))
@@ -43,6 +54,7 @@ val_dataloader = dict(
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
+        backend_args=backend_args,
         split='test',
         metadata_root='../metadata/OpenImages',
         test_mode=True,

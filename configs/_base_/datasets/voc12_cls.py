@@ -2,9 +2,13 @@
 # trainaug 10,582; seed evaluation on train 1,464 with SegmentationClass).
 dataset_type = 'VOCClsDataset'
 data_root = 'data/VOCdevkit/VOC2012'
+# file backend of every read (lists, annotations, images); None
+# reads local files (or the backend of a URI prefix in data_root),
+# e.g. dict(backend='petrel') for data on other storage
+backend_args = None
 crop_size = (448, 448)
 train_pipeline = [
-    dict(type='StrictLoadImageFromFile'),
+    dict(type='StrictLoadImageFromFile', backend_args=backend_args),
     # spec: resize to 512x512, flip, random crop 448. Aspect-preserving
     # alternative: dict(type='RandomResize', scale=(512, 512),
     #                   ratio_range=(0.6, 1.2), keep_ratio=True)
@@ -16,8 +20,8 @@ train_pipeline = [
 # seed evaluation: original resolution, GT masks for IoUMetric; the model
 # does the multi-scale + flip inference itself.
 test_pipeline = [
-    dict(type='StrictLoadImageFromFile'),
-    dict(type='LoadWSOLAnnotations'),
+    dict(type='StrictLoadImageFromFile', backend_args=backend_args),
+    dict(type='LoadWSOLAnnotations', backend_args=backend_args),
     dict(type='PackBASInputs')
 ]
 train_dataloader = dict(
@@ -28,6 +32,7 @@ train_dataloader = dict(
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
+        backend_args=backend_args,
         ann_file='ImageSets/Segmentation/trainaug.txt',
         data_prefix=dict(img_path='JPEGImages'),
         pipeline=train_pipeline))
@@ -39,6 +44,7 @@ val_dataloader = dict(
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
+        backend_args=backend_args,
         ann_file='ImageSets/Segmentation/train.txt',
         data_prefix=dict(
             img_path='JPEGImages', seg_map_path='SegmentationClass'),
