@@ -1,7 +1,7 @@
 # Copyright (c) mmbas contributors. All rights reserved.
 """OpenImages30k (wsolevaluation) for weakly supervised localization."""
 import os.path as osp
-from typing import List, Optional
+from typing import List
 
 from mmseg.registry import DATASETS
 
