@@ -1,7 +1,10 @@
 # Copyright (c) mmbas contributors. All rights reserved.
 """Test (and evaluate) a checkpoint: ``python tools/test.py CONFIG CKPT``.
 
-Same arguments as mmsegmentation's ``tools/test.py``.
+Same arguments as mmsegmentation's ``tools/test.py``, plus
+``--non-strict``: the checkpoint must fit the model of the config (no
+missing or unexpected keys, e.g. a CAM or DeepLab checkpoint for a BAS
+config is refused with the keys named) unless ``--non-strict`` is given.
 """
 import argparse
 import os
@@ -45,6 +48,12 @@ def parse_args():
         help='job launcher')
     parser.add_argument(
         '--tta', action='store_true', help='Test time augmentation')
+    parser.add_argument(
+        '--non-strict',
+        action='store_true',
+        help='load only the checkpoint keys that fit the model (mmengine '
+        'logs the others); by default a checkpoint with missing or '
+        'unexpected keys, e.g. of another model, is refused')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
     if 'LOCAL_RANK' not in os.environ:
@@ -57,9 +66,9 @@ def main():
     from mmbas.utils.errors import friendly_errors
     with friendly_errors('test.py'):
         import mmbas  # noqa: F401  (compat fixes + registries)
-        from mmbas.apis import (build_runner, enable_tta,
-                                enable_visualization, load_config,
-                                shutdown_distributed)
+        from mmbas.apis import (build_runner, enable_strict_loading,
+                                enable_tta, enable_visualization,
+                                load_config, shutdown_distributed)
         if not osp.isfile(args.checkpoint):
             raise FileNotFoundError(
                 f'checkpoint {args.checkpoint} does not exist; pass the '
@@ -68,6 +77,8 @@ def main():
         cfg = load_config(args.config, args.cfg_options, args.launcher,
                           args.work_dir)
         cfg.load_from = args.checkpoint
+        if not args.non_strict:
+            cfg = enable_strict_loading(cfg)
         if args.show or args.show_dir:
             cfg = enable_visualization(cfg, args.show, args.show_dir,
                                        args.wait_time)

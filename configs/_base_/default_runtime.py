@@ -11,5 +11,10 @@ custom_imports = dict(imports=['mmbas'], allow_failed_imports=False)
 randomness = dict(seed=0)
 
 # the model and the datasets must agree on the number of classes: checked
-# before the first step, with the config key to fix in the message
-custom_hooks = [dict(type='NumClassesCheckHook')]
+# before the first step, with the config key to fix in the message; the
+# class sampler of multi-label BAS is saved with each checkpoint, so that
+# --resume continues exactly
+custom_hooks = [
+    dict(type='NumClassesCheckHook'),
+    dict(type='ClassSamplerStateHook')
+]

@@ -18,7 +18,7 @@ num_classes = 81
 model = dict(decode_head=dict(num_classes=num_classes))
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='StrictLoadImageFromFile'),
     dict(type='LoadAnnotations'),
     # COCO images are at most 640 px: scale factor 0.5..1.5 of the original
     dict(

@@ -63,7 +63,7 @@ model = dict(
     test_cfg=dict(mode='whole'))
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='StrictLoadImageFromFile'),
     dict(type='LoadAnnotations'),
     # VOC images are at most 500 px: scale factor 0.5..1.5 of the original
     dict(
@@ -76,7 +76,7 @@ train_pipeline = [
     dict(type='PackSegInputs')
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='StrictLoadImageFromFile'),
     dict(type='LoadAnnotations'),
     dict(type='PackSegInputs')
 ]

@@ -12,7 +12,7 @@ model = dict(
     backbone=dict(init_cfg=None))
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='StrictLoadImageFromFile'),
     dict(type='Resize', scale=(112, 112), keep_ratio=False),
     dict(type='RandomFlip', prob=0.5),
     dict(type='WSOLRandomCrop', crop_size=crop_size),

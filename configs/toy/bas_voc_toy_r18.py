@@ -19,7 +19,7 @@ model = dict(
     backbone=dict(depth=18, init_cfg=None))
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='StrictLoadImageFromFile'),
     dict(type='Resize', scale=(72, 72), keep_ratio=False),
     dict(type='RandomFlip', prob=0.5),
     dict(type='WSOLRandomCrop', crop_size=crop_size),

@@ -29,7 +29,7 @@ model = dict(
     backbone=dict(depth=18, strides=(1, 2, 1, 1), init_cfg=None))
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='StrictLoadImageFromFile'),
     dict(type='Resize', scale=(80, 80), keep_ratio=False),
     dict(type='RandomFlip', prob=0.5),
     dict(type='WSOLRandomCrop', crop_size=crop_size),

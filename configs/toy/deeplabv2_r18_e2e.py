@@ -36,7 +36,7 @@ model = dict(
     decode_head=dict(in_channels=512, dilations=(1, 2, 3, 4)))
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='StrictLoadImageFromFile'),
     dict(type='LoadAnnotations'),
     dict(type='RandomResize', scale=(96, 96), ratio_range=(0.75, 1.25),
          keep_ratio=True),

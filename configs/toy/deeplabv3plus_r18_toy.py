@@ -24,7 +24,7 @@ model = dict(
     auxiliary_head=dict(in_channels=256, channels=32, norm_cfg=norm_cfg))
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='StrictLoadImageFromFile'),
     dict(type='LoadAnnotations'),
     dict(type='RandomResize', scale=(96, 96), ratio_range=(0.75, 1.25),
          keep_ratio=True),
@@ -33,7 +33,7 @@ train_pipeline = [
     dict(type='PackSegInputs')
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='StrictLoadImageFromFile'),
     dict(type='LoadAnnotations'),
     dict(type='PackSegInputs')
 ]

@@ -80,6 +80,18 @@ def set_resume(cfg: Config, resume: Optional[str]) -> Config:
     return cfg
 
 
+def enable_strict_loading(cfg: Config) -> Config:
+    """Load ``cfg.load_from`` strictly: add
+    :class:`~mmbas.engine.hooks.StrictCheckpointHook`, which refuses a
+    checkpoint with missing / unexpected keys or other shapes (mmengine
+    only warns), naming the checkpoint and the keys."""
+    hooks = list(cfg.get('custom_hooks', None) or [])
+    if not any(h.get('type') == 'StrictCheckpointHook' for h in hooks):
+        hooks.append(dict(type='StrictCheckpointHook'))
+    cfg.custom_hooks = hooks
+    return cfg
+
+
 def enable_visualization(cfg: Config, show: bool, show_dir: Optional[str],
                          wait_time: float) -> Config:
     """Turn on the visualization hook for ``tools/test.py --show/--show-dir``

@@ -6,6 +6,7 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 from mmseg.datasets import BaseSegDataset
 
+from mmbas.utils.errors import BadInputError, CorruptFileError, explain
 from .wsol_metadata import read_wsol_metadata
 
 TOY_HINT = ('or generate toy data with tools/misc/make_toy_data.py')
@@ -36,6 +37,12 @@ class BaseBASDataset(BaseSegDataset):
     Class attribute ``LAYOUT_HINT`` is the fix printed in layout errors
     (where the dataset is expected). Constructor arguments are those of
     :class:`BaseSegDataset`.
+
+    Bad data fails with the list the image came from
+    (:meth:`image_list_file`): an empty list raises
+    :class:`~mmbas.utils.errors.BadInputError` when the dataset is
+    initialised, and a sample whose file is missing or corrupt re-raises
+    the loading error with the image id and the list appended.
     """
 
     #: fix appended to every layout error; subclasses override.
@@ -70,11 +77,52 @@ class BaseBASDataset(BaseSegDataset):
             raise self.layout_error(what, path)
         return path
 
+    def image_list_file(self) -> str:
+        """The file that lists the images of this dataset (for messages):
+        ``<metadata_root>/<split>/image_ids.txt`` with wsolevaluation
+        metadata, else ``ann_file``."""
+        metadata_root = getattr(self, 'metadata_root', None)
+        if metadata_root:
+            return osp.join(
+                self.resolve(metadata_root), self.split, 'image_ids.txt')
+        return self.ann_file
+
     @staticmethod
     def read_lines(path: str) -> List[str]:
         """Non-empty stripped lines of a text file."""
         with open(path) as f:
             return [line.strip() for line in f if line.strip()]
+
+    # ------------------------------------------------------------------
+    # bad data
+    # ------------------------------------------------------------------
+    def filter_data(self) -> List[dict]:
+        """mmengine's hook between :meth:`load_data_list` and serialisation:
+        no filtering, but an empty list raises
+        :class:`~mmbas.utils.errors.BadInputError` naming the list file
+        (instead of numpy's ``need at least one array to concatenate``)."""
+        data_list = super().filter_data()
+        if not data_list:
+            raise BadInputError(
+                f'{self.__class__.__name__}: the image list '
+                f'{self.image_list_file()} gives no image; put one image '
+                'per line in it, or point the config at the right list')
+        return data_list
+
+    def prepare_data(self, idx: int):
+        """Run the pipeline on sample ``idx``; a missing
+        (``FileNotFoundError``) or corrupt
+        (:class:`~mmbas.utils.errors.CorruptFileError`) file is re-raised as
+        the same type with the image id and the list file appended to its
+        message."""
+        try:
+            return super().prepare_data(idx)
+        except (FileNotFoundError, CorruptFileError) as err:
+            info = self.get_data_info(idx)
+            message = explain(err) or str(err)
+            raise type(err)(
+                f'{message} (image {info.get("img_id")} of the list '
+                f'{self.image_list_file()})') from None
 
     # ------------------------------------------------------------------
     # data infos

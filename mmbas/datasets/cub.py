@@ -90,6 +90,13 @@ class CUBDataset(BaseBASDataset):
                      osp.splitext(rel)[0] + '.png')
         ])
 
+    def image_list_file(self) -> str:
+        """``images.txt`` (split by ``train_test_split.txt``) of the
+        official files, else the wsolevaluation ``image_ids.txt``."""
+        if self.metadata_root:
+            return super().image_list_file()
+        return self.resolve('images.txt')
+
     def load_data_list(self) -> List[dict]:
         """Read the official CUB files or the wsolevaluation metadata."""
         img_dir = self.require_dir(self.data_prefix['img_path'], 'image dir')

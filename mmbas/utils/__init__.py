@@ -5,8 +5,13 @@ from .env_check import StackError, check_stack
 # broken install fails with one actionable line instead of a deep traceback.
 check_stack()
 
-from .checkpoint import load_local_checkpoint, trusted_checkpoints  # noqa
+from .checkpoint import (load_local_checkpoint,  # noqa: E402
+                         load_state_dict_strict, load_weights_only,
+                         trusted_checkpoints)
 from .compat import apply_compat  # noqa: E402
+from .errors import (BadInputError, CheckpointMismatchError,  # noqa: E402
+                     CorruptFileError)
+from .image_io import check_image_file, imread_strict  # noqa: E402
 from .mmcv_ops import (MissingMMCVOpError, install_mmcv_ops_standin,  # noqa
                        mmcv_has_compiled_ops)
 from .package_utils import (get_installed_path, is_installed,  # noqa: E402
@@ -15,6 +20,8 @@ from .package_utils import (get_installed_path, is_installed,  # noqa: E402
 __all__ = [
     'apply_compat', 'check_stack', 'StackError', 'install_mmcv_ops_standin',
     'mmcv_has_compiled_ops', 'MissingMMCVOpError', 'trusted_checkpoints',
-    'load_local_checkpoint', 'get_installed_path', 'is_installed',
-    'package2module'
+    'load_local_checkpoint', 'load_state_dict_strict', 'load_weights_only',
+    'BadInputError', 'CorruptFileError', 'CheckpointMismatchError',
+    'check_image_file', 'imread_strict', 'get_installed_path',
+    'is_installed', 'package2module'
 ]

@@ -4,7 +4,7 @@
 Each fix lives in its own module with the reason it exists; this module only
 applies them in the right order. See ``docs/compatibility.md``.
 """
-from .checkpoint import patch_checkpoint_loading
+from .checkpoint import patch_checkpoint_loading, patch_checkpoint_saving
 from .dist import patch_cpu_distributed
 from .mmcv_ops import install_mmcv_ops_standin
 from .package_utils import patch_mmengine_package_utils
@@ -24,5 +24,6 @@ def apply_compat() -> None:
     install_mmcv_ops_standin()
     patch_mmengine_package_utils()
     patch_checkpoint_loading()
+    patch_checkpoint_saving()
     patch_cpu_distributed()
     _APPLIED = True

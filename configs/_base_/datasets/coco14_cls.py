@@ -4,14 +4,14 @@ dataset_type = 'COCOClsDataset'
 data_root = 'data/coco'
 crop_size = (448, 448)
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='StrictLoadImageFromFile'),
     dict(type='Resize', scale=(512, 512), keep_ratio=False),
     dict(type='RandomFlip', prob=0.5),
     dict(type='WSOLRandomCrop', crop_size=crop_size),
     dict(type='PackBASInputs')
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='StrictLoadImageFromFile'),
     dict(type='LoadWSOLAnnotations'),
     dict(type='PackBASInputs')
 ]

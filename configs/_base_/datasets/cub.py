@@ -3,7 +3,7 @@
 dataset_type = 'CUBDataset'
 data_root = 'data/CUB_200_2011'
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='StrictLoadImageFromFile'),
     dict(type='Resize', scale=(256, 256), keep_ratio=False),
     dict(type='WSOLRandomCrop', crop_size=(224, 224)),
     dict(type='RandomFlip', prob=0.5),
@@ -11,7 +11,7 @@ train_pipeline = [
 ]
 # paper protocol (BAS tables): resize 256x256 -> centre crop 224
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='StrictLoadImageFromFile'),
     dict(type='LoadWSOLAnnotations'),
     dict(type='Resize', scale=(256, 256), keep_ratio=False),
     dict(type='WSOLCenterCrop', crop_size=224),
@@ -19,7 +19,7 @@ test_pipeline = [
 ]
 # field-standard protocol (wsolevaluation): resize 224x224, no crop
 official_test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='StrictLoadImageFromFile'),
     dict(type='LoadWSOLAnnotations'),
     dict(type='Resize', scale=(224, 224), keep_ratio=False),
     dict(type='PackBASInputs')

@@ -4,7 +4,7 @@ dataset_type = 'VOCClsDataset'
 data_root = 'data/VOCdevkit/VOC2012'
 crop_size = (448, 448)
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='StrictLoadImageFromFile'),
     # spec: resize to 512x512, flip, random crop 448. Aspect-preserving
     # alternative: dict(type='RandomResize', scale=(512, 512),
     #                   ratio_range=(0.6, 1.2), keep_ratio=True)
@@ -16,7 +16,7 @@ train_pipeline = [
 # seed evaluation: original resolution, GT masks for IoUMetric; the model
 # does the multi-scale + flip inference itself.
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='StrictLoadImageFromFile'),
     dict(type='LoadWSOLAnnotations'),
     dict(type='PackBASInputs')
 ]

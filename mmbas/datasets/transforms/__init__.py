@@ -8,10 +8,10 @@ interpolation). Only what they lack is here.
 """
 from .center_crop import WSOLCenterCrop
 from .formatting import PackBASInputs
-from .loading import LoadWSOLAnnotations
+from .loading import LoadWSOLAnnotations, StrictLoadImageFromFile
 from .random_crop import WSOLRandomCrop
 
 __all__ = [
-    'LoadWSOLAnnotations', 'WSOLCenterCrop', 'WSOLRandomCrop',
-    'PackBASInputs'
+    'LoadWSOLAnnotations', 'StrictLoadImageFromFile', 'WSOLCenterCrop',
+    'WSOLRandomCrop', 'PackBASInputs'
 ]

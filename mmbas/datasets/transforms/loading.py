@@ -1,23 +1,86 @@
 # Copyright (c) mmbas contributors. All rights reserved.
-"""Load the localisation ground truth of a WSOL / WSSS sample."""
+"""Load the image (strictly) and the localisation ground truth of a WSOL /
+WSSS sample."""
 from typing import Optional
 
 import mmcv
 import mmengine.fileio as fileio
 import numpy as np
-from mmcv.transforms import BaseTransform
+from mmcv.transforms import BaseTransform, LoadImageFromFile
 from mmseg.registry import TRANSFORMS
+
+from mmbas.utils.image_io import imread_strict
+
+
+@TRANSFORMS.register_module()
+class StrictLoadImageFromFile(LoadImageFromFile):
+    """mmcv's ``LoadImageFromFile`` that refuses truncated or corrupt files.
+
+    A JPEG / PNG cut short decodes silently with some decoders (a grey
+    bottom and a libjpeg warning); here it raises
+    :class:`~mmbas.utils.errors.CorruptFileError` naming the file (see
+    :mod:`mmbas.utils.image_io`), and a missing file a
+    ``FileNotFoundError`` naming it. The mmbas datasets add the image list
+    the file came from to both messages. Every mmbas config loads its
+    images with this transform.
+
+    Required keys: ``img_path``. Added keys: ``img`` (np.ndarray, (H, W, 3)
+    uint8 BGR, or float32 with ``to_float32``), ``img_shape``,
+    ``ori_shape`` ((H, W)).
+
+    Args:
+        to_float32 (bool): Convert the image to float32. Default False.
+        color_type (str): ``flag`` of :func:`mmcv.imfrombytes`. Default
+            ``'color'``.
+        imdecode_backend (str): Decoding backend. Default ``'cv2'``.
+        ignore_empty (bool): Return None instead of raising when the file
+            is missing or corrupt (as mmcv). Default False.
+        backend_args (dict, optional): mmengine file backend arguments.
+    """
+
+    def __init__(self,
+                 to_float32: bool = False,
+                 color_type: str = 'color',
+                 imdecode_backend: str = 'cv2',
+                 ignore_empty: bool = False,
+                 *,
+                 backend_args: Optional[dict] = None) -> None:
+        super().__init__(
+            to_float32=to_float32,
+            color_type=color_type,
+            imdecode_backend=imdecode_backend,
+            ignore_empty=ignore_empty,
+            backend_args=backend_args)
+
+    def transform(self, results: dict) -> Optional[dict]:
+        """Load ``results['img_path']`` (see the class doc)."""
+        try:
+            img = imread_strict(
+                results['img_path'],
+                flag=self.color_type,
+                backend=self.imdecode_backend,
+                backend_args=self.backend_args)
+        except (FileNotFoundError, ValueError):
+            if self.ignore_empty:
+                return None
+            raise
+        if self.to_float32:
+            img = img.astype(np.float32)
+        results['img'] = img
+        results['img_shape'] = img.shape[:2]
+        results['ori_shape'] = img.shape[:2]
+        return results
 
 
 @TRANSFORMS.register_module()
 class LoadWSOLAnnotations(BaseTransform):
     """Load boxes, semantic maps and masks listed in a sample's data info.
 
-    Run it after ``LoadImageFromFile`` (it checks every annotation against
-    the loaded image and names the image on mismatch). Labels
-    (``gt_label``) and boxes (``gt_bboxes``) already sit in the data info
-    of the mmbas datasets; this transform validates the boxes and loads the
-    files:
+    Run it after :class:`StrictLoadImageFromFile` (it checks every
+    annotation against the loaded image and names the image on mismatch).
+    Labels (``gt_label``) and boxes (``gt_bboxes``) already sit in the data
+    info of the mmbas datasets; this transform validates the boxes and loads
+    the files:
 
     Required keys: ``img``, ``img_path``; optional ``gt_bboxes`` (N, 4),
     ``seg_map_path``, ``mask_paths`` (list), ``ignore_path``, ``label_map``,

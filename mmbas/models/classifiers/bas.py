@@ -24,7 +24,11 @@ class BAS(BaseWeaklySupervisedModel):
     at random with a ``torch.Generator`` seeded with ``seed`` (default:
     ``torch.initial_seed()`` when the model is built, i.e. the runner's
     ``randomness.seed``). Draws are made on the input's device, without host
-    synchronisation. For tests, set ``model.class_sampler`` to a callable
+    synchronisation. The generators' states go into every checkpoint and
+    come back on ``--resume`` (:meth:`sampler_state`,
+    :class:`~mmbas.engine.hooks.ClassSamplerStateHook`), so a resumed run
+    draws the classes an uninterrupted one would. For tests, set
+    ``model.class_sampler`` to a callable
     ``(multi_hot (N, C), first (N,)) -> (N,)`` long tensor, or patch
     :meth:`_choose_classes`.
 
@@ -54,6 +58,18 @@ class BAS(BaseWeaklySupervisedModel):
             gen.manual_seed(self.seed)
             self._generators[key] = gen
         return self._generators[key]
+
+    def sampler_state(self) -> Dict[str, Tensor]:
+        """The states of the class-sampler generators, ``{device: uint8
+        state tensor}`` (empty before the first multi-label step)."""
+        return {key: gen.get_state() for key, gen in self._generators.items()}
+
+    def load_sampler_state(self, state: Dict[str, Tensor]) -> None:
+        """Restore :meth:`sampler_state` (generators of other devices are
+        created, seeded with ``seed``, then set)."""
+        for key, gen_state in state.items():
+            self._generator(torch.device(key)).set_state(
+                gen_state.to(device='cpu', dtype=torch.uint8))
 
     def _choose_classes(self, multi_hot: Tensor, first: Tensor) -> Tensor:
         """Select one class per image, (N,) long.

@@ -13,7 +13,8 @@ from torch import Tensor
 from mmbas.pseudo.crf import SEED_REFINERS
 from mmbas.pseudo.seeds import (DEFAULT_BG_THRESHOLD, DEFAULT_SCALES,
                                 SeedRecipe, sample_image)
-from mmbas.utils.checkpoint import trusted_checkpoints
+from mmbas.utils.checkpoint import (load_state_dict_strict,
+                                    load_weights_only)
 
 SampleList = List[SegDataSample]
 
@@ -99,12 +100,12 @@ class SeedInferencer(BaseModel):
             self.cam_module = MODELS.build(cam_module) if isinstance(
                 cam_module, dict) else cam_module
             if cam_checkpoint:
-                # a checkpoint the user named (a tools/train.py output holds
-                # mmengine objects): full unpickling, see docs/compatibility
-                from mmengine.runner import load_checkpoint
-                with trusted_checkpoints():
-                    load_checkpoint(
-                        self.cam_module, cam_checkpoint, map_location='cpu')
+                # only its weights are used: read weights-only (no code of
+                # the file runs, see docs/compatibility.md), loaded strictly
+                load_state_dict_strict(
+                    self.cam_module, load_weights_only(cam_checkpoint),
+                    cam_checkpoint, hint='give the checkpoint of a CAM '
+                    'trained with the cam_module config')
         self.cam_checkpoint = cam_checkpoint
         # the module's preprocessor does the work (see test_step)
         self.data_preprocessor = self.module.data_preprocessor
