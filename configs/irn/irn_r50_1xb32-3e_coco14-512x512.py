@@ -12,7 +12,7 @@ data_root = 'data/coco'
 relation_label_dir = 'RelationLabels/train2014'
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='StrictLoadImageFromFile'),
     dict(type='LoadAnnotations'),
     dict(
         type='RandomResize',

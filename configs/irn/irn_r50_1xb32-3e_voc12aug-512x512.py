@@ -66,7 +66,7 @@ model = dict(
     test_cfg=dict(flip=True))
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='StrictLoadImageFromFile'),
     dict(type='LoadAnnotations'),
     dict(
         type='RandomResize',
@@ -79,7 +79,7 @@ train_pipeline = [
 ]
 # inference for the random walk: whole image at scale 1.0 (IRN)
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='StrictLoadImageFromFile'),
     dict(type='PackSegInputs')
 ]
 train_dataloader = dict(

@@ -21,7 +21,7 @@ model = dict(
     displacement_head=dict(in_channels=stage_channels))
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='StrictLoadImageFromFile'),
     dict(type='LoadAnnotations'),
     dict(
         type='RandomResize',

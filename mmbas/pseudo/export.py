@@ -48,63 +48,27 @@ ExportItem = Tuple[str, str, Sequence[int]]
 # ----------------------------------------------------------------------------
 # model side
 # ----------------------------------------------------------------------------
-def _state_dict_of(checkpoint) -> Dict[str, torch.Tensor]:
-    sd = checkpoint
-    if isinstance(sd, dict):
-        for key in ('state_dict', 'model'):
-            if key in sd and isinstance(sd[key], dict):
-                sd = sd[key]
-                break
-    if not isinstance(sd, dict):
-        raise ExportError('no state dict found')
-    return {(k[7:] if k.startswith('module.') else k): v
-            for k, v in sd.items()}
-
-
 def _few(items: Sequence[str]) -> str:
     return ', '.join(items[:3]) + (f' (+{len(items) - 3} more)'
                                    if len(items) > 3 else '')
 
 
 def load_checkpoint_strict(model: torch.nn.Module, path: str) -> None:
-    """Load ``path`` into ``model`` through its own ``load_state_dict``
-    (so wrappers such as ``SeedInferencer`` map a bare BAS checkpoint onto
-    their module); any missing / unexpected key or shape mismatch raises
-    :class:`ExportError` naming the checkpoint and the first mismatches."""
-    from mmengine.runner.checkpoint import _load_checkpoint
+    """Load the weights of ``path`` into ``model``, strictly.
 
-    from mmbas.utils import trusted_checkpoints
-    if not osp.isfile(path):
-        raise ExportError(f'checkpoint {path} does not exist')
-    with trusted_checkpoints():
-        try:
-            ckpt = _load_checkpoint(path, map_location='cpu')
-        except Exception as err:  # noqa: BLE001
-            raise ExportError(
-                f'cannot read checkpoint {path}: {err}') from None
-    try:
-        sd = _state_dict_of(ckpt)
-    except ExportError:
-        raise ExportError(f'checkpoint {path} holds no state dict') from None
-    fix = 'pass the checkpoint trained with this config'
-    try:
-        result = model.load_state_dict(sd, strict=False)
-    except RuntimeError as err:  # shape mismatches
-        lines = [ln.strip() for ln in str(err).splitlines()
-                 if 'size mismatch' in ln]
-        raise ExportError(
-            f'checkpoint {path} does not match the model of the config '
-            f'({len(lines)} shape mismatches: {_few(lines)}); {fix}') from None
-    parts = []
-    if result.missing_keys:
-        parts.append(f'{len(result.missing_keys)} missing keys: '
-                     f'{_few(sorted(result.missing_keys))}')
-    if result.unexpected_keys:
-        parts.append(f'{len(result.unexpected_keys)} unexpected keys: '
-                     f'{_few(sorted(result.unexpected_keys))}')
-    if parts:
-        raise ExportError(f'checkpoint {path} does not match the model of '
-                          f'the config ({"; ".join(parts)}); {fix}')
+    The file is read weights-only (no code in it runs, see
+    :func:`mmbas.utils.checkpoint.load_weights_only`; training checkpoints
+    load) and goes through the model's own ``load_state_dict`` (so
+    ``SeedInferencer`` maps a bare BAS checkpoint onto its module);
+    a missing / unexpected key or shape mismatch raises
+    :class:`mmbas.utils.errors.CheckpointMismatchError` naming the file and
+    the first mismatches, a truncated file
+    :class:`~mmbas.utils.errors.CorruptFileError`
+    (:func:`mmbas.utils.checkpoint.load_state_dict_strict`).
+    """
+    from mmbas.utils.checkpoint import (load_state_dict_strict,
+                                        load_weights_only)
+    load_state_dict_strict(model, load_weights_only(path), path)
 
 
 # ----------------------------------------------------------------------------

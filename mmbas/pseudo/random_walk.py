@@ -136,14 +136,13 @@ def sparse_transition(edge: Tensor,
             of each image; None: the whole grid.
 
     Returns:
-        Tensor: sparse CSR (N * h * w, N * h * w), int64 indices, pixel
-        index ``(i * h + y) * w + x``.
+        Tensor: sparse CSR (N * h * w, N * h * w), int32 indices (int64
+        beyond 2 ** 31 entries), pixel index ``(i * h + y) * w + x``.
     """
     edge = edge if edge.dim() == 4 else edge.unsqueeze(1)
     n, _, h, w = edge.shape
     if valid_sizes is not None:
-        valid_sizes = as_valid_sizes(valid_sizes, (h, w), edge.device,
-                                          n)
+        valid_sizes = as_valid_sizes(valid_sizes, (h, w), edge.device, n)
     weights, masks = _full_affinity(edge, beta, radius, valid_sizes)
     # column sums of A = row sums (A is symmetric); >= 1 on valid pixels
     norm = weights.sum(1, keepdim=True).clamp_min(1.0)
@@ -159,6 +158,10 @@ def sparse_transition(edge: Tensor,
     vals = weights.permute(0, 2, 3, 1).reshape(-1)[masks]
     counts = masks.view(n * h * w, -1).sum(1)
     crow = F.pad(counts.cumsum(0), (1, 0))
+    if cols.numel() < 2**31:
+        # int32 indices: half the index traffic of a step (~1.5x faster
+        # on CPU)
+        crow, cols = crow.int(), cols.int()
     with warnings.catch_warnings():
         warnings.filterwarnings('ignore', message='Sparse CSR tensor support')
         return torch.sparse_csr_tensor(
@@ -202,6 +205,14 @@ def random_walk(maps: Tensor,
 
     Returns:
         Tensor: (N, K, h, w) walked maps, dtype and device of ``maps``.
+
+    Note:
+        Each step is one ``torch.sparse.mm`` of a few milliseconds at VOC
+        size on one CPU core, run with torch's intra-op threads. On a CPU
+        shared with other busy processes the threads' per-step
+        synchronisation can cost more than the step (measured in
+        ``docs/benchmarks.md``): there, ``torch.set_num_threads(1)`` and
+        several images per process or batch are faster.
     """
     maps, edge = _check_maps_edge(maps, edge)
     out_dtype = maps.dtype
@@ -247,6 +258,28 @@ def _to_grid(maps: Tensor, image_size: Tuple[int, int],
     pad_w = grid[1] * IRN_STRIDE - image_size[1]
     padded = F.pad(maps[None], (0, pad_w, 0, pad_h), mode='replicate')
     return F.avg_pool2d(padded, IRN_STRIDE)[0]
+
+
+def upsample_walked(walked: Tensor, image_size: Sequence[int]) -> Tensor:
+    """IRN's last step: walked grid maps to image-size maps in [0, 1].
+
+    Bilinear x4 upsampling (``align_corners=False``), crop to the image
+    size, division by the global maximum over classes and pixels (an
+    all-zero result stays 0).
+
+    Args:
+        walked (Tensor): (K, h, w) output of the walk for one image.
+        image_size (Sequence[int]): ``(H, W)``, at most ``(4h, 4w)``.
+
+    Returns:
+        Tensor: (K, H, W), dtype and device of ``walked``.
+    """
+    up = F.interpolate(walked[None], scale_factor=IRN_STRIDE,
+                       mode='bilinear', align_corners=False)
+    up = up[0, :, :int(image_size[0]), :int(image_size[1])]
+    if up.numel():
+        up = up / up.max().clamp_min(torch.finfo(up.dtype).tiny)
+    return up
 
 
 def refine_maps_batch(maps: Sequence[ArrayLike],
@@ -320,16 +353,10 @@ def refine_maps_batch(maps: Sequence[ArrayLike],
         edge[i, 0, :gh, :gw] = e
     walked = random_walk(batch, edge, beta, exp_times, radius,
                          valid_sizes=grids, dtype=dtype)
-    out = []
-    for i, (size, (gh, gw)) in enumerate(zip(image_sizes, grids)):
-        rw = walked[i:i + 1, :grid_maps[i].shape[0], :gh, :gw]
-        up = F.interpolate(rw, scale_factor=IRN_STRIDE, mode='bilinear',
-                           align_corners=False)
-        up = up[0, :, :int(size[0]), :int(size[1])]
-        if up.numel():
-            up = up / up.max().clamp_min(torch.finfo(up.dtype).tiny)
-        out.append(up)
-    return out
+    return [
+        upsample_walked(walked[i, :grid_maps[i].shape[0], :gh, :gw], size)
+        for i, (size, (gh, gw)) in enumerate(zip(image_sizes, grids))
+    ]
 
 
 def refine_maps(maps: ArrayLike,

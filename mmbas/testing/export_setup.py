@@ -70,7 +70,7 @@ test_dataloader = dict(
         type='VOCClsDataset', data_root={data_root!r},
         ann_file='ImageSets/Segmentation/trainaug.txt',
         data_prefix=dict(img_path='JPEGImages'), test_mode=True,
-        pipeline=[dict(type='LoadImageFromFile'),
+        pipeline=[dict(type='StrictLoadImageFromFile'),
                   dict(type='PackBASInputs')]))
 '''
 
@@ -136,7 +136,7 @@ def make_export_setup(root: str,
 class ImageListDataset:
     """Images with image-level labels as an export dataset: ``metainfo``,
     ``get_data_info`` and the test pipeline of the seed configs
-    (``LoadImageFromFile`` + ``PackBASInputs``); for benchmarks and tests
+    (``StrictLoadImageFromFile`` + ``PackBASInputs``); for benchmarks and tests
     that write their own images.
 
     Args:
@@ -151,7 +151,7 @@ class ImageListDataset:
         self.metainfo = dict(classes=['background'] +
                              [f'c{i}' for i in range(num_classes)])
         self.pipeline = Compose([
-            dict(type='mmseg.LoadImageFromFile'),
+            dict(type='mmseg.StrictLoadImageFromFile'),
             dict(type='mmseg.PackBASInputs')
         ])
 
@@ -243,7 +243,7 @@ test_dataloader = dict(
         data_prefix=dict(img_path='JPEGImages',
                          seg_map_path='SegmentationClass'),
         test_mode=True,
-        pipeline=[dict(type='LoadImageFromFile'),
+        pipeline=[dict(type='StrictLoadImageFromFile'),
                   dict(type='LoadWSOLAnnotations'),
                   dict(type='PackBASInputs')]))
 export_dataloader = test_dataloader

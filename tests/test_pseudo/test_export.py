@@ -19,6 +19,7 @@ from mmbas.pseudo.export import (ExportError, build_export_dataset,
 from mmbas.pseudo.writer import (encode_label_png, encode_scores,
                                  remove_stale_temp_files)
 from mmbas.testing.export_setup import StubSeedModel, make_export_setup
+from mmbas.utils.errors import CheckpointMismatchError
 
 VOC_NAMES = ('background', ) + tuple(f'c{i}' for i in range(20))
 
@@ -217,7 +218,7 @@ def test_wrong_checkpoint(setup, cfg, seed_model, tmp_path):
     from mmseg.registry import MODELS
     bas_model = MODELS.build(cfg.model)
     for model in (bas_model, seed_model):  # bare and wrapped
-        with pytest.raises(ExportError) as err:
+        with pytest.raises(CheckpointMismatchError) as err:
             load_checkpoint_strict(model, setup['bad_checkpoint'])
         msg = str(err.value)
         assert setup['bad_checkpoint'] in msg and 'shape mismatches' in msg
@@ -227,10 +228,22 @@ def test_wrong_checkpoint(setup, cfg, seed_model, tmp_path):
     sd['extra.weight'] = torch.zeros(1)
     path = str(tmp_path / 'keys.pth')
     torch.save(sd, path)
-    with pytest.raises(ExportError,
+    with pytest.raises(CheckpointMismatchError,
                        match=r'1 missing keys: head.generator'
                        r'.weight; 1 unexpected keys: extra.weight'):
         load_checkpoint_strict(bas_model, path)
+    # a file whose unpickling would run code is read weights-only
+    marker = tmp_path / 'ran'
+
+    class Payload:
+
+        def __reduce__(self):
+            return (open, (str(marker), 'w'))
+
+    torch.save(dict(state_dict=bas_model.state_dict(), meta=Payload()),
+               str(tmp_path / 'evil.pth'))
+    load_checkpoint_strict(bas_model, str(tmp_path / 'evil.pth'))
+    assert not marker.exists()
 
 
 def test_masks_load_in_pascal_voc_dataset(setup, seed_model, dataset, items,

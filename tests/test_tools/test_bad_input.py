@@ -255,7 +255,7 @@ def test_train_with_empty_list_fails_naming_it(toy_voc, tmp_path):
 def test_export_with_empty_list_fails_naming_it(tmp_path):
     """The export builds its dataset through the same classes: the same
     one line, and no mask written."""
-    from mmbas.pseudo.export_testing import make_export_setup
+    from mmbas.testing.export_setup import make_export_setup
     setup = make_export_setup(str(tmp_path / 'toy'), num_train=2)
     empty = str(tmp_path / 'empty.txt')
     open(empty, 'w').close()

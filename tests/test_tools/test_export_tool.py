@@ -252,6 +252,11 @@ def test_failed_images_are_reported(setup, tmp_path):
     with open(osp.join(data_root, 'JPEGImages', ids[1] + '.jpg'), 'wb') as f:
         f.write(b'not a jpeg')
     os.remove(osp.join(data_root, 'JPEGImages', ids[2] + '.jpg'))
+    # a truncated JPEG (cv2 decodes it with a grey bottom, silently)
+    cut = osp.join(data_root, 'JPEGImages', ids[3] + '.jpg')
+    data = open(cut, 'rb').read()
+    with open(cut, 'wb') as f:
+        f.write(data[:len(data) // 2])
     out = str(tmp_path / 'out')
     proc = subprocess.run([
         sys.executable, TOOL, setup['config'], setup['checkpoint'], '--out',
@@ -259,10 +264,15 @@ def test_failed_images_are_reported(setup, tmp_path):
         f'test_dataloader.dataset.data_root={data_root}'
     ], env=_env(), capture_output=True, text=True, timeout=300)
     assert proc.returncode == 1, proc.stderr
-    assert f'{ids[1]}: ' in proc.stderr and f'{ids[2]}: ' in proc.stderr
-    assert ids[1] + '.jpg' in proc.stderr and ids[2] + '.jpg' in proc.stderr
-    assert '2 image(s) failed' in proc.stderr
-    pngs = sorted(f for f in os.listdir(out) if f.endswith('.png'))
-    assert pngs == sorted(i + '.png' for i in ids if i not in ids[1:3])
     summary = json.load(open(osp.join(out, 'export_summary.json')))
-    assert summary['failed'] == 2 and summary['written'] == len(ids) - 2
+    failed = {f.split(':')[0]: f for f in summary['failed_images']}
+    assert sorted(failed) == sorted(ids[1:4])
+    for i in ids[1:4]:  # each reason names the file
+        assert i + '.jpg' in failed[i] and f'{i}: ' in proc.stderr
+    assert 'does not exist' in failed[ids[2]]
+    assert 'truncated' in failed[ids[3]]
+    assert '3 image(s) failed' in proc.stderr
+    # the other masks are written, the failed ones are not
+    pngs = sorted(f for f in os.listdir(out) if f.endswith('.png'))
+    assert pngs == sorted(i + '.png' for i in ids if i not in ids[1:4])
+    assert summary['failed'] == 3 and summary['written'] == len(ids) - 3

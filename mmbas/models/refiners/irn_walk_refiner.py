@@ -58,14 +58,14 @@ class IRNWalkRefiner(BaseModule):
         super().__init__(init_cfg=init_cfg)
         self.irn = MODELS.build(irn) if isinstance(irn, dict) else irn
         if checkpoint:
-            from mmengine.runner import load_checkpoint
+            from mmbas.utils.checkpoint import (load_state_dict_strict,
+                                                load_weights_only)
 
-            from mmbas.utils.checkpoint import trusted_checkpoints
-
-            # a checkpoint the user named (tools/train.py output)
-            with trusted_checkpoints():
-                load_checkpoint(self.irn, checkpoint, map_location='cpu',
-                                strict=True)
+            # only its weights are used: read weights-only (no code of the
+            # file runs), loaded strictly
+            load_state_dict_strict(
+                self.irn, load_weights_only(checkpoint), checkpoint,
+                hint='give a tools/train.py checkpoint of the IRN config')
         self.checkpoint = checkpoint
         self.beta = float(beta)
         self.exp_times = int(exp_times)
