@@ -89,8 +89,7 @@ class BaseWSOLDataset(BaseBASDataset):
     # ------------------------------------------------------------------
     def metadata_dir(self, split: Optional[str] = None) -> str:
         """``<metadata_root>/<split>`` (default: this dataset's split)."""
-        return osp.join(
-            self.resolve(self.metadata_root), split or self.split)
+        return osp.join(self.resolve(self.metadata_root), split or self.split)
 
     def read_metadata(self,
                       split: Optional[str] = None,
@@ -126,12 +125,14 @@ class BaseWSOLDataset(BaseBASDataset):
             boxes = None
             if self.with_bbox:
                 boxes = self.check_boxes(
-                    meta['boxes'][rel], rel, loc_file,
+                    meta['boxes'][rel],
+                    rel,
+                    loc_file,
                     size=meta['sizes'].get(rel))
             data_list.append(
                 self.make_data_info(
-                    osp.join(img_dir, rel), rel, [meta['labels'][rel]],
-                    boxes, **self.extra_paths(rel)))
+                    osp.join(img_dir, rel), rel, [meta['labels'][rel]], boxes,
+                    **self.extra_paths(rel)))
         return data_list
 
     # ------------------------------------------------------------------

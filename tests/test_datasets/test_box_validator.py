@@ -66,8 +66,9 @@ def test_loading_transform_uses_it(boxes, tol, expect):
 
 def test_empty_and_unknown_size():
     # metrics need a box; datasets and transforms may have none
-    with pytest.raises(ValueError, match="No ground-truth box for image "
-                       "'a.jpg'"):
+    with pytest.raises(
+            ValueError, match="No ground-truth box for image "
+            "'a.jpg'"):
         validate_gt_boxes(np.zeros((0, 4)), H, W, name='a.jpg')
     assert validate_gt_boxes([], H, W, allow_empty=True).shape == (0, 4)
     # no size: only the shape / finiteness / order checks
@@ -76,6 +77,8 @@ def test_empty_and_unknown_size():
     with pytest.raises(ValueError, match='negative width'):
         validate_gt_boxes([[5, 0, 1, 1]])
     # default frame and hint are the localization map's
-    with pytest.raises(ValueError, match='outside the localization map .*'
-                       'Transform the boxes into the frame of the map'):
+    with pytest.raises(
+            ValueError,
+            match='outside the localization map .*'
+            'Transform the boxes into the frame of the map'):
         validate_gt_boxes([[0, 0, 9, 1]], H, W)

@@ -95,8 +95,7 @@ def _same(local, remote, root_local, root_remote):
     assert local.metainfo['classes'] == remote.metainfo['classes']
     for i in range(len(local)):
         a, b = local.get_data_info(i), remote.get_data_info(i)
-        assert b['img_path'] == a['img_path'].replace(root_local,
-                                                      root_remote)
+        assert b['img_path'] == a['img_path'].replace(root_local, root_remote)
         np.testing.assert_array_equal(a['gt_label'], b['gt_label'])
         if 'gt_bboxes' in a:
             np.testing.assert_array_equal(a['gt_bboxes'], b['gt_bboxes'])
@@ -134,18 +133,15 @@ def test_cub_from_memory_backend_args(toy):
     root = '/nonexistent-mem/CUB_200_2011'
     assert not osp.exists(root)
     _serve(local_root, root)
-    _serve(osp.join(osp.dirname(local_root), 'segmentations'),
-           '/nonexistent-mem/segmentations')
+    _serve(
+        osp.join(osp.dirname(local_root), 'segmentations'),
+        '/nonexistent-mem/segmentations')
     args = dict(backend='memtest')
     kw = dict(type='CUBDataset', split='test', mask_dir='../segmentations')
     local = DATASETS.build(
         dict(kw, data_root=local_root, pipeline=_pipeline(None)))
     remote = DATASETS.build(
-        dict(
-            kw,
-            data_root=root,
-            backend_args=args,
-            pipeline=_pipeline(args)))
+        dict(kw, data_root=root, backend_args=args, pipeline=_pipeline(args)))
     out = _same(local, remote, local_root, root)
     assert out['gt_mask'].shape == out['img'].shape[:2]
     # without the backend the same (absent) local path is a layout error
@@ -165,8 +161,10 @@ def test_cub_metadata_and_errors_through_backend(toy, tmp_path):
             data_root=root,
             split='test',
             backend_args=dict(backend='memtest')))
-    ids = [osp.relpath(ds.get_data_info(i)['img_path'],
-                       osp.join(root, 'images')) for i in range(len(ds))]
+    ids = [
+        osp.relpath(ds.get_data_info(i)['img_path'], osp.join(root, 'images'))
+        for i in range(len(ds))
+    ]
     boxes = [ds.get_data_info(i)['gt_bboxes'][0] for i in range(len(ds))]
     meta = '/nonexistent-mem2/metadata/CUB/test'
     _FILES[f'{meta}/image_ids.txt'] = '\n'.join(ids).encode()
@@ -184,12 +182,13 @@ def test_cub_metadata_and_errors_through_backend(toy, tmp_path):
             metadata_root='../metadata/CUB',
             backend_args=dict(backend='memtest')))
     assert len(meta_ds) == len(ds)
-    np.testing.assert_allclose(meta_ds.get_data_info(0)['gt_bboxes'][0],
-                               boxes[0])
+    np.testing.assert_allclose(
+        meta_ds.get_data_info(0)['gt_bboxes'][0], boxes[0])
     assert meta_ds.image_list_file() == f'{meta}/image_ids.txt'
     del _FILES[f'{meta}/class_labels.txt']
-    with pytest.raises(FileNotFoundError,
-                       match=f'{meta}/class_labels.txt does not exist'):
+    with pytest.raises(
+            FileNotFoundError,
+            match=f'{meta}/class_labels.txt does not exist'):
         DATASETS.build(
             dict(
                 type='CUBDataset',
