@@ -518,6 +518,16 @@ def test_refine_resume_and_fingerprints(toy, tmp_path):
     assert list(summary['stages']) == ['stage1', 'seeds', 'pseudo',
                                        'stage3']
     assert 'mask_mIoU' not in summary
+    # its export reads the stage-1 train set through the test pipeline
+    # (whole images), not the training pipeline (resize, crop, flip)
+    export = [c for c in tools.take() if c[0] == 'pseudo'][0]
+    cfg = _config_of(export)
+    seeds_cfg = load_stage_config(SEEDS, data_root_options(toy))
+    assert cfg.model.type == 'SeedInferencer'
+    assert cfg.export_dataloader.dataset.ann_file == \
+        seeds_cfg.train_dataloader.dataset.ann_file
+    assert cfg.export_dataloader.dataset.pipeline == \
+        seeds_cfg.test_dataloader.dataset.pipeline
 
 
 def test_refine_missing_maps_and_bad_arguments(toy, tmp_path):

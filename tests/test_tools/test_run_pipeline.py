@@ -268,8 +268,11 @@ def test_refine_irn_end_to_end(first_run):
     iters = config_value(IRN_CONFIG, 'max_iters')
     irn_ckpt = osp.join(work, 'irn', f'iter_{iters}.pth')
     assert summary['stages']['irn']['checkpoint'] == irn_ckpt
-    assert f'checkpoint={irn_ckpt!r}' in open(
-        osp.join(work, 'refine_export_config.py')).read()
+    from mmengine.config import Config
+    refiner = Config.fromfile(
+        osp.join(work, 'refine_export_config.py')).model.refiner
+    assert (refiner.type, refiner.checkpoint) == ('IRNWalkRefiner',
+                                                  irn_ckpt)
     for i in ids:
         with np.load(osp.join(work, 'refine', f'{i}.npz')) as z:
             assert z['maps'].dtype == np.float16
