@@ -5,11 +5,15 @@
         [--stage1-config CFG] [--seed-config CFG] [--stage3-config CFG] \
         [--cfg-options-stage1 k=v ...] [--cfg-options-seeds k=v ...] \
         [--cfg-options-stage3 k=v ...] [--bg-threshold T] \
+        [--refine irn [--irn-config CFG] [--cfg-options-irn k=v ...]] \
         [--export-args "..."] [--launcher none|pytorch --gpus N]
 
 stage-1 training -> seed evaluation with the background-threshold sweep ->
 pseudo-mask export through the same seed config at the best threshold ->
-mask check -> segmentation training -> val mIoU; one folder per stage under
+mask check -> segmentation training -> val mIoU. With --refine irn the seeds
+are refined by IRN before the export: relation labels -> IRN training ->
+random-walk refined maps (stored once) -> mask mIoU and threshold sweep on
+them -> export at the best mask threshold. One folder per stage under
 DIR, each with the fingerprint of what produced it (a changed config,
 option or argument reruns that stage and the later ones), a summary table
 at the end (also DIR/summary.json). The logic is
@@ -22,7 +26,8 @@ import sys
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    from mmbas.apis.pipeline import DEFAULT_CONFIGS, OPTION_STAGES
+    from mmbas.apis.pipeline import (DEFAULT_CONFIGS, OPTION_STAGES,
+                                     REFINERS)
     p = argparse.ArgumentParser(
         prog='tools/run_pipeline.py',
         description='BAS WSSS, all stages: stage-1 training -> seed '
@@ -32,7 +37,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--dataset', choices=sorted(DEFAULT_CONFIGS),
                    required=True)
     p.add_argument('--work-dir', required=True,
-                   help='DIR: stage1/, seeds/, pseudo/, stage3/, '
+                   help='DIR: stage1/, seeds/, pseudo/, stage3/ (and '
+                   'relabels/, irn/, refine/, masks/ with --refine), '
                    'summary.json')
     p.add_argument('--stage1-config', help='BAS training config (default '
                    'configs/bas/<dataset>_r50.py)')
@@ -46,10 +52,19 @@ def parse_args(argv=None) -> argparse.Namespace:
                        default=[], metavar='KEY=VALUE',
                        help=f'--cfg-options of the {stage} config' +
                        (' (the export gets them too)'
-                        if stage == 'seeds' else ''))
+                        if stage == 'seeds' else '') +
+                       (' (with --refine irn)' if stage == 'irn' else ''))
     p.add_argument('--bg-threshold', type=float, default=None,
                    help='export with this background threshold instead of '
-                   'the best one of the sweep')
+                   'the best one of the sweep (of the mask sweep with '
+                   '--refine)')
+    p.add_argument('--refine', choices=list(REFINERS), default=None,
+                   help='irn: refine the seeds with IRN (relation labels '
+                   '-> IRN training -> random walk -> mask sweep) before '
+                   'the export; DIR gets relabels/, irn/, refine/, masks/')
+    p.add_argument('--irn-config', help='IRN training config with --refine '
+                   'irn (default configs/irn/irn_r50_1xb32-3e_'
+                   '<voc12aug|coco14>-512x512.py)')
     p.add_argument('--export-args', default='',
                    help='extra arguments of tools/export_pseudo_labels.py, '
                    'one string, e.g. "--num-workers 4" (settings of the '
@@ -86,7 +101,9 @@ def main(argv=None) -> int:
                 cfg_options=options,
                 bg_threshold=args.bg_threshold,
                 export_args=shlex.split(args.export_args or ''),
-                runner=runner)
+                runner=runner,
+                refine=args.refine,
+                irn_config=args.irn_config)
         except StageError as err:
             print(f'run_pipeline.py: error: {err}', file=sys.stderr,
                   flush=True)

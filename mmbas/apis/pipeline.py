@@ -33,13 +33,42 @@ checkpoint's content hash, the upstream stage's fingerprint; see
    Complete when the final checkpoint and ``stage3/val_metrics.json``
    exist.
 
+With ``refine='irn'`` (``tools/run_pipeline.py --refine irn``) the seeds
+are refined by IRN (spec section 4) before the export; between ``seeds``
+and ``pseudo`` run
+
+* ``relabels``: export of IRN's relation labels of the stage-1 train set:
+  the resolved seed config with ``model.refiner =
+  dict(type='RelationLabelRefiner')`` (fg 0.30 / bg 0.17 + dense CRF; the
+  seed config's own ``crf`` off, the refiner smooths), dumped to
+  ``work_dir/relabels_export_config.py``;
+* ``irn``: ``tools/train.py`` on the IRN config with its train set's
+  ``data_root``, ``img_path`` (and ``ann_file`` when both are ``.txt``
+  lists) those of the stage-1 train set and ``seg_map_path`` =
+  ``work_dir/relabels``; resumed like stage 1;
+* ``refine``: export with ``--save-scores`` of the refined maps of the
+  stage-1 train set: the seed config with ``model.refiner =
+  dict(type='IRNWalkRefiner', irn=<IRN model>, checkpoint=<IRN final
+  checkpoint>)`` and ``model.bg_threshold=0.22``, dumped to
+  ``work_dir/refine_export_config.py``;
+* ``masks``: ``tools/test.py`` on the seed config's test set with its
+  evaluators, the model replaced by ``StoredMapsInferencer`` reading
+  ``work_dir/refine`` (no walk rerun): the mask mIoU and the
+  background-threshold sweep on the refined maps
+  (``masks/mask_metrics.json``). The test images must be among the
+  exported train images (VOC: train is in trainaug);
+
+and ``pseudo`` exports through the same ``StoredMapsInferencer`` at the
+best mask threshold (``work_dir/pseudo_export_config.py``).
+
 Rerunning the same call skips the complete stages whose fingerprint is
 unchanged and resumes the first incomplete one (``--resume`` for the
 trainings, finished masks are skipped by the export). A stage whose
 fingerprint changed (another config value, option, export argument, or a
 rerun upstream stage) has its folder moved aside to
 ``<name>.stale-<time>`` and runs again, and so do the later stages. The
-final summary (seed mIoU, threshold, val mIoU, time per stage) is printed
+final summary (seed mIoU, threshold, mask mIoU with ``refine``, val mIoU,
+time per stage) is printed
 and saved as ``work_dir/summary.json``.
 """
 import glob
@@ -55,30 +84,49 @@ from .stages import (ROOT, StageError, StageRunner, load_stage_config,
                      write_json)
 
 __all__ = [
-    'PipelineError', 'DEFAULT_CONFIGS', 'STAGES', 'Pipeline',
+    'PipelineError', 'DEFAULT_CONFIGS', 'STAGES', 'REFINE_STAGES',
+    'REFINERS', 'IRN_BG_THRESHOLD', 'Pipeline',
     'final_checkpoint', 'read_test_metrics', 'format_summary', 'run_pipeline'
 ]
 
 STAGES = ('stage1', 'seeds', 'pseudo', 'stage3')
 
-#: stages whose config takes ``--cfg-options`` (the export reuses seeds')
-OPTION_STAGES = ('stage1', 'seeds', 'stage3')
+#: the stages with ``refine='irn'``
+REFINE_STAGES = ('stage1', 'seeds', 'relabels', 'irn', 'refine', 'masks',
+                 'pseudo', 'stage3')
+
+#: the refiners ``refine`` takes
+REFINERS = ('irn', )
+
+#: stages whose config takes ``--cfg-options`` (the exports reuse seeds')
+OPTION_STAGES = ('stage1', 'seeds', 'irn', 'stage3')
+
+#: background threshold of IRN-refined maps (spec section 4), the one the
+#: refined maps are exported with before the mask sweep
+IRN_BG_THRESHOLD = 0.22
 
 DEFAULT_CONFIGS = {
     'voc':
     dict(
         stage1='configs/bas/voc_r50.py',
         seeds='configs/bas/voc_r50_seed.py',
+        irn='configs/irn/irn_r50_1xb32-3e_voc12aug-512x512.py',
         stage3='configs/deeplab/deeplabv2_r101_voc12aug-pseudo-321x321.py'),
     'coco':
     dict(
         stage1='configs/bas/coco_r50.py',
         seeds='configs/bas/coco_r50_seed.py',
+        irn='configs/irn/irn_r50_1xb32-3e_coco14-512x512.py',
         stage3='configs/deeplab/deeplabv2_r101_coco14-pseudo-321x321.py'),
 }
 
 #: the export config derived from a seed config without export_dataloader
 EXPORT_CONFIG = 'pseudo_export_config.py'
+
+#: the configs the refine stages dump (in ``work_dir``)
+RELABEL_CONFIG = 'relabels_export_config.py'
+REFINE_CONFIG = 'refine_export_config.py'
+MASKS_CONFIG = 'masks_config.py'
 
 
 class PipelineError(StageError):
@@ -138,6 +186,48 @@ def _has_checkpoint(work_dir: str) -> bool:
         work_dir, path))
 
 
+def add_export_set(cfg, config: str):
+    """Give ``cfg`` (a resolved seed config, changed in place) an
+    ``export_dataloader`` unless it has one: the dataset of its
+    ``train_dataloader`` (the stage-1 train set) read through the pipeline
+    of its ``test_dataloader`` (whole images; the training pipeline's
+    resize, crop and flip would not give the masks of the images).
+
+    Args:
+        cfg (mmengine.Config): the config.
+        config (str): its path, for the error message.
+
+    Returns:
+        mmengine.Config: ``cfg``.
+    """
+    import copy
+    if 'export_dataloader' in cfg:
+        return cfg
+    if 'train_dataloader' not in cfg:
+        raise PipelineError(
+            f'the seed config {config} has neither export_dataloader '
+            'nor train_dataloader: add export_dataloader = '
+            'dict(dataset=...) with the images to export (the stage-1 '
+            'train set)')
+    dataset = copy.deepcopy(cfg.train_dataloader.dataset)
+    test = (cfg.get('test_dataloader', None) or {}).get('dataset', {})
+    if 'pipeline' in test:
+        dataset.pipeline = copy.deepcopy(test['pipeline'])
+    cfg.export_dataloader = dict(dataset=dataset)
+    return cfg
+
+
+def dump_config(cfg, path: str) -> str:
+    """Dump ``cfg`` to ``path`` atomically (temp file + ``os.replace``);
+    return ``path``."""
+    folder, name = osp.split(path)
+    os.makedirs(folder, exist_ok=True)
+    tmp = osp.join(folder, f'.{name[:-3]}.tmp{os.getpid()}.py')
+    cfg.dump(tmp)
+    os.replace(tmp, path)
+    return path
+
+
 def read_test_metrics(work_dir: str, since: float = 0.0) -> Dict:
     """Metrics of the latest ``tools/test.py --work-dir work_dir`` run: the
     ``<timestamp>/<timestamp>.json`` mmengine's LoggerHook dumps."""
@@ -173,7 +263,14 @@ class Pipeline:
             tokens, passed to the tools verbatim (the export gets the
             seeds' ones).
         bg_threshold (float, optional): export at this background
-            threshold instead of the best one of the sweep.
+            threshold instead of the best one of the sweep (of the masks'
+            sweep with ``refine``).
+        refine (str, optional): ``'irn'``: refine the seeds with IRN
+            before the export (the stages ``relabels``, ``irn``,
+            ``refine``, ``masks``; see the module doc).
+        irn_config (str, optional): IRN training config with ``refine``
+            (default ``configs/irn/irn_r50_1xb32-3e_<voc12aug|coco14>-
+            512x512.py``); ``cfg_options['irn']`` are its options.
         export_args (Sequence[str]): extra arguments of
             ``tools/export_pseudo_labels.py`` (e.g. ``--num-workers 8``).
         runner (StageRunner, optional): runs the tools (launcher, GPUs);
@@ -189,7 +286,9 @@ class Pipeline:
                  cfg_options: Optional[Mapping[str, Sequence[str]]] = None,
                  bg_threshold: Optional[float] = None,
                  export_args: Sequence[str] = (),
-                 runner: Optional[StageRunner] = None):
+                 runner: Optional[StageRunner] = None,
+                 refine: Optional[str] = None,
+                 irn_config: Optional[str] = None):
         if dataset not in DEFAULT_CONFIGS:
             raise PipelineError(f'dataset {dataset!r} is not one of '
                                 f'{sorted(DEFAULT_CONFIGS)}')
@@ -197,6 +296,14 @@ class Pipeline:
         if unknown:
             raise PipelineError(f'cfg_options for {sorted(unknown)}: only '
                                 f'{", ".join(OPTION_STAGES)} take options')
+        if refine is not None and refine not in REFINERS:
+            raise PipelineError(f'refine {refine!r} is not one of '
+                                f'{", ".join(REFINERS)}')
+        if refine is None and ((cfg_options or {}).get('irn')
+                               or irn_config):
+            raise PipelineError('IRN options / config given without '
+                                'refine: add --refine irn')
+        self.refiner = refine
         self.dataset = dataset
         self.work_dir = osp.abspath(work_dir)
         defaults = DEFAULT_CONFIGS[dataset]
@@ -204,6 +311,9 @@ class Pipeline:
             stage1=_resolve_config(stage1_config or defaults['stage1']),
             seeds=_resolve_config(seed_config or defaults['seeds']),
             stage3=_resolve_config(stage3_config or defaults['stage3']))
+        if refine == 'irn':
+            self.configs['irn'] = _resolve_config(irn_config
+                                                  or defaults['irn'])
         self.opts = {
             s: [str(t) for t in (cfg_options or {}).get(s) or ()]
             for s in OPTION_STAGES
@@ -213,7 +323,8 @@ class Pipeline:
         self.bg_threshold = bg_threshold
         self.export_args = [str(a) for a in export_args]
         self.runner = runner or StageRunner()
-        self.dirs = {s: osp.join(self.work_dir, s) for s in STAGES}
+        self.stages = REFINE_STAGES if refine else STAGES
+        self.dirs = {s: osp.join(self.work_dir, s) for s in self.stages}
         self.summary_path = osp.join(self.work_dir, 'summary.json')
         self.previous = read_json(self.summary_path) or {}
         self.results: Dict[str, Dict] = {}
@@ -247,39 +358,47 @@ class Pipeline:
         self.runner.enter(stage, self.dirs[stage], fingerprint)
 
     # -- stage 1 -------------------------------------------------------
-    def stage1(self) -> str:
-        """Train (or resume, or skip) stage 1; return its final
-        checkpoint."""
+    def _train(self, stage: str, config: str, opts: Sequence[str],
+               upstream: Optional[str] = None) -> str:
+        """Train (or resume, or skip) ``stage``: ``tools/train.py config``
+        with the option tokens ``opts``; return its final checkpoint."""
         start = time.time()
-        work, config, opts = (self.dirs['stage1'], self.configs['stage1'],
-                              self.opts['stage1'])
+        work = self.dirs[stage]
         cfg = load_stage_config(config, opts)
-        self._enter('stage1', make_fingerprint(config, cfg, opts,
-                                               ['train.py']))
+        self._enter(stage, make_fingerprint(
+            config, cfg, opts, ['train.py'],
+            upstream=self.fingerprints.get(upstream) if upstream else None))
         ckpt = final_checkpoint(work, cfg)
         if ckpt is not None:
-            self._record('stage1', 'skipped', start, checkpoint=ckpt,
+            self._record(stage, 'skipped', start, checkpoint=ckpt,
                          reason=f'final checkpoint {osp.basename(ckpt)} '
                          'exists')
             return ckpt
         args = [config, '--work-dir', work]
         if _has_checkpoint(work):
             args.append('--resume')
-        self.runner.run_tool('stage1', 'train.py',
-                             args + _with_options(opts))
+        self.runner.run_tool(stage, 'train.py', args + _with_options(opts))
         ckpt = final_checkpoint(work, cfg)
         if ckpt is None:
-            raise PipelineError(f'stage1 finished but {work}/last_checkpoint '
-                                'does not name the final checkpoint')
-        self._record('stage1', 'done', start, checkpoint=ckpt)
+            raise PipelineError(f'{stage} finished but {work}/'
+                                'last_checkpoint does not name the final '
+                                'checkpoint')
+        self._record(stage, 'done', start, checkpoint=ckpt)
         return ckpt
 
+    def stage1(self) -> str:
+        """Train (or resume, or skip) stage 1; return its final
+        checkpoint."""
+        return self._train('stage1', self.configs['stage1'],
+                           self.opts['stage1'])
+
     # -- seeds ---------------------------------------------------------
-    def _choose_threshold(self, metrics: Mapping) -> Dict:
-        """Export threshold and the seed mIoU there: ``bg_threshold`` when
-        given, else the best one of the sweep."""
-        if self.bg_threshold is not None:
-            best = float(self.bg_threshold)
+    def _choose_threshold(self, metrics: Mapping,
+                          fixed: Optional[float] = None) -> Dict:
+        """Export threshold and the seed mIoU there: ``fixed`` when given,
+        else the best one of the sweep."""
+        if fixed is not None:
+            best = float(fixed)
             return dict(best_threshold=best,
                         seed_mIoU=metrics.get(f'sweep/mIoU@{best:.2f}',
                                               metrics.get('mIoU')))
@@ -291,6 +410,12 @@ class Pipeline:
                 'pass --bg-threshold')
         return dict(best_threshold=float(metrics['sweep/best_threshold']),
                     seed_mIoU=metrics.get('sweep/mIoU'))
+
+    @property
+    def _seed_fixed_threshold(self) -> Optional[float]:
+        """``bg_threshold`` applies to the seeds' export unless the masks
+        are refined (then it is the masks' export threshold)."""
+        return None if self.refiner else self.bg_threshold
 
     def seeds(self, ckpt: str) -> Dict:
         """Seed evaluation of ``ckpt`` (or its saved result); return
@@ -315,14 +440,16 @@ class Pipeline:
                 'seeds', 'test.py',
                 [config, ckpt, '--work-dir', work] + _with_options(opts))
             metrics = read_test_metrics(work, since=t0)
-            self._choose_threshold(metrics)  # fails without a sweep
+            # fails without a sweep
+            self._choose_threshold(metrics, self._seed_fixed_threshold)
             # the sweep's result; the export threshold is chosen below
             done = dict(checkpoint=ckpt,
                         best_threshold=metrics.get('sweep/best_threshold'),
                         seed_mIoU=metrics.get('sweep/mIoU'),
                         metrics=metrics)
             write_json(out, done)
-        res = dict(done, **self._choose_threshold(done['metrics']))
+        res = dict(done, **self._choose_threshold(
+            done['metrics'], self._seed_fixed_threshold))
         self._record('seeds', status, start, seed_mIoU=res['seed_mIoU'],
                      best_threshold=res['best_threshold'],
                      **(dict(reason='seed metrics exist')
@@ -330,34 +457,27 @@ class Pipeline:
         return res
 
     # -- export --------------------------------------------------------
+    def _seed_cfg(self):
+        """The seed config with the seeds' options merged."""
+        return load_stage_config(self.configs['seeds'], self.opts['seeds'])
+
     def export_config(self) -> str:
         """The config the export reads: the seed config when it has an
         ``export_dataloader``; else the resolved seed config (its options
-        merged) with ``export_dataloader.dataset`` = its
-        ``train_dataloader.dataset`` (the stage-1 train set), dumped to
+        merged) with the stage-1 train set as ``export_dataloader`` (see
+        :func:`add_export_set`), dumped to
         ``work_dir/pseudo_export_config.py``."""
-        import copy
         config = self.configs['seeds']
-        cfg = load_stage_config(config, self.opts['seeds'])
+        cfg = self._seed_cfg()
         if 'export_dataloader' in cfg:
             return config
-        if 'train_dataloader' not in cfg:
-            raise PipelineError(
-                f'the seed config {config} has neither export_dataloader '
-                'nor train_dataloader: add export_dataloader = '
-                'dict(dataset=...) with the images to export (the stage-1 '
-                'train set)')
-        cfg.export_dataloader = dict(
-            dataset=copy.deepcopy(cfg.train_dataloader.dataset))
-        path = osp.join(self.work_dir, EXPORT_CONFIG)
-        tmp = osp.join(self.work_dir, f'.{EXPORT_CONFIG[:-3]}.tmp'
-                       f'{os.getpid()}.py')
-        cfg.dump(tmp)
-        os.replace(tmp, path)
-        return path
+        return dump_config(add_export_set(cfg, config),
+                           osp.join(self.work_dir, EXPORT_CONFIG))
 
     @staticmethod
     def _export_names(cfg) -> List[str]:
+        """Image names of the export (``export_dataloader``, else
+        ``test_dataloader``) of ``cfg``."""
         import mmbas  # noqa: F401  (registries)
         from mmengine.registry import init_default_scope
 
@@ -365,37 +485,221 @@ class Pipeline:
         init_default_scope(cfg.get('default_scope', 'mmseg'))
         return [it[0] for it in build_export_dataset(cfg)[1]]
 
-    def export(self, ckpt: str, threshold: float) -> str:
-        """Export (or complete, or skip) the pseudo masks of ``ckpt`` at
-        ``threshold``; return the mask folder."""
+    def _export(self,
+                stage: str,
+                config: str,
+                ckpt: str,
+                opts: Sequence[str] = (),
+                upstream: Optional[str] = None,
+                save_scores: bool = False,
+                inputs: Optional[Mapping[str, str]] = None) -> Dict:
+        """Export (or complete, or skip) ``tools/export_pseudo_labels.py
+        config ckpt`` into the stage folder; return ``dir`` and
+        ``num_masks``."""
         start = time.time()
-        work = self.dirs['pseudo']
-        config = self.export_config()
-        opts = self.opts['seeds'] + [
-            f'model.bg_threshold={float(threshold)!r}'
-        ]
+        work = self.dirs[stage]
         cfg = load_stage_config(config, opts)
+        tool_args = [ckpt] + (['--save-scores'] if save_scores else []) + \
+            self.export_args
         self._enter(
-            'pseudo',
+            stage,
             make_fingerprint(
-                config, cfg, opts,
-                ['export_pseudo_labels.py', ckpt] + self.export_args,
-                inputs=dict(checkpoint=ckpt),
-                upstream=self.fingerprints.get('seeds')))
+                config, cfg, opts, ['export_pseudo_labels.py'] + tool_args,
+                inputs=dict(inputs or dict(checkpoint=ckpt)),
+                upstream=self.fingerprints.get(upstream)))
         names = self._export_names(cfg)
+        exts = ('png', 'npz') if save_scores else ('png', )
         summary = read_json(osp.join(work, 'export_summary.json'))
         if summary is not None and not summary.get('failed') and all(
-                osp.isfile(osp.join(work, f'{n}.png')) for n in names):
-            self._record('pseudo', 'skipped', start, num_masks=len(names),
+                osp.isfile(osp.join(work, f'{n}.{e}')) for n in names
+                for e in exts):
+            self._record(stage, 'skipped', start, num_masks=len(names),
                          reason='export_summary.json covers the '
                          f'{len(names)} images')
-            return work
+            return dict(dir=work, num_masks=len(names))
         self.runner.run_tool(
-            'pseudo', 'export_pseudo_labels.py',
+            stage, 'export_pseudo_labels.py',
             [config, ckpt, '--out', work, '--no-progress'] +
-            self.export_args + _with_options(opts))
-        self._record('pseudo', 'done', start, num_masks=len(names))
-        return work
+            tool_args[1:] + _with_options(opts))
+        self._record(stage, 'done', start, num_masks=len(names))
+        return dict(dir=work, num_masks=len(names))
+
+    def export(self, ckpt: str, threshold: float,
+               config: Optional[str] = None) -> str:
+        """Export (or complete, or skip) the pseudo masks of ``ckpt`` at
+        ``threshold`` through ``config`` (default :meth:`export_config`
+        with the seeds' options); return the mask folder."""
+        if config is None:
+            config, opts = self.export_config(), list(self.opts['seeds'])
+            upstream = 'seeds'
+        else:  # a dumped config: the options are merged in it
+            opts, upstream = [], 'masks'
+        opts.append(f'model.bg_threshold={float(threshold)!r}')
+        return self._export('pseudo', config, ckpt, opts,
+                            upstream=upstream)['dir']
+
+    # -- IRN refinement ------------------------------------------------
+    def _refinable_seed_cfg(self):
+        """The resolved seed config with its export set, checked to be a
+        ``SeedInferencer`` config (the refiners are its steps)."""
+        cfg = add_export_set(self._seed_cfg(), self.configs['seeds'])
+        if cfg.model.get('type') != 'SeedInferencer':
+            raise PipelineError(
+                f"refine: the seed config {self.configs['seeds']} has "
+                f"model type {cfg.model.get('type')!r}; the IRN refiners "
+                "are steps of model=dict(type='SeedInferencer', ...) (see "
+                'configs/bas/voc_r50_seed.py)')
+        return cfg
+
+    def relabels(self, ckpt: str) -> str:
+        """Export (or complete, or skip) IRN's relation labels of the
+        stage-1 train set; return their folder."""
+        cfg = self._refinable_seed_cfg()
+        # the refiner smooths with dense CRF itself; a label CRF of the seed
+        # config would replace the same label map
+        cfg.model.crf = None
+        cfg.model.refiner = dict(type='RelationLabelRefiner')
+        config = dump_config(cfg, osp.join(self.work_dir, RELABEL_CONFIG))
+        return self._export('relabels', config, ckpt,
+                            upstream='seeds')['dir']
+
+    def irn_options(self, relabel_dir: str) -> List[str]:
+        """``--cfg-options`` of the IRN training: its train set's
+        ``data_root``, ``img_path`` and (when both are ``.txt`` lists)
+        ``ann_file`` those of the stage-1 train set, ``seg_map_path`` the
+        relation labels; then the user's ``irn`` options."""
+        train = add_export_set(self._seed_cfg(),
+                               self.configs['seeds']).export_dataloader
+        train = train.dataset
+        irn = load_stage_config(self.configs['irn'])
+        irn_ds = irn.train_dataloader.dataset
+        key = 'train_dataloader.dataset.'
+        opts = []
+        if train.get('data_root'):
+            opts.append(f"{key}data_root={train['data_root']}")
+        img = (train.get('data_prefix') or {}).get('img_path')
+        if img:
+            opts.append(f'{key}data_prefix.img_path={img}')
+        ann, irn_ann = str(train.get('ann_file', '')), str(
+            irn_ds.get('ann_file', ''))
+        if ann.endswith('.txt') and irn_ann.endswith('.txt'):
+            opts.append(f'{key}ann_file={ann}')
+        opts.append(f'{key}data_prefix.seg_map_path={relabel_dir}')
+        return opts + self.opts['irn']
+
+    def irn(self, relabel_dir: str) -> str:
+        """Train (or resume, or skip) IRN on the relation labels in
+        ``relabel_dir``; return its final checkpoint."""
+        return self._train('irn', self.configs['irn'],
+                           self.irn_options(relabel_dir),
+                           upstream='relabels')
+
+    def refine(self, ckpt: str, irn_ckpt: str) -> str:
+        """Export (or complete, or skip) the IRN-refined maps
+        (``--save-scores``) of the stage-1 train set; return their
+        folder."""
+        import copy
+        irn_cfg = load_stage_config(self.configs['irn'],
+                                    self.irn_options(self.dirs['relabels']))
+        irn_model = copy.deepcopy(irn_cfg.model)
+        if 'backbone' in irn_model:  # the checkpoint holds every weight
+            irn_model.backbone.init_cfg = None
+        cfg = self._refinable_seed_cfg()
+        cfg.model.crf = None
+        cfg.model.refiner = dict(
+            type='IRNWalkRefiner', irn=irn_model, checkpoint=irn_ckpt)
+        cfg.model.bg_threshold = IRN_BG_THRESHOLD
+        config = dump_config(cfg, osp.join(self.work_dir, REFINE_CONFIG))
+        return self._export(
+            'refine', config, ckpt, upstream='irn', save_scores=True,
+            inputs=dict(checkpoint=ckpt, irn_checkpoint=irn_ckpt))['dir']
+
+    def masks_cfg(self, maps_dir: str):
+        """The resolved seed config with ``model`` =
+        ``StoredMapsInferencer`` reading the maps in ``maps_dir`` (its
+        test set, evaluators and dataloaders unchanged)."""
+        cfg = self._seed_cfg()
+        model = cfg.model
+        try:
+            num_classes = int(model.module.head.num_classes)
+        except (AttributeError, KeyError, TypeError):
+            raise PipelineError(
+                f"masks: the seed config {self.configs['seeds']} has no "
+                'model.module.head.num_classes (the number of foreground '
+                'classes of the stored maps)') from None
+        cfg.model = dict(
+            type='StoredMapsInferencer',
+            maps_dir=maps_dir,
+            num_classes=num_classes,
+            bg_threshold=IRN_BG_THRESHOLD,
+            fg_threshold=model.get('fg_threshold', None))
+        cfg.load_from = None
+        return cfg
+
+    def masks(self, ckpt: str, maps_dir: str) -> Dict:
+        """Mask evaluation (threshold sweep) of the refined maps in
+        ``maps_dir`` on the seed config's test set (or its saved result);
+        return ``mask_threshold`` (the export threshold), ``mask_mIoU``,
+        ``config`` (the dumped ``StoredMapsInferencer`` config) and the
+        ``metrics`` of ``tools/test.py``."""
+        start = time.time()
+        work = self.dirs['masks']
+        out = osp.join(work, 'mask_metrics.json')
+        cfg = self.masks_cfg(maps_dir)
+        config = dump_config(cfg, osp.join(self.work_dir, MASKS_CONFIG))
+        # the checkpoint is a required argument of the tool; the model
+        # has no weights and ignores it (not part of the fingerprint)
+        self._enter('masks', make_fingerprint(
+            config, cfg, (), ['test.py'],
+            upstream=self.fingerprints.get('refine')))
+        done = read_json(out)
+        status = 'skipped'
+        if done is None or 'metrics' not in done:
+            status = 'done'
+            names = self._export_names(cfg)
+            missing = [n for n in names
+                       if not osp.isfile(osp.join(maps_dir, f'{n}.npz'))]
+            if missing:
+                few = ', '.join(f'{n}.npz' for n in missing[:5])
+                raise PipelineError(
+                    f'masks: {len(missing)} of the {len(names)} test images '
+                    f'of the seed config have no refined maps in {maps_dir} '
+                    f'({few}{", ..." if len(missing) > 5 else ""}): the '
+                    'maps are exported for the stage-1 train set only. '
+                    "Point the seed config's test_dataloader at labelled "
+                    'images of the train set (--cfg-options-seeds '
+                    'test_dataloader.dataset.ann_file=... ; VOC: train is '
+                    'in trainaug; COCO: a list of train2014 images with '
+                    'their SegmentationClass masks)')
+            t0 = time.time() - 1
+            self.runner.run_tool('masks', 'test.py',
+                                 [config, ckpt, '--work-dir', work])
+            metrics = read_test_metrics(work, since=t0)
+            self._choose_threshold(metrics, self.bg_threshold)
+            done = dict(maps_dir=maps_dir,
+                        best_threshold=metrics.get('sweep/best_threshold'),
+                        mask_mIoU=metrics.get('sweep/mIoU'),
+                        metrics=metrics)
+            write_json(out, done)
+        chosen = self._choose_threshold(done['metrics'], self.bg_threshold)
+        res = dict(done, config=config,
+                   mask_threshold=chosen['best_threshold'],
+                   mask_mIoU=chosen['seed_mIoU'])
+        self._record('masks', status, start, mask_mIoU=res['mask_mIoU'],
+                     mask_threshold=res['mask_threshold'],
+                     **(dict(reason='mask metrics exist')
+                        if status == 'skipped' else {}))
+        return res
+
+    def pseudo_config(self, masks: Mapping) -> str:
+        """The export config of the refined masks: the ``masks`` stage's
+        ``StoredMapsInferencer`` config with the stage-1 train set as its
+        ``export_dataloader``, dumped to
+        ``work_dir/pseudo_export_config.py``."""
+        from mmengine.config import Config
+        cfg = add_export_set(Config.fromfile(masks['config']),
+                             self.configs['seeds'])
+        return dump_config(cfg, osp.join(self.work_dir, EXPORT_CONFIG))
 
     # -- stage 3 -------------------------------------------------------
     def stage3(self, pseudo_dir: str) -> Dict:
@@ -463,6 +767,11 @@ class Pipeline:
         seeds = self.results.get('seeds', {})
         summary['seed_mIoU'] = seeds.get('seed_mIoU')
         summary['best_threshold'] = seeds.get('best_threshold')
+        if self.refiner:
+            masks = self.results.get('masks', {})
+            summary['refine'] = self.refiner
+            summary['mask_mIoU'] = masks.get('mask_mIoU')
+            summary['mask_threshold'] = masks.get('mask_threshold')
         summary['val_mIoU'] = self.results.get('stage3', {}).get('val_mIoU')
         os.makedirs(self.work_dir, exist_ok=True)
         write_json(self.summary_path, summary)
@@ -473,7 +782,13 @@ class Pipeline:
         os.makedirs(self.work_dir, exist_ok=True)
         ckpt = self.stage1()
         seeds = self.seeds(ckpt)
-        pseudo = self.export(ckpt, seeds['best_threshold'])
+        if self.refiner == 'irn':
+            irn_ckpt = self.irn(self.relabels(ckpt))
+            masks = self.masks(ckpt, self.refine(ckpt, irn_ckpt))
+            pseudo = self.export(ckpt, masks['mask_threshold'],
+                                 config=self.pseudo_config(masks))
+        else:
+            pseudo = self.export(ckpt, seeds['best_threshold'])
         self.stage3(pseudo)
         summary = self._save_summary()
         print(format_summary(summary), flush=True)
@@ -493,9 +808,15 @@ def format_summary(summary: Dict) -> str:
         stage1=lambda r: osp.basename(r.get('checkpoint', '')),
         seeds=lambda r: f"seed mIoU {num(r.get('seed_mIoU'))} at bg "
         f"threshold {num(r.get('best_threshold'), '{:g}')}",
+        relabels=lambda r: f"{r.get('num_masks', '-')} relation label "
+        'maps',
+        irn=lambda r: osp.basename(r.get('checkpoint', '')),
+        refine=lambda r: f"{r.get('num_masks', '-')} refined maps",
+        masks=lambda r: f"mask mIoU {num(r.get('mask_mIoU'))} at bg "
+        f"threshold {num(r.get('mask_threshold'), '{:g}')}",
         pseudo=lambda r: f"{r.get('num_masks', '-')} masks",
         stage3=lambda r: f"val mIoU {num(r.get('val_mIoU'))}")
-    for stage in STAGES:
+    for stage in REFINE_STAGES:
         r = summary['stages'].get(stage)
         if r is None:
             continue
@@ -507,6 +828,14 @@ def format_summary(summary: Dict) -> str:
     lines += [
         f"  seed mIoU      {num(summary.get('seed_mIoU'))}",
         f"  best threshold {num(summary.get('best_threshold'), '{:g}')}",
+    ]
+    if summary.get('refine'):
+        lines += [
+            f"  mask mIoU      {num(summary.get('mask_mIoU'))} "
+            f"({summary['refine']}-refined)",
+            f"  mask threshold {num(summary.get('mask_threshold'), '{:g}')}"
+        ]
+    lines += [
         f"  val mIoU       {num(summary.get('val_mIoU'))}",
         f"  (saved to {osp.join(summary['work_dir'], 'summary.json')}; times "
         'in parentheses: earlier run of a skipped stage)'

@@ -289,9 +289,267 @@ def test_pipeline_bg_threshold_and_bad_options(toy, tmp_path):
     assert summary['best_threshold'] == 0.45
     export = [c for c in tools.calls if c[1] == 'export_pseudo_labels.py']
     assert export[0][2][-1] == 'model.bg_threshold=0.45'
-    with pytest.raises(StageError, match='only stage1, seeds, stage3'):
+    with pytest.raises(StageError, match='only stage1, seeds, irn, stage3'):
         Pipeline(str(tmp_path / 'w'), cfg_options=dict(pseudo=['a=1']))
     with pytest.raises(StageError,
                        match="--cfg-options-stage3: 'oops' is not KEY="):
         Pipeline(str(tmp_path / 'w2'), 'voc', STAGE1, SEEDS, STAGE3,
                  cfg_options=dict(stage3=['oops']), runner=tools)
+
+
+# ----------------------------------------------------------------------------
+# --refine irn with fake tools
+# ----------------------------------------------------------------------------
+IRN = osp.join(TOY, 'irn_r18_e2e.py')
+#: what the fake tools.py reports for the refined masks
+MASK_METRICS = {'mIoU': 50.0, 'sweep/mIoU': 55.0,
+                'sweep/best_threshold': 0.4, 'sweep/mIoU@0.40': 55.0}
+
+
+class FakeRefineTools(FakeTools):
+    """FakeTools plus the score files of ``--save-scores`` and the mask
+    metrics of the ``masks`` stage's config."""
+
+    def run_tool(self, stage, tool, args, log_file=None):
+        if tool == 'test.py' and osp.basename(args[0]) == 'masks_config.py':
+            self.calls.append((stage, tool, list(args)))
+            stamp = str(time.time_ns())
+            out = osp.join(args[args.index('--work-dir') + 1], stamp)
+            os.makedirs(out)
+            with open(osp.join(out, f'{stamp}.json'), 'w') as f:
+                json.dump(MASK_METRICS, f)
+            return 0.0
+        super().run_tool(stage, tool, args, log_file)
+        if tool == 'export_pseudo_labels.py' and '--save-scores' in args:
+            out = args[args.index('--out') + 1]
+            for png in glob.glob(osp.join(out, '*.png')):
+                np.savez(png[:-4] + '.npz', maps=np.zeros((1, 2, 2)),
+                         classes=np.array([1]))
+        return 0.0
+
+
+def make_refine_pipeline(work, tools, data_root, irn=(), **kw):
+    opts = data_root_options(data_root)
+    return Pipeline(
+        work, 'voc', stage1_config=STAGE1, seed_config=SEEDS,
+        stage3_config=STAGE3,
+        cfg_options=dict(stage1=opts, seeds=opts, stage3=opts,
+                         irn=list(irn)),
+        runner=tools, refine='irn', irn_config=IRN, **kw)
+
+
+REFINE_DONE = dict(stage1='done', seeds='done', relabels='done',
+                   irn='done', refine='done', masks='done', pseudo='done',
+                   stage3='done')
+
+
+def _config_of(call):
+    from mmengine.config import Config
+    return Config.fromfile(call[2][0])
+
+
+def test_refine_stages_and_their_configs(toy, tmp_path):
+    work = str(tmp_path / 'work')
+    tools = FakeRefineTools(toy)
+    summary = make_refine_pipeline(work, tools, toy).run()
+    assert statuses(summary) == REFINE_DONE
+    assert list(summary['stages']) == list(REFINE_DONE)
+    calls = tools.take()
+    assert [c[:2] for c in calls] == [
+        ('stage1', 'train.py'), ('seeds', 'test.py'),
+        ('relabels', 'export_pseudo_labels.py'), ('irn', 'train.py'),
+        ('refine', 'export_pseudo_labels.py'), ('masks', 'test.py'),
+        ('pseudo', 'export_pseudo_labels.py'), ('stage3', 'train.py'),
+        ('stage3', 'test.py')]
+    stage1_ckpt = summary['stages']['stage1']['checkpoint']
+    seeds_cfg = load_stage_config(SEEDS, data_root_options(toy))
+    train_set = seeds_cfg.train_dataloader.dataset
+    test_pipeline = seeds_cfg.test_dataloader.dataset.pipeline
+
+    def check_export_set(cfg):
+        # the stage-1 train set, read through the test pipeline
+        ds = cfg.export_dataloader.dataset
+        assert ds.ann_file == train_set.ann_file == \
+            'ImageSets/Segmentation/trainaug.txt'
+        assert ds.data_root == toy
+        assert ds.pipeline == test_pipeline != train_set.pipeline
+
+    # relabels: the seed model with the relation-label refiner
+    relabels = calls[2]
+    assert relabels[2][:2] == [osp.join(work, 'relabels_export_config.py'),
+                               stage1_ckpt]
+    assert relabels[2][relabels[2].index('--out') + 1] == \
+        osp.join(work, 'relabels')
+    cfg = _config_of(relabels)
+    assert cfg.model.type == 'SeedInferencer'
+    assert cfg.model.refiner == dict(type='RelationLabelRefiner')
+    assert cfg.model.crf is None
+    assert cfg.model.module == seeds_cfg.model.module
+    check_export_set(cfg)
+    assert '--save-scores' not in relabels[2]
+
+    # irn: trained on the relation labels of the stage-1 train set
+    irn = calls[3][2]
+    assert irn[0] == IRN
+    cfg = load_stage_config(IRN, irn[irn.index('--cfg-options') + 1:])
+    ds = cfg.train_dataloader.dataset
+    assert ds.data_prefix.seg_map_path == osp.join(work, 'relabels')
+    assert ds.data_root == toy
+    assert ds.ann_file == train_set.ann_file
+    assert ds.data_prefix.img_path == train_set.data_prefix.img_path
+    irn_ckpt = osp.join(work, 'irn', f'iter_{cfg.train_cfg.max_iters}.pth')
+    assert summary['stages']['irn']['checkpoint'] == irn_ckpt
+
+    # refine: the walk with the trained IRN, maps stored, labels at 0.22
+    refine = calls[4]
+    assert refine[2][:2] == [osp.join(work, 'refine_export_config.py'),
+                             stage1_ckpt]
+    assert '--save-scores' in refine[2]
+    cfg = _config_of(refine)
+    refiner = cfg.model.refiner
+    assert refiner.type == 'IRNWalkRefiner'
+    assert refiner.checkpoint == irn_ckpt
+    assert refiner.irn.type == 'IRN'
+    assert refiner.irn.backbone.init_cfg is None
+    assert cfg.model.bg_threshold == 0.22
+    check_export_set(cfg)
+
+    # masks: the seed config's test set and evaluators on the stored maps
+    masks = calls[5]
+    assert masks[2][0] == osp.join(work, 'masks_config.py')
+    cfg = _config_of(masks)
+    assert cfg.model == dict(type='StoredMapsInferencer',
+                             maps_dir=osp.join(work, 'refine'),
+                             num_classes=20, bg_threshold=0.22,
+                             fg_threshold=None)
+    assert cfg.test_dataloader == seeds_cfg.test_dataloader
+    assert cfg.test_evaluator == seeds_cfg.test_evaluator
+    assert 'export_dataloader' not in cfg
+
+    # pseudo: the stored maps at the masks' best threshold (no walk)
+    pseudo = calls[6][2]
+    assert pseudo[0] == osp.join(work, 'pseudo_export_config.py')
+    assert pseudo[-2:] == ['--cfg-options', 'model.bg_threshold=0.4']
+    cfg = _config_of(calls[6])
+    assert cfg.model.type == 'StoredMapsInferencer'
+    check_export_set(cfg)
+    # stage 3 trains on them
+    assert f"seg_map_path={osp.join(work, 'pseudo')}" in ' '.join(
+        calls[7][2])
+
+    assert summary['seed_mIoU'] == 45.0 and summary['best_threshold'] == 0.3
+    assert summary['mask_mIoU'] == 55.0
+    assert summary['mask_threshold'] == 0.4
+    assert summary['refine'] == 'irn'
+    from mmbas.apis.pipeline import format_summary
+    table = format_summary(summary)
+    assert 'mask mIoU 55.00 at bg threshold 0.4' in table
+    assert 'seed mIoU      45.00' in table
+
+
+def test_refine_resume_and_fingerprints(toy, tmp_path):
+    work = str(tmp_path / 'work')
+    tools = FakeRefineTools(toy)
+    run = (lambda **kw: make_refine_pipeline(work, tools, toy, **kw).run())
+    assert statuses(run()) == REFINE_DONE
+    tools.take()
+    for stage in REFINE_DONE:
+        assert osp.isfile(osp.join(work, stage, FINGERPRINT_FILE))
+
+    # unchanged: nothing runs
+    assert set(statuses(run()).values()) == {'skipped'}
+    assert tools.take() == []
+
+    # an IRN option: IRN and everything after it; the relabels stay
+    summary = run(irn=['optim_wrapper.optimizer.lr=0.05'])
+    assert statuses(summary) == dict(REFINE_DONE, stage1='skipped',
+                                     seeds='skipped', relabels='skipped')
+    assert [c[:2] for c in tools.take()] == [
+        ('irn', 'train.py'), ('refine', 'export_pseudo_labels.py'),
+        ('masks', 'test.py'), ('pseudo', 'export_pseudo_labels.py'),
+        ('stage3', 'train.py'), ('stage3', 'test.py')]
+    for stage in ('irn', 'refine', 'masks', 'pseudo', 'stage3'):
+        assert len(glob.glob(osp.join(work, f'{stage}.stale-*'))) == 1
+    assert not glob.glob(osp.join(work, 'relabels.stale-*'))
+    irn = ['optim_wrapper.optimizer.lr=0.05']
+
+    # IRN crashed after a checkpoint: resumed; its new weights rerun the
+    # walk and the later stages
+    for f in glob.glob(osp.join(work, 'irn', 'iter_*.pth')):
+        os.remove(f)
+    mid = osp.join(work, 'irn', 'iter_1.pth')
+    with open(mid, 'w') as f:
+        f.write('partial')
+    with open(osp.join(work, 'irn', 'last_checkpoint'), 'w') as f:
+        f.write(mid)
+    summary = run(irn=irn)
+    assert statuses(summary) == dict(REFINE_DONE, stage1='skipped',
+                                     seeds='skipped', relabels='skipped')
+    calls = tools.take()
+    assert calls[0][:2] == ('irn', 'train.py') and '--resume' in calls[0][2]
+    assert len(glob.glob(osp.join(work, 'irn.stale-*'))) == 1  # resumed
+    assert len(glob.glob(osp.join(work, 'refine.stale-*'))) == 2
+
+    # a refined map lost: the refine export completes, the rest reruns
+    # (the export's output is fingerprinted by its inputs, not its files)
+    os.remove(glob.glob(osp.join(work, 'refine', '*.npz'))[0])
+    summary = run(irn=irn)
+    assert summary['stages']['refine']['status'] == 'done'
+    assert summary['stages']['masks']['status'] == 'skipped'
+    assert [c[:2] for c in tools.take()] == [
+        ('refine', 'export_pseudo_labels.py')]
+
+    # mask metrics lost: only the mask evaluation runs again
+    os.remove(osp.join(work, 'masks', 'mask_metrics.json'))
+    summary = run(irn=irn)
+    assert statuses(summary) == dict(
+        {s: 'skipped' for s in REFINE_DONE}, masks='done')
+    assert [c[:2] for c in tools.take()] == [('masks', 'test.py')]
+
+    # a fixed --bg-threshold is the masks' export threshold
+    summary = run(irn=irn, bg_threshold=0.5)
+    assert summary['mask_threshold'] == 0.5
+    assert summary['best_threshold'] == 0.3  # the seeds' sweep
+    export = [c for c in tools.take() if c[0] == 'pseudo']
+    assert export[0][2][-1] == 'model.bg_threshold=0.5'
+
+    # without --refine the pipeline is the plain one, in its own folders
+    summary = make_pipeline(work, tools, toy).run()
+    assert list(summary['stages']) == ['stage1', 'seeds', 'pseudo',
+                                       'stage3']
+    assert 'mask_mIoU' not in summary
+    # its export reads the stage-1 train set through the test pipeline
+    # (whole images), not the training pipeline (resize, crop, flip)
+    export = [c for c in tools.take() if c[0] == 'pseudo'][0]
+    cfg = _config_of(export)
+    seeds_cfg = load_stage_config(SEEDS, data_root_options(toy))
+    assert cfg.model.type == 'SeedInferencer'
+    assert cfg.export_dataloader.dataset.ann_file == \
+        seeds_cfg.train_dataloader.dataset.ann_file
+    assert cfg.export_dataloader.dataset.pipeline == \
+        seeds_cfg.test_dataloader.dataset.pipeline
+
+
+def test_refine_missing_maps_and_bad_arguments(toy, tmp_path):
+    from mmbas.apis.pipeline import PipelineError
+    work = str(tmp_path / 'work')
+    tools = FakeRefineTools(toy)
+    pipe = make_refine_pipeline(work, tools, toy)
+    ckpt = pipe.stage1()
+    pipe.seeds(ckpt)
+    pipe.refine(ckpt, pipe.irn(pipe.relabels(ckpt)))
+    # a test image without refined maps: named, with the fix
+    lost = osp.join(work, 'refine', '2008_000002.npz')
+    os.remove(lost)
+    with pytest.raises(PipelineError,
+                       match=r'1 of the 4 test images .*2008_000002\.npz'
+                       r'.*test_dataloader'):
+        pipe.masks(ckpt, osp.join(work, 'refine'))
+    with pytest.raises(StageError, match='add --refine irn'):
+        Pipeline(str(tmp_path / 'w'), 'voc', STAGE1, SEEDS, STAGE3,
+                 cfg_options=dict(irn=['a=1']), runner=tools)
+    with pytest.raises(StageError, match="refine 'crf' is not one of irn"):
+        Pipeline(str(tmp_path / 'w'), 'voc', STAGE1, SEEDS, STAGE3,
+                 refine='crf', runner=tools)
+    with pytest.raises(StageError, match='--cfg-options-irn: .* KEY='):
+        make_refine_pipeline(str(tmp_path / 'w'), tools, toy, irn=['x'])
