@@ -1,4 +1,5 @@
-# Multi-scale + flip seed evaluation of a BAS WSSS model (spec section 4/5)
+# Multi-scale + flip seed evaluation of a BAS WSSS model (docs/method.md
+# section 4/5)
 # on COCO 2014 val (SegmentationClass/val2014 from
 # tools/dataset_converters/coco2014.py):
 #   tools/test.py configs/bas/bas_r50_seed-ms-flip_coco14-val.py

@@ -1,4 +1,5 @@
-# Multi-scale + flip seed evaluation of a BAS WSSS model (spec section 4/5)
+# Multi-scale + flip seed evaluation of a BAS WSSS model (docs/method.md
+# section 4/5)
 # on VOC 2012 train (1,464 images, SegmentationClass):
 #   tools/test.py configs/bas/bas_r50_seed-ms-flip_voc12-train.py
 #       work_dirs/bas_r50_1xb16-10e_voc12aug-448x448/epoch_10.pth
