@@ -108,7 +108,9 @@ def test_readme_names_existing_configs():
     named there)."""
     with open(osp.join(ROOT, 'configs', 'bas', 'README.md')) as f:
         text = f.read()
-    named = set(re.findall(r'[a-z0-9_.-]+?\.py', text))
+    named = set(
+        re.findall(r'(?<![\w/-])((?:bas|cam|irn|deeplabv\w+)_[\w.-]+?\.py)',
+                   text))
     for name in named:
         hits = glob.glob(osp.join(ROOT, 'configs', '*', name))
         assert hits, f'configs/bas/README.md names {name}: no such config'
