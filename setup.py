@@ -1,11 +1,15 @@
 # Copyright (c) mmbas contributors. All rights reserved.
 """Install mmbas: ``pip install -e .`` (``bash tools/install.sh`` does it
-all, torch and mmcv included)."""
+all, torch and mmcv included), or ``pip install .`` for a regular install
+that ships ``configs/`` and ``tools/`` inside the package (``mmbas/.mim``)."""
+import os
 import os.path as osp
 import re
+import shutil
 
 from setuptools import Extension, find_packages, setup
 from setuptools.command.build_ext import build_ext
+from setuptools.command.build_py import build_py
 
 HERE = osp.dirname(osp.abspath(__file__))
 
@@ -74,6 +78,58 @@ class OptionalBuildExt(build_ext):
                       'box metric falls back to cv2.findContours (slower).')
 
 
+#: checkout entries shipped in ``mmbas/.mim``, where ``mim train mmbas``,
+#: ``mim test mmbas`` and :mod:`mmbas.apis` look for them in an installed
+#: (non-editable) mmbas
+MIM_ENTRIES = ('configs', 'tools', 'model-index.yml')
+
+
+class BuildPyWithMim(build_py):
+    """``build_py`` that also fills ``mmbas/.mim`` (OpenMMLab's layout for
+    the files of a package that live outside it).
+
+    A regular build (``pip install .``, ``python -m build``) copies
+    :data:`MIM_ENTRIES` from the checkout into the built package, so the
+    wheel carries them. An editable install (``pip install -e .``) links
+    ``mmbas/.mim/<entry>`` to the checkout's entries instead (symlinks; a
+    copy where the system cannot link), so edits show at once.
+    """
+
+    def run(self):
+        super().run()
+        if getattr(self, 'editable_mode', False):
+            self._fill_mim(osp.join(HERE, 'mmbas', '.mim'), link=True)
+        else:
+            self._fill_mim(
+                osp.join(self.build_lib, 'mmbas', '.mim'), link=False)
+
+    @staticmethod
+    def _fill_mim(mim_dir: str, link: bool) -> None:
+        os.makedirs(mim_dir, exist_ok=True)
+        ignore = shutil.ignore_patterns('__pycache__', '*.pyc')
+        for entry in MIM_ENTRIES:
+            src = osp.join(HERE, entry)
+            if not osp.exists(src):
+                raise FileNotFoundError(
+                    f'{src} is missing: mmbas/.mim ships {entry} from the '
+                    'checkout; build from a full mmbas checkout or sdist')
+            dst = osp.join(mim_dir, entry)
+            if osp.islink(dst) or osp.isfile(dst):
+                os.remove(dst)
+            elif osp.isdir(dst):
+                shutil.rmtree(dst)
+            if link:
+                try:
+                    os.symlink(osp.relpath(src, mim_dir), dst)
+                    continue
+                except OSError:  # e.g. Windows without the privilege
+                    pass
+            if osp.isdir(src):
+                shutil.copytree(src, dst, ignore=ignore)
+            else:
+                shutil.copyfile(src, dst)
+
+
 ext_modules = [
     # union-find threshold sweeps of the official WSOL box protocol
     Extension('mmbas.evaluation.functional._box_sweep',
@@ -99,5 +155,5 @@ setup(
         parse_requirements('requirements/optional.txt'),
     },
     ext_modules=ext_modules,
-    cmdclass={'build_ext': OptionalBuildExt},
+    cmdclass={'build_ext': OptionalBuildExt, 'build_py': BuildPyWithMim},
     zip_safe=False)

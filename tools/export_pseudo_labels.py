@@ -5,7 +5,8 @@
         [--split-list FILE] [--save-scores] [--num-workers N] \
         [--launcher pytorch] [--cfg-options KEY=VALUE ...]
 
-CONFIG is normally a seed config (e.g. ``configs/bas/voc_r50_seed.py``):
+CONFIG is normally a seed config (e.g.
+``configs/bas/bas_r50_seed-ms-flip_voc12-train.py``):
 its ``model`` runs unchanged -- ``SeedInferencer`` with its scales, flip,
 CAM fusion, CRF and background threshold -- so the PNGs are exactly the
 label maps ``tools/test.py CONFIG CHECKPOINT`` scores. Change any of them

@@ -41,9 +41,11 @@ def parse_args(argv=None) -> argparse.Namespace:
                    'relabels/, irn/, refine/, masks/ with --refine), '
                    'summary.json')
     p.add_argument('--stage1-config', help='BAS training config (default '
-                   'configs/bas/<dataset>_r50.py)')
+                   'configs/bas/bas_r50_1xb16-10e_{voc12aug,coco14}-'
+                   '448x448.py)')
     p.add_argument('--seed-config', help='seed evaluation and export '
-                   'config (default configs/bas/<dataset>_r50_seed.py)')
+                   'config (default configs/bas/bas_r50_seed-ms-flip_'
+                   '{voc12-train,coco14-val}.py)')
     p.add_argument('--stage3-config', help='segmentation config (default '
                    'the DeepLabV2 pseudo config of the dataset)')
     for stage in OPTION_STAGES:

@@ -11,7 +11,8 @@
 # seg_map_path wins over data_root). Backbone: ImageNet-pretrained
 # ResNetV1c-101 (open-mmlab://resnet101_v1c), as the stock config.
 #   python tools/train.py configs/deeplab/deeplabv3plus_r101-d8_4xb4-20k_voc12aug-pseudo-512x512.py
-# The DeepLabV2 protocol of the paper: deeplabv2_r101_voc12aug-pseudo-321x321.py
+# The DeepLabV2 protocol of the paper:
+# deeplabv2_r101_1xb10-20k_voc12aug-pseudo-321x321.py
 _base_ = [
     'mmseg::deeplabv3plus/deeplabv3plus_r101-d8_4xb4-20k_voc12aug-512x512.py'
 ]

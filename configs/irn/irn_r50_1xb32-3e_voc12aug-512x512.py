@@ -1,7 +1,7 @@
 # IRN (Ahn et al., CVPR 2019), the refinement network of BAS's published
-# WSSS masks (spec section 4), on PASCAL VOC 2012 train_aug (10,582 images,
-# ImageSets/Segmentation/trainaug.txt). Trained on the relation labels of
-# the seeds (mmbas.pseudo.make_relation_labels: fg 0.30 / bg 0.17 + dense
+# WSSS masks (docs/method.md section 4), on PASCAL VOC 2012 train_aug (10,582
+# images, ImageSets/Segmentation/trainaug.txt). Trained on the relation labels
+# of the seeds (mmbas.pseudo.make_relation_labels: fg 0.30 / bg 0.17 + dense
 # CRF; uint8 PNGs, 0 background, class + 1, 255 unknown), written by the
 # pseudo-mask stage to RelationLabels/<id>.png.
 #
@@ -9,7 +9,8 @@
 # (1, 2, 2, 1), frozen (no gradient, BN in eval mode, features detached);
 # the boundary branch (5 x [1x1 conv 32 + GN 4], stride 4, 1x1 conv -> 1)
 # and the displacement branch (IRNDisplacementHead); the affinity loss on
-# the pixel pairs within radius 5 of the stride-4 grid (the spec's radius;
+# the pixel pairs within radius 5 of the stride-4 grid (the radius of
+# docs/method.md section 4;
 # IRN's train_irn.py builds its training pairs with radius 10, set
 # pair_radius = 10 to follow it).
 #

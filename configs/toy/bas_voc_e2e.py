@@ -1,6 +1,6 @@
 # Stage 1 of the toy end-to-end pipeline
 # (tests/test_tools/test_run_pipeline.py, README "Full pipeline"): BAS as
-# configs/toy/bas_voc_toy.py (spec loss weights alpha 0.2, beta 1.2; one
+# configs/toy/bas_voc_toy.py (the WSSS recipe's alpha 0.2, beta 1.2; one
 # random positive class per image and step) with the ResNet-18
 # output-stride-8 backbone of
 # configs/toy/cam_voc_e2e_pretrain.py, started from that pretraining

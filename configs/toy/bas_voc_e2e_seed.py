@@ -1,5 +1,6 @@
 # Seeds of the toy end-to-end pipeline's stage 1 (configs/toy/bas_voc_e2e.py):
-# configs/bas/voc_r50_seed.py's SeedInferencer (scales 1.0/0.5/1.5 here, each
+# configs/bas/bas_r50_seed-ms-flip_voc12-train.py's SeedInferencer (scales
+# 1.0/0.5/1.5 here, each
 # with its flip; image classes; max-normalised maps) on the toy VOC train
 # list, with the background-threshold sweep 0.05..0.95 (step 0.05) whose best
 # threshold the pipeline exports at. The export covers the stage-1 train set

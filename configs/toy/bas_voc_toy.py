@@ -1,8 +1,9 @@
 # BAS on the toy VOC layout (tools/misc/make_toy_data.py --out data/toy):
-# configs/bas/voc_r50.py shrunk to run in seconds on a CPU -- 96x96 crops,
+# configs/bas/bas_r50_1xb16-10e_voc12aug-448x448.py shrunk to run in seconds on
+# a CPU -- 96x96 crops,
 # batch 4, random init (no download), a short iteration-based schedule. Used
 # by the quickstart in README.md and by the tool tests.
-_base_ = ['../bas/voc_r50.py']
+_base_ = ['../bas/bas_r50_1xb16-10e_voc12aug-448x448.py']
 
 data_root = 'data/toy/VOCdevkit/VOC2012'
 crop_size = (96, 96)

@@ -1,5 +1,6 @@
 # Seed evaluation of the toy stage-1 model (configs/toy/bas_voc_toy_r18.py):
-# configs/bas/voc_r50_seed.py's SeedInferencer (multi-scale + flip, image
+# configs/bas/bas_r50_seed-ms-flip_voc12-train.py's SeedInferencer (multi-scale
+# + flip, image
 # classes, max-normalised) on the toy VOC train list with the background
 # threshold sweep. Scales (1.0, 0.5, 1.5) keep it fast on a CPU; the
 # pipeline's export runs this same model, so its masks use them too.

@@ -3,7 +3,8 @@
 # flip, 96x96 crop), batch, optimizer (SGD 0.05 new layers / 0.005 backbone,
 # poly 0.9), iteration-based loop, hooks and seed. Only the model differs: the
 # WSSS ResNet + conv1x1 classifier without generator, trained with the
-# multi-label L_cls only (configs/cam/voc_r50_cam.py, random init).
+# multi-label L_cls only (configs/cam/cam_r50_1xb16-10e_voc12aug-448x448.py,
+# random init).
 #
 # Used twice by projects/toy_bas_vs_cam/toy_bas_vs_cam.py
 # (projects/toy_bas_vs_cam/docs/toy_experiment.md), and as the base of the

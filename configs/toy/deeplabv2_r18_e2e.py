@@ -1,7 +1,8 @@
 # Stage 3 of the toy end-to-end pipeline
 # (tests/test_tools/test_run_pipeline.py, README "Full pipeline"): the
 # paper's DeepLabV2 protocol, i.e. the pipeline's default VOC stage 3
-# (configs/deeplab/deeplabv2_r101_voc12aug-pseudo-321x321.py: ResNet v1b
+# (configs/deeplab/deeplabv2_r101_1xb10-20k_voc12aug-pseudo-321x321.py: ResNet
+# v1b
 # backbone, frozen BN, ASPP-V2 head with 10x the backbone lr, poly decay),
 # shrunk for a CPU:
 # * ResNet-18 initialised from the toy backbone pretraining
@@ -21,7 +22,7 @@
 #   background 17.7). SGD at 1e-3 and 2.5e-3 diverged, and
 #   configs/toy/deeplabv3plus_r18_toy.py (random init, or with this
 #   pretraining) predicted background everywhere.
-_base_ = ['../deeplab/deeplabv2_r101_voc12aug-pseudo-321x321.py']
+_base_ = ['../deeplab/deeplabv2_r101_1xb10-20k_voc12aug-pseudo-321x321.py']
 
 data_root = 'data/toy/VOCdevkit/VOC2012'
 crop_size = (64, 64)

@@ -21,7 +21,8 @@ def load_config(path: str, cfg_options: Optional[dict] = None,
     if not osp.isfile(path):
         raise FileNotFoundError(
             f'config file {path} does not exist; pass a path such as '
-            'configs/bas/voc_r50.py (relative to the mmbas checkout)')
+            'configs/bas/bas_r50_1xb16-10e_voc12aug-448x448.py (relative '
+            'to the mmbas checkout)')
     cfg = Config.fromfile(path)
     cfg.launcher = launcher
     if cfg_options:

@@ -108,16 +108,18 @@ IRN_BG_THRESHOLD = 0.22
 DEFAULT_CONFIGS = {
     'voc':
     dict(
-        stage1='configs/bas/voc_r50.py',
-        seeds='configs/bas/voc_r50_seed.py',
+        stage1='configs/bas/bas_r50_1xb16-10e_voc12aug-448x448.py',
+        seeds='configs/bas/bas_r50_seed-ms-flip_voc12-train.py',
         irn='configs/irn/irn_r50_1xb32-3e_voc12aug-512x512.py',
-        stage3='configs/deeplab/deeplabv2_r101_voc12aug-pseudo-321x321.py'),
+        stage3='configs/deeplab/'
+        'deeplabv2_r101_1xb10-20k_voc12aug-pseudo-321x321.py'),
     'coco':
     dict(
-        stage1='configs/bas/coco_r50.py',
-        seeds='configs/bas/coco_r50_seed.py',
+        stage1='configs/bas/bas_r50_1xb16-10e_coco14-448x448.py',
+        seeds='configs/bas/bas_r50_seed-ms-flip_coco14-val.py',
         irn='configs/irn/irn_r50_1xb32-3e_coco14-512x512.py',
-        stage3='configs/deeplab/deeplabv2_r101_coco14-pseudo-321x321.py'),
+        stage3='configs/deeplab/'
+        'deeplabv2_r101_1xb10-20k_coco14-pseudo-321x321.py'),
 }
 
 #: the export config derived from a seed config without export_dataloader
@@ -253,9 +255,11 @@ class Pipeline:
         work_dir (str): folder of the stage folders and ``summary.json``.
         dataset (str): ``voc`` or ``coco``: picks the default configs.
         stage1_config (str, optional): BAS training config (default
-            ``configs/bas/<dataset>_r50.py``).
+            ``DEFAULT_CONFIGS[dataset]['stage1']``, e.g.
+            ``configs/bas/bas_r50_1xb16-10e_voc12aug-448x448.py``).
         seed_config (str, optional): seed evaluation and export config
-            (default ``configs/bas/<dataset>_r50_seed.py``).
+            (default ``DEFAULT_CONFIGS[dataset]['seeds']``, e.g.
+            ``configs/bas/bas_r50_seed-ms-flip_voc12-train.py``).
         stage3_config (str, optional): segmentation config (default the
             DeepLabV2 pseudo-mask config of the dataset).
         cfg_options (Mapping[str, Sequence[str]], optional): stage
@@ -406,7 +410,8 @@ class Pipeline:
             raise PipelineError(
                 'the seed config reports no sweep/best_threshold: add '
                 "dict(type='SeedSweepMetric', prefix='sweep') to its "
-                'test_evaluator (see configs/bas/voc_r50_seed.py) or '
+                'test_evaluator (see '
+                'configs/bas/bas_r50_seed-ms-flip_voc12-train.py) or '
                 'pass --bg-threshold')
         return dict(best_threshold=float(metrics['sweep/best_threshold']),
                     seed_mIoU=metrics.get('sweep/mIoU'))
@@ -548,7 +553,7 @@ class Pipeline:
                 f"refine: the seed config {self.configs['seeds']} has "
                 f"model type {cfg.model.get('type')!r}; the IRN refiners "
                 "are steps of model=dict(type='SeedInferencer', ...) (see "
-                'configs/bas/voc_r50_seed.py)')
+                'configs/bas/bas_r50_seed-ms-flip_voc12-train.py)')
         return cfg
 
     def relabels(self, ckpt: str) -> str:

@@ -37,13 +37,40 @@ import time
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 __all__ = [
-    'ROOT', 'FINGERPRINT_FILE', 'StageError', 'parse_cfg_options',
-    'load_stage_config', 'config_digest', 'file_digest', 'make_fingerprint',
-    'read_json', 'write_json', 'StageRunner'
+    'ROOT', 'find_root', 'FINGERPRINT_FILE', 'StageError',
+    'parse_cfg_options', 'load_stage_config', 'config_digest', 'file_digest',
+    'make_fingerprint', 'read_json', 'write_json', 'StageRunner'
 ]
 
-#: repository root (``tools/`` and ``configs/`` live there)
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+def find_root(package: Optional[str] = None) -> str:
+    """The folder holding mmbas's ``tools/`` and ``configs/``.
+
+    That is the checkout for a source tree or an editable install, and the
+    package's ``mmbas/.mim`` for a regular install (``pip install .``
+    copies both there, see ``setup.py``).
+
+    Args:
+        package (str, optional): the ``mmbas`` package folder. Defaults to
+            the one of this module.
+
+    Returns:
+        str: the checkout or ``<package>/.mim``; the checkout when neither
+        holds both folders (the tools then report the missing file).
+    """
+    if package is None:
+        package = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    checkout = osp.dirname(package)
+    mim = osp.join(package, '.mim')
+    for root in (checkout, mim):
+        if osp.isdir(osp.join(root, 'tools')) and osp.isdir(
+                osp.join(root, 'configs')):
+            return root
+    return checkout
+
+
+#: folder of ``tools/`` and ``configs/`` (see :func:`find_root`)
+ROOT = find_root()
 
 #: the record of a stage's fingerprint, inside its folder
 FINGERPRINT_FILE = 'stage_fingerprint.json'

@@ -1,5 +1,6 @@
 # Copyright (c) mmbas contributors. All rights reserved.
-"""Dense CRF refinement of seed / pseudo label maps (spec section 4).
+"""Dense CRF refinement of seed / pseudo label maps (docs/method.md,
+section 4).
 
 Backed by ``pydensecrf2`` (PyPI; installs the ``pydensecrf`` module, built
 from source, works with numpy 2). It is optional: :func:`dense_crf` raises
@@ -53,8 +54,8 @@ def dense_crf(image: np.ndarray,
     ``probs`` (K, H, W) >= 0 (normalised over K here) -> ``-log p``;
     ``labels`` (H, W) int in [0, n_labels) -> the label gets probability
     ``gt_prob``, the others share the rest (IRN's setting for BAS's masks,
-    spec section 4: t=10, gt_prob 0.7, gaussian sxy 3 compat 3, bilateral
-    sxy 50 srgb 5 compat 10 — the defaults).
+    docs/method.md section 4: t=10, gt_prob 0.7, gaussian sxy 3 compat 3,
+    bilateral sxy 50 srgb 5 compat 10 — the defaults).
 
     Args:
         image (np.ndarray): (H, W, 3) uint8 RGB image.

@@ -40,7 +40,7 @@ from mmbas.models.utils.pixel_pairs import (ValidSizes, as_valid_sizes,
                                             boundary_to_affinity, pair_offsets,
                                             pair_valid_mask)
 
-#: BAS's IRN settings (spec section 4)
+#: BAS's IRN settings (docs/method.md section 4)
 IRN_BETA = 10
 IRN_EXP_TIMES = 8
 IRN_RADIUS = 5

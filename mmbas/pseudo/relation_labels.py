@@ -4,7 +4,7 @@
 IRN (Ahn et al., CVPR 2019) learns class boundaries from the pairs of
 pixels whose labels are *confident*: confident foreground where the seeds
 are high, confident background where they are low, and nothing in between.
-Spec section 4 gives the parameters used for the published BAS masks:
+docs/method.md section 4 gives the parameters used for the published BAS masks:
 foreground threshold 0.30, background threshold 0.17, each label map
 smoothed with a dense CRF (t=10, unary gt_prob 0.7, gaussian sxy 3 compat
 3, bilateral sxy 50 srgb 5 compat 10; :func:`mmbas.pseudo.dense_crf`).
@@ -100,7 +100,7 @@ def make_relation_labels(image: np.ndarray,
             directly. Defaults to True.
         crf_cfg (dict, optional): Overrides of :func:`dense_crf`'s
             parameters (``t``, ``gt_prob``, ``gaussian_sxy`` ...); the
-            defaults are the spec's.
+            defaults are those of docs/method.md section 4.
 
     Returns:
         np.ndarray: (H, W) uint8: 0 confident background, ``c + 1``

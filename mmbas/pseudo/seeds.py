@@ -1,5 +1,6 @@
 # Copyright (c) mmbas contributors. All rights reserved.
-"""The WSSS seed recipe (spec section 4), one tensor function per step.
+"""The WSSS seed recipe (docs/method.md section 4), one tensor function per
+step.
 
 Every producer of seeds goes through this module: the WSSS ``predict`` of
 the BAS / CAM models (one scale, no flip), :class:`SeedInferencer`
@@ -32,9 +33,10 @@ import torch.nn.functional as F
 from mmengine.structures import PixelData
 from torch import Tensor
 
-#: the spec's seed scales (each with its horizontal flip)
+#: the seed scales of docs/method.md section 4 (each with its flip)
 DEFAULT_SCALES = (1.0, 0.5, 1.5, 2.0)
-#: background score of the seed argmax (BAS's VOC value, spec section 4)
+#: background score of the seed argmax (BAS's VOC value, docs/method.md
+#: section 4)
 DEFAULT_BG_THRESHOLD = 0.25
 #: added to each class max before dividing
 EPS = 1e-5

@@ -2,7 +2,7 @@
 """A slow, literal implementation of the BAS training losses, and a tiny
 backbone, used to pin the fast implementation's numbers.
 
-The reference follows the method spec (docs/bas-method.md, section 3)
+The reference follows the method description (docs/method.md, section 3)
 word for word, the way the authors' code does it: it deep-copies f2 and the
 classifier on every call (the copies keep ``requires_grad``, so backward
 also computes gradients for the copied weights, which are then dropped
@@ -100,7 +100,7 @@ def reference_bas_losses(model: nn.Module,
                          data_samples: Sequence,
                          cls_idx: Optional[Sequence[int]] = None
                          ) -> Dict[str, Tensor]:
-    """BAS loss terms computed literally from the spec.
+    """BAS loss terms computed literally from docs/method.md section 3.
 
     Args:
         model: a :class:`mmbas.models.BAS` (its backbone and head weights

@@ -1,7 +1,8 @@
 # Copyright (c) mmbas contributors. All rights reserved.
-"""``tools/test.py configs/bas/cub_r50.py CKPT --show-dir DIR`` end to end
-on a toy CUB layout with a tiny random-init BAS: both protocols' tables are
-printed and one overlay per test image is written."""
+"""``tools/test.py configs/bas/bas_r50_1xb32-120e_cub-224x224.py CKPT
+--show-dir DIR`` end to end on a toy CUB layout with a tiny random-init BAS:
+both protocols' tables are printed and one overlay per test image is
+written."""
 import glob
 import os
 import os.path as osp
@@ -15,12 +16,12 @@ import mmbas  # noqa: F401
 from mmbas.testing import make_cub
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-CUB_R50 = osp.join(REPO, 'configs', 'bas', 'cub_r50.py')
+CUB_R50 = osp.join(REPO, 'configs', 'bas', 'bas_r50_1xb32-120e_cub-224x224.py')
 EVAL_BASE = osp.join(REPO, 'configs', '_base_', 'evaluation',
                      'wsol_paper.py')
 
 # shrink the network / input; the evaluator, visualizer and hook stay the
-# ones of configs/bas/cub_r50.py
+# ones of configs/bas/bas_r50_1xb32-120e_cub-224x224.py
 SHRINK = '''
 model = dict(
     backbone=dict(depth=18, init_cfg=None),
@@ -41,7 +42,8 @@ val_evaluator = test_evaluator
 val_dataloader = test_dataloader
 '''
 
-# what configs/bas/cub_r50.py gets from configs/_base_/evaluation (used
+# what configs/bas/bas_r50_1xb32-120e_cub-224x224.py gets from
+# configs/_base_/evaluation (used
 # only while the model config does not include the evaluation base yet)
 INTEGRATION = '''
 visualizer = dict(

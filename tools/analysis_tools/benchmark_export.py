@@ -1,7 +1,7 @@
 # Copyright (c) mmbas contributors. All rights reserved.
 """Time the pseudo-label export against a naive per-image loop.
 
-Example (VOC-size images, the spec's 4 scales x flip)::
+Example (VOC-size images, the 4 scales x flip of docs/method.md)::
 
     python tools/analysis_tools/benchmark_export.py --num-images 6 \
         --size 500 375 --scales 1.0 0.5 1.5 2.0 --modes naive fast

@@ -9,9 +9,9 @@ backend_args = None
 crop_size = (448, 448)
 train_pipeline = [
     dict(type='StrictLoadImageFromFile', backend_args=backend_args),
-    # spec: resize to 512x512, flip, random crop 448. Aspect-preserving
-    # alternative: dict(type='RandomResize', scale=(512, 512),
-    #                   ratio_range=(0.6, 1.2), keep_ratio=True)
+    # docs/method.md section 3: resize to 512x512, flip, random crop 448.
+    # Aspect-preserving alternative: dict(type='RandomResize',
+    #     scale=(512, 512), ratio_range=(0.6, 1.2), keep_ratio=True)
     dict(type='Resize', scale=(512, 512), keep_ratio=False),
     dict(type='RandomFlip', prob=0.5),
     dict(type='WSOLRandomCrop', crop_size=crop_size),

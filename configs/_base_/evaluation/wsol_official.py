@@ -8,12 +8,14 @@
 # ``official_test_pipeline``; the test dataloader is a key of the dataset
 # base, so the variant config switches it (a base file cannot redefine it):
 #
-#   _base_ = ['./cub_r50.py', '../_base_/evaluation/wsol_official.py']
+#   _base_ = ['./bas_r50_1xb32-120e_cub-224x224.py',
+#              '../_base_/evaluation/wsol_official.py']
 #   test_dataloader = dict(
 #       dataset=dict(pipeline=_base_.official_test_pipeline))
 #   val_dataloader = test_dataloader
 #
-# (see configs/bas/cub_r50_official.py and docs/wsol_evaluation.md).
+# (see configs/bas/bas_r50_1xb32-120e_cub-224x224_wsoleval.py and
+# docs/wsol_evaluation.md).
 official_box_metric = dict(type='WSOLBoxMetric', step=0.01)
 val_evaluator = official_box_metric
 test_evaluator = val_evaluator

@@ -2,7 +2,8 @@
 # in one test run, on the paper-protocol input (resize 256 -> centre crop
 # 224, the dataset base's ``test_pipeline``):
 #   * WSOLPaperMetric -- BAS tables (Top-1/Top-5/GT-known Loc, IoU30/50/70)
-#     at the fixed per-backbone ``box_threshold`` (spec section 3 table);
+#     at the fixed per-backbone ``box_threshold``
+#     (docs/method.md section 3);
 #   * WSOLBoxMetric -- MaxBoxAcc / MaxBoxAccV2 of Choe et al. (threshold
 #     sweep, step 0.01) on the SAME crop-224 maps.  The strict field-standard
 #     numbers use resize-224 input instead: use ``wsol_official.py`` and the
@@ -22,9 +23,9 @@
 #   # schedule bases, so they are merged here, not defined twice):
 #   visualizer = _base_.wsol_visualizer
 #   default_hooks = dict(visualization=_base_.wsol_visualization_hook)
-# 0.1 = the CUB threshold of every backbone (spec table).  Deliberately not a
-# variable here: model configs already define ``box_threshold`` and two
-# bases may not define the same key.
+# 0.1 = the CUB threshold of every backbone (docs/method.md section 3).
+# Deliberately not a variable here: model configs already define
+# ``box_threshold`` and two bases may not define the same key.
 paper_metric = dict(
     type='WSOLPaperMetric', thresholds=[0.1], fixed_threshold=0.1)
 official_box_metric = dict(type='WSOLBoxMetric', step=0.01)

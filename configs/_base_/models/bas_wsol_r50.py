@@ -1,4 +1,5 @@
-# BAS for WSOL (single-label), ResNet-50 WSOL variant (spec section 2):
+# BAS for WSOL (single-label), ResNet-50 WSOL variant (docs/method.md section
+# 2):
 #   f1 = conv1..layer3 with layer3 at stride 1 -> F1: 1024 ch, 28x28 at 224
 #   f2 = 2x2 max-pool + layer4 (stride 1)        -> F2: 2048 ch, 14x14 at 224
 #   generator  = conv3x3(1024 -> C) + sigmoid on F1

@@ -1,4 +1,5 @@
-# BAS for WSSS (multi-label), ResNet-50 WSSS variant (spec section 2):
+# BAS for WSSS (multi-label), ResNet-50 WSSS variant (docs/method.md section
+# 2):
 #   f1 = conv1..layer3, standard strides -> F1: 1024 ch at output stride 16
 #   f2 = layer4 at stride 1              -> F2: 2048 ch at output stride 16
 #   generator  = conv3x3(1024 -> C), no bias, + sigmoid on F1

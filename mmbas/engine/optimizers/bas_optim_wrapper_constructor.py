@@ -32,8 +32,8 @@ class BASOptimWrapperConstructor(DefaultOptimWrapperConstructor):
       ``bias`` of every non-normalization layer.
     - ``norm_decay_mult`` (float): applied to normalization parameters.
 
-    Example (the WSOL schedule of the spec: backbone lr 1e-3, new layers
-    1e-2, biases 2x)::
+    Example (the WSOL schedule of docs/method.md section 3: backbone lr
+    1e-3, new layers 1e-2, biases 2x)::
 
         optim_wrapper = dict(
             optimizer=dict(type='SGD', lr=1e-2, momentum=0.9, nesterov=True,

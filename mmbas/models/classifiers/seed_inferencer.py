@@ -1,5 +1,6 @@
 # Copyright (c) mmbas contributors. All rights reserved.
-"""Multi-scale + flip WSSS seed inference wrapper (spec section 4)."""
+"""Multi-scale + flip WSSS seed inference wrapper (docs/method.md,
+section 4)."""
 from typing import List, Optional, Sequence, Union
 
 import numpy as np

@@ -1,5 +1,5 @@
 # Copyright (c) mmbas contributors. All rights reserved.
-"""Ten-crop classification for WSOL testing (spec section 4)."""
+"""Ten-crop classification for WSOL testing (docs/method.md section 4)."""
 from typing import List, Optional, Tuple
 
 import torch

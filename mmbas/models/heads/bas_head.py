@@ -51,7 +51,7 @@ class BASHead(BaseWSHead):
             ``bg_ratio`` log.
         loss_area (dict): L_ac config (``loss_weight`` = beta).
         detach_cam_in_frg (bool, optional): Detach F in L_frg. Defaults to
-            True for 'wsss' and False for 'wsol' (as in the method spec).
+            True for 'wsss' and False for 'wsol' (docs/method.md section 3).
         init_cfg (dict, optional): Weight init config. Defaults to None
             (PyTorch's default conv init).
 

@@ -16,7 +16,8 @@ from mmbas.pseudo.seeds import sample_image
 
 @MODELS.register_module()
 class IRNWalkRefiner(BaseModule):
-    """Map refiner: IRN's random walk on the seed maps (spec section 4).
+    """Map refiner: IRN's random walk on the seed maps (docs/method.md,
+    section 4).
 
     Per image: the trained IRN (:class:`mmbas.models.segmentors.IRN`)
     predicts the boundary map of the original image on its stride-4 grid;

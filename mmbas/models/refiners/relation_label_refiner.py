@@ -25,12 +25,12 @@ class RelationLabelRefiner(nn.Module):
     ``tools/export_pseudo_labels.py`` like any mask (resumable, atomic).
 
     Args:
-        fg_threshold (float): Defaults to 0.30 (spec section 4).
+        fg_threshold (float): Defaults to 0.30 (docs/method.md section 4).
         bg_threshold (float): Defaults to 0.17 (BAS).
         use_crf (bool): Smooth both maps with dense CRF. Defaults to True.
         crf_cfg (dict, optional): Overrides of
             :func:`mmbas.pseudo.dense_crf`'s parameters (the defaults are
-            the spec's).
+            those of docs/method.md section 4).
     """
 
     kind = 'labels'

@@ -22,12 +22,12 @@ def _img_path(data_sample) -> str:
 class IRN(BaseModel):
     """Inter-pixel relation network (Ahn et al., CVPR 2019).
 
-    The refinement network of BAS's published WSSS masks (spec section 4):
-    from relation labels (confident foreground / background / unknown,
-    :func:`mmbas.pseudo.make_relation_labels`) it learns a class-boundary
-    map B and a displacement field D on the stride-4 grid; the random walk
-    (:mod:`mmbas.pseudo.random_walk`) then spreads the seeds within the
-    regions B delimits.
+    The refinement network of BAS's published WSSS masks (docs/method.md,
+    section 4): from relation labels (confident foreground / background /
+    unknown, :func:`mmbas.pseudo.make_relation_labels`) it learns a
+    class-boundary map B and a displacement field D on the stride-4 grid;
+    the random walk (:mod:`mmbas.pseudo.random_walk`) then spreads the
+    seeds within the regions B delimits.
 
     A frozen backbone (IRN: ImageNet ResNet-50, :class:`IRNResNet`) feeds
     its five stages to the boundary head (:class:`IRNBoundaryHead`) and the

@@ -1,7 +1,7 @@
-# Fused BAS + CAM seeds on the toy VOC train split (spec section 4, the
-# fusion used for the published VOC seeds): norm(norm(BAS) + norm(CAM)),
-# each map multi-scale + flip. BAS weights = the test checkpoint, CAM weights
-# = model.cam_checkpoint:
+# Fused BAS + CAM seeds on the toy VOC train split (docs/method.md section 4,
+# the fusion used for the published VOC seeds): norm(norm(BAS) + norm(CAM)),
+# each map multi-scale + flip. BAS weights = the test checkpoint, CAM weights =
+# model.cam_checkpoint:
 #   python tools/test.py \
 #       projects/toy_bas_vs_cam/configs/bas_cam_voc_seed_toy.py \
 #       BAS/iter_N.pth \

@@ -1,13 +1,15 @@
 # BAS on the toy COCO 2014 layout (tools/misc/make_toy_data.py --datasets coco
 # --out data/toy, then tools/dataset_converters/coco2014.py data/toy/coco for
-# the 81-class SegmentationClass PNGs): configs/bas/coco_r50.py shrunk like
+# the 81-class SegmentationClass PNGs):
+# configs/bas/bas_r50_1xb16-10e_coco14-448x448.py shrunk like
 # configs/toy/bas_voc_toy.py -- 96x96 crops, batch 4, random init (no
 # download), a short iteration-based schedule.
 # Training: train2014 (image-level labels from the instances json).
 # Validation/test: the *train2014* images with SegmentationClass/train2014 --
 # seeds are scored on the training images, as the toy VOC configs do with
-# VOC train (the real configs/bas/coco_r50_seed.py scores val2014).
-_base_ = ['../../../configs/bas/coco_r50.py']
+# VOC train (the real configs/bas/bas_r50_seed-ms-flip_coco14-val.py scores
+# val2014).
+_base_ = ['../../../configs/bas/bas_r50_1xb16-10e_coco14-448x448.py']
 
 data_root = 'data/toy/coco'
 crop_size = (96, 96)

@@ -1,6 +1,6 @@
 # Multi-scale + flip seeds of the toy BAS model (configs/toy/bas_voc_toy.py)
 # on the toy VOC *train* split (SegmentationClass), like
-# configs/bas/voc_r50_seed.py on the real data:
+# configs/bas/bas_r50_seed-ms-flip_voc12-train.py on the real data:
 #   python tools/test.py \
 #       projects/toy_bas_vs_cam/configs/bas_voc_seed_toy.py WORK/iter_N.pth
 # Metrics: IoUMetric at bg_threshold (0.25, the BAS value) and a wide

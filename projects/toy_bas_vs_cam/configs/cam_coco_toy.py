@@ -2,7 +2,8 @@
 # model (./bas_coco_toy.py): same data, pipeline (112x112 resize,
 # flip, 96x96 crop), batch, optimizer, schedule, hooks and seed. Only the
 # model differs: the WSSS ResNet + conv1x1 classifier without generator,
-# trained with the multi-label L_cls only (configs/cam/coco_r50_cam.py,
+# trained with the multi-label L_cls only
+# (configs/cam/cam_r50_1xb16-10e_coco14-448x448.py,
 # random init). The COCO twin of configs/toy/cam_voc_toy.py, used the same
 # two ways by projects/toy_bas_vs_cam/toy_bas_vs_cam.py --dataset coco
 # (pretraining from random init; the "CAM trained the same way" baseline).

@@ -1,22 +1,27 @@
-# Multi-scale + flip seed evaluation of a BAS WSSS model (spec section 4/5)
-# on VOC 2012 train (1,464 images, SegmentationClass):
-#   tools/test.py configs/bas/voc_r50_seed.py work_dirs/voc_r50/epoch_10.pth
+# Multi-scale + flip seed evaluation of a BAS WSSS model (docs/method.md
+# section 4/5)
+# on COCO 2014 val (SegmentationClass/val2014 from
+# tools/dataset_converters/coco2014.py):
+#   tools/test.py configs/bas/bas_r50_seed-ms-flip_coco14-val.py
+#       work_dirs/bas_r50_1xb16-10e_coco14-448x448/epoch_10.pth
 # Scales 1.0, 0.5, 1.5, 2.0, each with its flip, maps summed, restricted to
 # the image's classes and max-normalised (mmbas.pseudo.seeds.SeedRecipe).
 # Metrics: mmseg IoUMetric at bg_threshold (keys mIoU, aAcc, ...) and the
 # background-threshold sweep 0.20..0.44 (keys sweep/mIoU,
 # sweep/best_threshold, sweep/mIoU@0.25, ...), from the same pass.
-# The checkpoint of the bare BAS model (configs/bas/voc_r50.py) loads
+# The checkpoint of the bare BAS model
+# (configs/bas/bas_r50_1xb16-10e_coco14-448x448.py) loads
 # directly (keys are mapped onto the wrapper's module).
-# CAM fusion (the published VOC seeds): train configs/cam/voc_r50_cam.py, then
-#   --cfg-options model.cam_checkpoint=work_dirs/voc_r50_cam/epoch_10.pth
+# CAM fusion (the published VOC seeds): train
+# configs/cam/cam_r50_1xb16-10e_coco14-448x448.py (work dir CAM_DIR), then
+#   --cfg-options model.cam_checkpoint=CAM_DIR/epoch_10.pth
 #   and set cam_module = cam_model below (or copy this file).
 # Dense CRF (needs pip install pydensecrf2): model.crf=dict(type=dense_crf)
 # Pseudo masks: tools/export_pseudo_labels.py THIS_CONFIG CKPT --out DIR
 # writes exactly the label maps tools/test.py scores with this config
 # (same --cfg-options, e.g. model.bg_threshold=<best of the sweep>); set
 # export_dataloader (e.g. the trainaug list) to export another list.
-_base_ = ['./voc_r50.py']
+_base_ = ['./bas_r50_1xb16-10e_coco14-448x448.py']
 bas_model = {{_base_.model}}
 cam_model = dict(
     type='CAM',

@@ -3,7 +3,8 @@
 # no generator, trained with the multi-label L_cls only; same schedule as
 # BAS (SGD 0.05 / 0.005 backbone, poly 0.9, 10 epochs, batch 16, 512x512 +
 # flip + crop 448). Its maps are fused with BAS's for the published VOC
-# seeds: see configs/bas/coco_r50_seed.py (cam_module / cam_checkpoint).
+# seeds: see configs/bas/bas_r50_seed-ms-flip_coco14-val.py (cam_module /
+# cam_checkpoint).
 _base_ = [
     '../_base_/datasets/coco14_cls.py', '../_base_/schedules/wsss_sgd_poly_10e.py',
     '../_base_/default_runtime.py'

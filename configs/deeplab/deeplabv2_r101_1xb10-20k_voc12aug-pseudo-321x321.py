@@ -2,7 +2,7 @@
 # (ResNet-101, ASPP-L head) trained on the exported pseudo masks of
 # train_aug (10,582 images, ImageSets/Segmentation/trainaug.txt, masks in
 # SegmentationClassPseudo/), validated on the real val masks (1,449,
-# SegmentationClass). Published: 69.6 val mIoU (spec section 6).
+# SegmentationClass). Published: 69.6 val mIoU (docs/method.md section 6).
 #
 # Built on mmseg's stock DeepLabV3+ VOC config (runtime, VOC datasets,
 # evaluator); what changes, and why:

@@ -5,7 +5,8 @@
 # 512x512, flipped, random crop 448.
 # Validation/test: single-scale seeds on VOC train (1,464 images,
 # SegmentationClass) with mmseg's IoUMetric; the multi-scale seed
-# evaluation with the background-threshold sweep is configs/bas/voc_r50_seed.py.
+# evaluation with the background-threshold sweep is
+# configs/bas/bas_r50_seed-ms-flip_voc12-train.py.
 _base_ = [
     '../_base_/models/bas_wsss_r50.py', '../_base_/datasets/voc12_cls.py',
     '../_base_/schedules/wsss_sgd_poly_10e.py', '../_base_/default_runtime.py'

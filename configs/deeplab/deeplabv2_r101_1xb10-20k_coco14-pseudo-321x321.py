@@ -5,11 +5,12 @@
 # file stem as tools/export_pseudo_labels.py writes them), validated on
 # val2014 (81 classes, SegmentationClass/val2014 from
 # tools/dataset_converters/coco2014.py). Published: 45.1 val mIoU.
-# Same recipe as the VOC config (see deeplabv2_r101_voc12aug-pseudo-321x321.py)
+# Same recipe as the VOC config (see
+# deeplabv2_r101_1xb10-20k_voc12aug-pseudo-321x321.py)
 # with 81 classes. COCO has 8x the images of VOC train_aug: WSSS works often
 # train longer on COCO (e.g. --cfg-options train_cfg.max_iters=100000
 # param_scheduler.0.end=100000).
-_base_ = ['./deeplabv2_r101_voc12aug-pseudo-321x321.py']
+_base_ = ['./deeplabv2_r101_1xb10-20k_voc12aug-pseudo-321x321.py']
 
 data_root = 'data/coco'
 pseudo_seg_map_path = 'SegmentationClassPseudo/train2014'
