@@ -29,7 +29,7 @@ fi
 rm -f /tmp/yapf.diff.$$
 "$PY" -m docformatter --check --wrap-descriptions 79 -r "${PATHS[@]}" \
     || status=1
-"$PY" -m codespell mmbas tools tests configs projects docs README.md \
+"$PY" -m codespell_lib mmbas tools tests configs projects docs README.md \
     || status=1
 if [ $status -ne 0 ]; then
     echo "lint: style checks failed (bash tools/misc/lint.sh --fix" \
