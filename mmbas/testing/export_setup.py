@@ -59,7 +59,7 @@ model = dict(
         hidden_channels=16,
         loss_cls=dict(type='MultiLabelPosNegLoss')),
     multi_label=True,
-    test_cfg=dict(bg_threshold=0.25))
+    test_cfg=dict())
 '''
 
 VOC_DATA = '''

@@ -60,7 +60,8 @@ def parse_args():
     parser.add_argument('--scales',
                         type=float,
                         nargs='+',
-                        default=[1.0, 0.5, 1.5, 2.0])
+                        default=None,
+                        help='default: the seed recipe\'s scales')
     parser.add_argument('--no-flip', action='store_true')
     parser.add_argument('--num-workers', type=int, default=2)
     parser.add_argument('--modes',
@@ -80,7 +81,11 @@ def parse_args():
                         help='also write the settings and results here')
     parser.add_argument('--run-mode', help=argparse.SUPPRESS)
     parser.add_argument('--chunk', type=int, default=0, help=argparse.SUPPRESS)
-    return parser.parse_args()
+    args = parser.parse_args()
+    if args.scales is None:
+        from mmbas.pseudo.seeds import DEFAULT_SCALES
+        args.scales = list(DEFAULT_SCALES)
+    return args
 
 
 def make_images(root, n, width, height):
@@ -118,17 +123,20 @@ def build_model(config):
     return MODELS.build(cfg).eval()
 
 
-def naive_export(model, items, out_dir, scales, flip, bg_threshold=0.25):
+def naive_export(model, items, out_dir, scales, flip, bg_threshold=None):
     """The reference loop: per image, per scale, per flip; sync writes."""
     import cv2
     import torch
     import torch.nn.functional as F
 
-    from mmbas.pseudo.seeds import (normalise_class_maps, scaled_size,
+    from mmbas.pseudo.seeds import (DEFAULT_BG_THRESHOLD,
+                                    normalise_class_maps, scaled_size,
                                     seed_labels, seed_logits)
     from mmbas.pseudo.writer import (atomic_write, check_writable,
                                      encode_label_png)
     tmp = check_writable(out_dir)
+    if bg_threshold is None:
+        bg_threshold = DEFAULT_BG_THRESHOLD
     for name, path, labels in items:
         img = torch.from_numpy(cv2.imread(path).transpose(2, 0, 1).copy())
         with torch.no_grad():
