@@ -213,6 +213,9 @@ def check_pseudo_masks(cfg,
     except (FileNotFoundError, AssertionError) as err:
         raise PseudoMaskError(
             f'cannot build the train dataset of the config: {err}') from None
-    return check_mask_files(items, num_classes, max_list=max_list,
-                            check_values=check_values, source=source)
-
+    return check_mask_files(
+        items,
+        num_classes,
+        max_list=max_list,
+        check_values=check_values,
+        source=source)

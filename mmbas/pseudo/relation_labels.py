@@ -76,12 +76,12 @@ def _check_inputs(image: np.ndarray, seed_maps: np.ndarray,
 
 
 def make_relation_labels(image: np.ndarray,
-                    seed_maps: np.ndarray,
-                    class_ids: Sequence[int],
-                    fg_thr: float = 0.30,
-                    bg_thr: float = 0.17,
-                    use_crf: bool = True,
-                    crf_cfg: Optional[dict] = None) -> np.ndarray:
+                         seed_maps: np.ndarray,
+                         class_ids: Sequence[int],
+                         fg_thr: float = 0.30,
+                         bg_thr: float = 0.17,
+                         use_crf: bool = True,
+                         crf_cfg: Optional[dict] = None) -> np.ndarray:
     """Relation label map of one image (see the module docstring).
 
     Args:

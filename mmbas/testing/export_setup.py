@@ -74,6 +74,7 @@ test_dataloader = dict(
                   dict(type='PackBASInputs')]))
 '''
 
+
 def wsss_model_cfg_text(depth: Union[int, str] = 'tiny',
                         num_classes: int = 20) -> str:
     """Config text of a random-init WSSS BAS model: ``depth`` 18/34/50 for
@@ -103,11 +104,8 @@ def make_export_setup(root: str,
     from mmseg.registry import MODELS
 
     from mmbas.testing import make_voc
-    manifest = make_voc(root,
-                        seed=seed,
-                        num_train=num_train,
-                        num_val=1,
-                        size=size)
+    manifest = make_voc(
+        root, seed=seed, num_train=num_train, num_val=1, size=size)
     data_root = manifest['root']
     config = osp.join(root, 'export_cfg.py')
     with open(config, 'w') as f:
@@ -125,12 +123,12 @@ def make_export_setup(root: str,
     other_cfg.head.num_classes = 5
     bad = osp.join(root, 'other_model.pth')
     torch.save(dict(state_dict=MODELS.build(other_cfg).state_dict()), bad)
-    return dict(data_root=data_root,
-                config=config,
-                checkpoint=ckpt,
-                bad_checkpoint=bad,
-                list=osp.join(data_root, 'ImageSets', 'Segmentation',
-                              'trainaug.txt'))
+    return dict(
+        data_root=data_root,
+        config=config,
+        checkpoint=ckpt,
+        bad_checkpoint=bad,
+        list=osp.join(data_root, 'ImageSets', 'Segmentation', 'trainaug.txt'))
 
 
 class ImageListDataset:
@@ -161,8 +159,10 @@ class ImageListDataset:
     def get_data_info(self, i: int) -> dict:
         import numpy as np
         _, path, labels = self.items[i]
-        return dict(img_path=path, gt_label=np.asarray(labels, np.int64),
-                    seg_fields=[])
+        return dict(
+            img_path=path,
+            gt_label=np.asarray(labels, np.int64),
+            seg_fields=[])
 
     def __getitem__(self, i: int) -> dict:
         return self.pipeline(self.get_data_info(i))
@@ -177,10 +177,11 @@ class StubSeedModel(BaseModel):
 
     def __init__(self, num_classes: int = 20):
         from mmseg.models import SegDataPreProcessor
-        super().__init__(data_preprocessor=SegDataPreProcessor(
-            mean=[123.675, 116.28, 103.53],
-            std=[58.395, 57.12, 57.375],
-            bgr_to_rgb=True))
+        super().__init__(
+            data_preprocessor=SegDataPreProcessor(
+                mean=[123.675, 116.28, 103.53],
+                std=[58.395, 57.12, 57.375],
+                bgr_to_rgb=True))
         self.num_classes = num_classes
 
     def forward_maps(self, inputs, with_scores=True):
@@ -191,8 +192,9 @@ class StubSeedModel(BaseModel):
 
     def forward(self, inputs, data_samples=None, mode='predict'):
         from mmbas.pseudo.seeds import SeedRecipe
-        return SeedRecipe(scales=(1.0, ), flip=False).predict(
-            self, inputs, data_samples, self.num_classes)
+        return SeedRecipe(
+            scales=(1.0, ), flip=False).predict(self, inputs, data_samples,
+                                                self.num_classes)
 
     def test_step(self, data):
         data = self.data_preprocessor(data, False)

@@ -12,7 +12,6 @@ import torch
 from PIL import Image
 
 import mmbas  # noqa: F401
-from mmbas.pseudo import writer as writer_mod
 from mmbas.pseudo.export import (ExportError, build_export_dataset,
                                  export_items_from_dataset,
                                  export_pseudo_labels, load_checkpoint_strict)
@@ -145,7 +144,7 @@ def test_shards_cover_the_list_once(dataset, tmp_path):
 
 def test_interrupted_export_resumes_byte_identical(seed_model, dataset,
                                                    items, tmp_path,
-                                                   monkeypatch):
+                                                   interrupt_writes):
     kw = dict(save_scores=True, num_workers=0, progress=False)
     ref = str(tmp_path / 'ref')
     export_pseudo_labels(seed_model, dataset, ref,
@@ -156,22 +155,10 @@ def test_interrupted_export_resumes_byte_identical(seed_model, dataset,
     # "kill" the export while the 4th file is being written: its temp file
     # is half written and never moved to its final name.
     out = str(tmp_path / 'out')
-    calls = []
-    real_write = writer_mod.atomic_write
-
-    def dying_write(path, data, tmp_dir):
-        if len(calls) == 3:
-            with open(osp.join(tmp_dir, f'{osp.basename(path)}.1.tmp'),
-                      'wb') as f:
-                f.write(data[:len(data) // 2])
-            raise RuntimeError('simulated kill')
-        calls.append(path)
-        real_write(path, data, tmp_dir)
-
-    monkeypatch.setattr(writer_mod, 'atomic_write', dying_write)
+    interrupt_writes(3)
     with pytest.raises(RuntimeError, match='simulated kill'):
         export_pseudo_labels(seed_model, dataset, out, **kw)
-    monkeypatch.setattr(writer_mod, 'atomic_write', real_write)
+    interrupt_writes(None)
     partial = read_dir(out)
     assert 0 < len(partial) < len(reference)
     for name, data in partial.items():  # nothing truncated under a name

@@ -20,8 +20,10 @@ def _path(dy, dx):
     """Pixels of the box spanned by (0, 0) and (dy, dx) closer than one
     pixel to the line through them (distance by the area formula)."""
     length = math.hypot(dy, dx)
-    return [(y, x) for y in range(min(0, dy), max(0, dy) + 1)
-            for x in range(min(0, dx), max(0, dx) + 1)
+    return [(y, x) for y in range(min(0, dy),
+                                  max(0, dy) + 1)
+            for x in range(min(0, dx),
+                           max(0, dx) + 1)
             if abs(dy * x - dx * y) / length < 1.0]
 
 
@@ -61,10 +63,11 @@ def _dense_walk(maps, edge, beta, exp_times, radius, affinity=None):
 
 def _smooth(gen, shape, scale):
     """Random smooth field in [0, 1]: coarse noise, bilinear upsampling."""
-    coarse = torch.rand((1, 1) + tuple(max(2, s // scale) for s in shape),
-                        generator=gen, dtype=torch.float64)
-    up = F.interpolate(coarse, size=shape, mode='bilinear',
-                       align_corners=True)
+    coarse = torch.rand(
+        (1, 1) + tuple(max(2, s // scale) for s in shape),
+        generator=gen,
+        dtype=torch.float64)
+    up = F.interpolate(coarse, size=shape, mode='bilinear', align_corners=True)
     return up[0, 0]
 
 
@@ -102,8 +105,7 @@ def test_transition_rows_match_dense():
     trans = sparse_transition(edge[None, None], beta=10, radius=5)
     dense = _dense_affinity(edge, 10, 5)
     dense = dense / dense.sum(0, keepdim=True)
-    torch.testing.assert_close(trans.to_dense(), dense.t(), rtol=1e-12,
-                               atol=0)
+    torch.testing.assert_close(trans.to_dense(), dense.t(), rtol=1e-12, atol=0)
     # at most 69 entries per row, 47 for a 6 x 7 grid's centre pixel
     counts = trans.crow_indices().diff()
     assert int(counts.max()) <= 69
@@ -114,31 +116,43 @@ def test_transition_rows_match_dense():
 def test_sparse_equals_dense(h, w, exp_times):
     maps, edge = _case(1, 2, h, w)
     ref = _dense_cached(1, 2, h, w, 10, exp_times, 5)
-    out64 = random_walk(maps[None], edge[None, None], beta=10,
-                        exp_times=exp_times, radius=5)
+    out64 = random_walk(
+        maps[None], edge[None, None], beta=10, exp_times=exp_times, radius=5)
     assert out64.dtype == torch.float64 and out64.shape == (1, 2, h, w)
     torch.testing.assert_close(out64[0], ref, rtol=1e-10, atol=0)
     # float32 in and out (the walk itself runs in float64 by default)
-    out32 = random_walk(maps[None].float(), edge[None, None].float(),
-                        beta=10, exp_times=exp_times, radius=5)
+    out32 = random_walk(
+        maps[None].float(),
+        edge[None, None].float(),
+        beta=10,
+        exp_times=exp_times,
+        radius=5)
     assert out32.dtype == torch.float32
     torch.testing.assert_close(out32[0].double(), ref, rtol=1e-5, atol=0)
     # an all-float32 walk: 2 ** exp_times roundings of T accumulate
     # (measured up to 1.1e-4 elementwise at 256 steps)
-    fp32 = random_walk(maps[None].float(), edge[None, None].float(),
-                       beta=10, exp_times=exp_times, radius=5,
-                       dtype=torch.float32)
+    fp32 = random_walk(
+        maps[None].float(),
+        edge[None, None].float(),
+        beta=10,
+        exp_times=exp_times,
+        radius=5,
+        dtype=torch.float32)
     scale = float(ref.abs().max())
-    torch.testing.assert_close(fp32[0].double(), ref, rtol=5e-4,
-                               atol=5e-5 * scale)
+    torch.testing.assert_close(
+        fp32[0].double(), ref, rtol=5e-4, atol=5e-5 * scale)
 
 
 @pytest.mark.parametrize('radius,beta', [(3, 10), (4, 2)])
 def test_other_radius_and_beta(radius, beta):
     maps, edge = _case(2, 3, 8, 9)
     ref = _dense_walk(maps, edge, beta, 5, radius)
-    out = random_walk(maps[None].float(), edge[None].float(), beta=beta,
-                      exp_times=5, radius=radius)
+    out = random_walk(
+        maps[None].float(),
+        edge[None].float(),
+        beta=beta,
+        exp_times=5,
+        radius=radius)
     torch.testing.assert_close(out[0].double(), ref, rtol=1e-5, atol=0)
 
 
@@ -154,8 +168,8 @@ def test_padded_batch_equals_single_images():
     out = random_walk(batch, edge, exp_times=8, valid_sizes=sizes)
     for i, (bh, bw) in enumerate(sizes):
         ref = _dense_cached(10 + i, 2, bh, bw, 10, 8, 5)
-        torch.testing.assert_close(out[i, :, :bh, :bw].double(), ref,
-                                   rtol=1e-5, atol=0)
+        torch.testing.assert_close(
+            out[i, :, :bh, :bw].double(), ref, rtol=1e-5, atol=0)
         assert float(out[i, :, bh:].abs().sum()) == 0
         assert float(out[i, :, :, bw:].abs().sum()) == 0
 
@@ -175,12 +189,14 @@ def test_boundary_free_is_plain_diffusion():
     maps = torch.rand(2, h, w, generator=gen, dtype=torch.float64)
     edge = torch.zeros(h, w, dtype=torch.float64)
     ref = _dense_walk(maps, edge, 10, 4, radius, affinity=adj)
-    out = random_walk(maps[None], edge[None, None], exp_times=4,
-                      radius=radius)
+    out = random_walk(maps[None], edge[None, None], exp_times=4, radius=radius)
     torch.testing.assert_close(out[0], ref, rtol=1e-10, atol=0)
     # a constant map is a fixed point of y <- y T (columns of T sum to 1)
-    flat = random_walk(torch.full((1, 1, h, w), 0.3), torch.zeros(1, 1, h, w),
-                       exp_times=8, radius=radius)
+    flat = random_walk(
+        torch.full((1, 1, h, w), 0.3),
+        torch.zeros(1, 1, h, w),
+        exp_times=8,
+        radius=radius)
     torch.testing.assert_close(flat, torch.full_like(flat, 0.3))
 
 
@@ -190,8 +206,10 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match='does not match'):
         random_walk(torch.zeros(1, 2, 4, 4), torch.zeros(1, 1, 4, 5))
     with pytest.raises(ValueError, match='valid_sizes'):
-        random_walk(torch.zeros(1, 2, 4, 4), torch.zeros(1, 1, 4, 4),
-                    valid_sizes=[(5, 4)])
+        random_walk(
+            torch.zeros(1, 2, 4, 4),
+            torch.zeros(1, 1, 4, 4),
+            valid_sizes=[(5, 4)])
     empty = random_walk(torch.zeros(1, 0, 4, 4), torch.zeros(1, 1, 4, 4))
     assert empty.shape == (1, 0, 4, 4)
 
@@ -205,14 +223,14 @@ def test_refine_maps_is_irn_inference():
     out = refine_maps(maps, edge, size, exp_times=3)
     assert out.shape == (2, 37, 43) and out.dtype == torch.float32
     rw = _dense_walk(maps.double()**1.5, edge.double(), 10, 3, 5)
-    up = F.interpolate(rw[None], scale_factor=4, mode='bilinear',
-                       align_corners=False)[0, :, :37, :43]
+    up = F.interpolate(
+        rw[None], scale_factor=4, mode='bilinear',
+        align_corners=False)[0, :, :37, :43]
     ref = up / up.max()
     torch.testing.assert_close(out.double(), ref, rtol=1e-5, atol=1e-7)
     assert float(out.max()) == pytest.approx(1.0)
     # numpy input, (1, h, w) edge
-    out_np = refine_maps(maps.numpy(), edge[None].numpy(), size,
-                         exp_times=3)
+    out_np = refine_maps(maps.numpy(), edge[None].numpy(), size, exp_times=3)
     torch.testing.assert_close(out_np, out)
 
 
@@ -227,8 +245,8 @@ def test_refine_maps_batch_equals_single():
     batch = refine_maps_batch(maps, edges, sizes, exp_times=6)
     for m, e, s, b in zip(maps, edges, sizes, batch):
         assert b.shape == (m.shape[0], ) + s
-        torch.testing.assert_close(b, refine_maps(m, e, s, exp_times=6),
-                                   rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(
+            b, refine_maps(m, e, s, exp_times=6), rtol=1e-5, atol=1e-6)
 
 
 def test_refine_maps_full_resolution_input():
@@ -257,7 +275,7 @@ def test_refined_to_label():
     # ties go to the background, then to the first class
     assert label.tolist() == [[0, 12, 5], [0, 0, 12]]
     assert refined_to_label(maps, [4, 11], 0.7).tolist() == [[0, 0, 0],
-                                                              [0, 0, 12]]
+                                                             [0, 0, 12]]
     empty = refined_to_label(np.zeros((0, 2, 3)), [])
     assert empty.tolist() == [[0, 0, 0], [0, 0, 0]]
     with pytest.raises(ValueError, match='labels'):
@@ -294,8 +312,8 @@ def test_save_load_round_trip(tmp_path):
 def test_cuda_equals_cpu():
     maps, edge = _case(6, 3, 31, 40)
     cpu = random_walk(maps[None].float(), edge[None, None].float())
-    gpu = random_walk(maps[None].float().cuda(), edge[None, None].float().
-                      cuda())
+    gpu = random_walk(maps[None].float().cuda(), edge[None,
+                                                      None].float().cuda())
     assert gpu.is_cuda
     torch.testing.assert_close(gpu.cpu(), cpu, rtol=1e-5, atol=1e-7)
     sizes = [(37, 43), (64, 30)]

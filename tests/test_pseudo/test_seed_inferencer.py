@@ -15,27 +15,38 @@ from mmbas.testing.bas_reference import register_tiny_backbone
 
 BACKBONE = register_tiny_backbone()
 C = 5
-PRE = dict(type='SegDataPreProcessor', mean=[123.675, 116.28, 103.53],
-           std=[58.395, 57.12, 57.375], bgr_to_rgb=True, pad_val=0,
-           seg_pad_val=255)
+PRE = dict(
+    type='SegDataPreProcessor',
+    mean=[123.675, 116.28, 103.53],
+    std=[58.395, 57.12, 57.375],
+    bgr_to_rgb=True,
+    pad_val=0,
+    seg_pad_val=255)
 
 
 def bas_cfg(kind='BAS'):
-    head = dict(type='BASHead' if kind == 'BAS' else 'CAMHead',
-                num_classes=C, variant='wsss',
-                loss_cls=dict(type='MultiLabelPosNegLoss'))
-    return dict(type=kind, data_preprocessor=PRE, multi_label=True,
-                backbone=dict(type=BACKBONE, f2_pool=False), head=head)
+    head = dict(
+        type='BASHead' if kind == 'BAS' else 'CAMHead',
+        num_classes=C,
+        variant='wsss',
+        loss_cls=dict(type='MultiLabelPosNegLoss'))
+    return dict(
+        type=kind,
+        data_preprocessor=PRE,
+        multi_label=True,
+        backbone=dict(type=BACKBONE, f2_pool=False),
+        head=head)
 
 
 def batch(labels, shapes, seed=0):
     g = torch.Generator().manual_seed(seed)
     inputs, samples = [], []
     for i, (lab, (h, w)) in enumerate(zip(labels, shapes)):
-        inputs.append(torch.randint(0, 256, (3, h, w), generator=g,
-                                    dtype=torch.uint8))
-        ds = SegDataSample(metainfo=dict(img_path=f'{i}.jpg',
-                                         img_shape=(h, w), ori_shape=(h, w)))
+        inputs.append(
+            torch.randint(0, 256, (3, h, w), generator=g, dtype=torch.uint8))
+        ds = SegDataSample(
+            metainfo=dict(
+                img_path=f'{i}.jpg', img_shape=(h, w), ori_shape=(h, w)))
         ds.set_data(dict(gt_label=torch.tensor(lab)))
         ds.gt_sem_seg = __import__('mmengine').structures.PixelData(
             data=torch.randint(0, C + 1, (1, h, w), generator=g))
@@ -45,8 +56,12 @@ def batch(labels, shapes, seed=0):
 
 def test_seed_inferencer_matches_multiscale_and_metrics():
     torch.manual_seed(0)
-    model = MODELS.build(dict(type='SeedInferencer', module=bas_cfg(),
-                              scales=[1.0, 0.5, 1.5], bg_threshold=0.3))
+    model = MODELS.build(
+        dict(
+            type='SeedInferencer',
+            module=bas_cfg(),
+            scales=[1.0, 0.5, 1.5],
+            bg_threshold=0.3))
     model.eval()
     data = batch([[1, 3]], [(40, 48)])
     out = model.test_step(data)[0]
@@ -76,12 +91,17 @@ def test_fusion_ori_shape_and_checkpoint(tmp_path):
     ckpt = tmp_path / 'cam.pth'
     # as tools/train.py writes it: mmengine objects beside the weights
     from mmengine.logging import HistoryBuffer
-    torch.save(dict(state_dict=cam.state_dict(),
-                    message_hub=dict(log_scalars=dict(loss=HistoryBuffer()))),
-               ckpt)
-    model = MODELS.build(dict(type='SeedInferencer', module=bas_cfg(),
-                              cam_module=bas_cfg('CAM'),
-                              cam_checkpoint=str(ckpt), scales=[1.0]))
+    torch.save(
+        dict(
+            state_dict=cam.state_dict(),
+            message_hub=dict(log_scalars=dict(loss=HistoryBuffer()))), ckpt)
+    model = MODELS.build(
+        dict(
+            type='SeedInferencer',
+            module=bas_cfg(),
+            cam_module=bas_cfg('CAM'),
+            cam_checkpoint=str(ckpt),
+            scales=[1.0]))
     # a bare BAS checkpoint loads onto the wrapper's module
     load_state_dict(model, bas.state_dict(), strict=True)
     for k, v in bas.state_dict().items():
@@ -93,11 +113,15 @@ def test_fusion_ori_shape_and_checkpoint(tmp_path):
     assert out.loc_maps.shape == (C, 50, 40)
     x = model.module.data_preprocessor(data, False)['inputs']
     import torch.nn.functional as F
-    up = lambda m: F.interpolate(m, size=(50, 40), mode='bilinear',  # noqa
-                                 align_corners=False)
+    up = lambda m: F.interpolate(
+        m,
+        size=(50, 40),
+        mode='bilinear',  # noqa
+        align_corners=False)
     bas.eval(), cam.eval()
-    ref = fuse_maps(up(multiscale_maps(bas, x, [1.0])),
-                    up(multiscale_maps(cam, x, [1.0])), [[0]])[0]
+    ref = fuse_maps(
+        up(multiscale_maps(bas, x, [1.0])), up(multiscale_maps(cam, x, [1.0])),
+        [[0]])[0]
     torch.testing.assert_close(out.loc_maps, ref)
 
 
@@ -112,14 +136,19 @@ def test_dense_crf(tmp_path):
     q = dense_crf(img, labels=labels, n_labels=2)
     assert q.shape == (2, 30, 40)
     np.testing.assert_allclose(q.sum(0), 1, atol=1e-4)
-    assert (q.argmax(0)[:, 20:] == 1).all() and (q.argmax(0)[:, :17] == 0).all()
+    assert (q.argmax(0)[:, 20:] == 1).all() and (q.argmax(0)[:, :17]
+                                                 == 0).all()
     q2 = dense_crf(img, probs=np.stack([1 - labels, labels]).astype(float))
     assert q2.shape == (2, 30, 40)
     # in the inferencer
     path = str(tmp_path / 'img.png')
     mmcv.imwrite(img, path)
-    model = MODELS.build(dict(type='SeedInferencer', module=bas_cfg(),
-                              scales=[1.0], crf=dict(type='dense_crf')))
+    model = MODELS.build(
+        dict(
+            type='SeedInferencer',
+            module=bas_cfg(),
+            scales=[1.0],
+            crf=dict(type='dense_crf')))
     model.eval()
     data = batch([[2]], [(30, 40)])
     data['data_samples'][0].set_metainfo(dict(img_path=path))

@@ -46,8 +46,11 @@ def setup(tmp_path_factory):
 def _env():
     # the shell launchers run $PYTHON: this interpreter, venv activated or
     # not
-    env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1',
-               PYTHON=sys.executable)
+    env = dict(
+        os.environ,
+        OMP_NUM_THREADS='1',
+        MKL_NUM_THREADS='1',
+        PYTHON=sys.executable)
     env['PYTHONPATH'] = ROOT + os.pathsep + env.get('PYTHONPATH', '')
     return env
 
@@ -86,8 +89,8 @@ def reference(setup, tmp_path_factory):
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        assert export_main([setup['config'], setup['checkpoint'], '--out',
-                            out, *ARGS]) == 0
+        assert export_main(
+            [setup['config'], setup['checkpoint'], '--out', out, *ARGS]) == 0
     finally:
         torch.set_num_threads(threads)
     return out
@@ -147,9 +150,15 @@ def test_killed_export_rerun_is_byte_identical(setup, reference, tmp_path):
     n = len(open(setup['list']).read().split())
     out = str(tmp_path / 'out')
     cmd = [
-        sys.executable, TOOL,
-        make_slow_config(setup, delay_s=0.25), setup['checkpoint'], '--out',
-        out, *ARGS, '--num-workers', '1'  # the last one wins: a decode worker
+        sys.executable,
+        TOOL,
+        make_slow_config(setup, delay_s=0.25),
+        setup['checkpoint'],
+        '--out',
+        out,
+        *ARGS,
+        '--num-workers',
+        '1'  # the last one wins: a decode worker
     ]
 
     def pngs():
@@ -162,8 +171,8 @@ def test_killed_export_rerun_is_byte_identical(setup, reference, tmp_path):
     # scheduler killing the job; output to a file (a full pipe would stall)
     log = tmp_path / 'killed.log'
     with open(log, 'w') as f:
-        proc = subprocess.Popen(cmd, env=_env(), stdout=f, stderr=f,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            cmd, env=_env(), stdout=f, stderr=f, start_new_session=True)
     try:
         deadline = time.monotonic() + 240
         while len(pngs()) < 3:
@@ -186,8 +195,8 @@ def test_killed_export_rerun_is_byte_identical(setup, reference, tmp_path):
         assert data == ref[name], name
     assert not osp.exists(osp.join(out, 'export_summary.json'))
 
-    again = subprocess.run(cmd, env=_env(), capture_output=True, text=True,
-                           timeout=300)
+    again = subprocess.run(
+        cmd, env=_env(), capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr
     k = len(done)
     assert (f'[rank 0/1] shard of {n} images: written {n - k}, skipped {k}, '
@@ -214,30 +223,41 @@ def _labels(path):
 
 
 @pytest.mark.parametrize('threshold', [None, 0.4])
-def test_export_writes_the_label_maps_test_scores(setup, tmp_path,
-                                                   threshold):
+def test_export_writes_the_label_maps_test_scores(setup, tmp_path, threshold):
     """The seed config (3 scales + flip, CAM fusion, dense CRF) exported
     with the tool's defaults gives exactly the label maps tools/test.py
     scored (its IoUMetric writes them with --out), also when the
     threshold is overridden the same way in both."""
-    config = make_seed_setup(setup, fusion=True, crf=True,
-                             scales=(1.0, 0.5, 1.5), bg_threshold=0.3)
+    config = make_seed_setup(
+        setup, fusion=True, crf=True, scales=(1.0, 0.5, 1.5), bg_threshold=0.3)
     opts = [] if threshold is None else [
-        '--cfg-options', f'model.bg_threshold={threshold}']
+        '--cfg-options', f'model.bg_threshold={threshold}'
+    ]
     scored, exported = str(tmp_path / 'scored'), str(tmp_path / 'exported')
     test = subprocess.run([
         sys.executable, TEST_TOOL, config, setup['checkpoint'], '--out',
-        scored, '--work-dir', str(tmp_path / 'work'), *opts
-    ], env=_env(), capture_output=True, text=True, timeout=300)
+        scored, '--work-dir',
+        str(tmp_path / 'work'), *opts
+    ],
+                          env=_env(),
+                          capture_output=True,
+                          text=True,
+                          timeout=300)
     assert test.returncode == 0, test.stderr
     export = subprocess.run([
         sys.executable, TOOL, config, setup['checkpoint'], '--out', exported,
         '--num-workers', '1', '--no-progress', *opts
-    ], env=_env(), capture_output=True, text=True, timeout=300)
+    ],
+                            env=_env(),
+                            capture_output=True,
+                            text=True,
+                            timeout=300)
     assert export.returncode == 0, export.stderr
     want, got = _labels(scored), _labels(exported)
-    n = len(open(osp.join(setup['data_root'], 'ImageSets', 'Segmentation',
-                          'train.txt')).read().split())
+    n = len(
+        open(
+            osp.join(setup['data_root'], 'ImageSets', 'Segmentation',
+                     'train.txt')).read().split())
     assert len(want) == n and sorted(got) == sorted(want)
     for name in want:
         np.testing.assert_array_equal(got[name], want[name], err_msg=name)
@@ -262,7 +282,11 @@ def test_failed_images_are_reported(setup, tmp_path):
         sys.executable, TOOL, setup['config'], setup['checkpoint'], '--out',
         out, '--num-workers', '0', '--cfg-options',
         f'test_dataloader.dataset.data_root={data_root}'
-    ], env=_env(), capture_output=True, text=True, timeout=300)
+    ],
+                          env=_env(),
+                          capture_output=True,
+                          text=True,
+                          timeout=300)
     assert proc.returncode == 1, proc.stderr
     summary = json.load(open(osp.join(out, 'export_summary.json')))
     failed = {f.split(':')[0]: f for f in summary['failed_images']}

@@ -3,13 +3,13 @@
 import os.path as osp
 from typing import List, Optional, Union
 
-import numpy as np
 import torch
 from mmengine.model import BaseModel
 from mmengine.structures import PixelData
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
+from mmbas.pseudo.random_walk import load_refined_maps
 from mmbas.pseudo.seeds import (DEFAULT_BG_THRESHOLD, seed_labels,
                                 seed_logits)
 from mmbas.pseudo.session import sample_name
@@ -78,18 +78,13 @@ class StoredMapsInferencer(BaseModel):
         if not osp.isfile(path):
             raise FileNotFoundError(f'stored maps {path} do not exist; {fix}')
         try:
-            with np.load(path, allow_pickle=False) as data:
-                maps = data['maps'].astype(np.float32)
-                values = data['classes'].astype(np.int64)
-        except (OSError, KeyError, ValueError) as err:
-            raise ValueError(f'stored maps {path} are unreadable ({err}); '
-                             f'delete it and {fix}') from None
-        classes = values - 1
-        if maps.ndim != 3 or values.shape != (maps.shape[0], ) or (
-                classes.size and (classes.min() < 0
-                                  or classes.max() >= self.num_classes)):
-            raise ValueError(f'stored maps {path}: maps {maps.shape} with '
-                             f'label values {values.tolist()} do not fit '
+            maps, classes = load_refined_maps(path)
+        except ValueError as err:
+            raise ValueError(f'{err}; or {fix}') from None
+        if classes.size and (classes.min() < 0
+                             or classes.max() >= self.num_classes):
+            raise ValueError(f'stored maps {path}: classes '
+                             f'{classes.tolist()} do not fit '
                              f'{self.num_classes} classes; {fix}')
         ori = tuple(data_sample.metainfo.get('ori_shape',
                                              maps.shape[-2:])[:2])

@@ -116,12 +116,11 @@ def _read_dir(path):
 
 @pytest.mark.parametrize('stage', ['relation_labels', 'refined_maps'])
 def test_interrupted_refinement_export_resumes_byte_identical(
-        seeds, tmp_path, monkeypatch, stage):
+        seeds, tmp_path, interrupt_writes, stage):
     """The relation-label and refined-map stages are exports of the seed
     path: interrupted mid-way (a write dies, leaving a torn temp file),
     the rerun completes the folder byte for byte like an uninterrupted
     run."""
-    from mmbas.pseudo import writer as writer_mod
     setup, cfg, dataset = seeds
     if stage == 'relation_labels':
         refiner = dict(type='RelationLabelRefiner', fg_threshold=0.985,
@@ -138,22 +137,10 @@ def test_interrupted_refinement_export_resumes_byte_identical(
     export_pseudo_labels(model, dataset, ref, **kw)
     reference = _read_dir(ref)
     out = str(tmp_path / 'out')
-    calls = []
-    real_write = writer_mod.atomic_write
-
-    def dying_write(path, data, tmp_dir):
-        if len(calls) == 3:
-            with open(osp.join(tmp_dir, f'{osp.basename(path)}.1.tmp'),
-                      'wb') as f:
-                f.write(data[:len(data) // 2])
-            raise RuntimeError('simulated kill')
-        calls.append(path)
-        real_write(path, data, tmp_dir)
-
-    monkeypatch.setattr(writer_mod, 'atomic_write', dying_write)
+    interrupt_writes(3)
     with pytest.raises(RuntimeError, match='simulated kill'):
         export_pseudo_labels(model, dataset, out, **kw)
-    monkeypatch.setattr(writer_mod, 'atomic_write', real_write)
+    interrupt_writes(None)
     partial = _read_dir(out)
     assert 0 < len(partial) < len(reference)
     summary = export_pseudo_labels(model, dataset, out, **kw)
