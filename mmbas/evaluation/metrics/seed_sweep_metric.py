@@ -51,6 +51,9 @@ class SeedSweepMetric(BaseMetric):
             Defaults to ``np.arange(0.20, 0.445, 0.01)``.
         ignore_index (int): Defaults to 255.
         collect_device (str): 'cpu' or 'gpu'.
+        collect_dir (str, optional): Shared folder of the per-rank parts
+            with ``collect_device='cpu'`` (mmengine's ``BaseMetric``);
+            default: a temp folder rank 0 broadcasts.
         prefix (str, optional): Metric name prefix.
     """
     default_prefix: Optional[str] = None
@@ -60,8 +63,12 @@ class SeedSweepMetric(BaseMetric):
                  ignore_index: int = 255,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None,
+                 collect_dir: Optional[str] = None,
                  **kwargs) -> None:
-        super().__init__(collect_device=collect_device, prefix=prefix)
+        super().__init__(
+            collect_device=collect_device,
+            prefix=prefix,
+            collect_dir=collect_dir)
         thr = default_thresholds() if thresholds is None else np.asarray(
             thresholds, dtype=np.float64).reshape(-1)
         if thr.size == 0:
