@@ -6,7 +6,6 @@ import os
 import os.path as osp
 import re
 import shutil
-
 from setuptools import Extension, find_packages, setup
 from setuptools.command.build_ext import build_ext
 from setuptools.command.build_py import build_py
@@ -49,8 +48,10 @@ def runtime_requirements() -> list:
         version('mmcv')
     except Exception:  # noqa: BLE001 - no compiled mmcv: keep mmcv-lite
         return reqs
-    return [r.replace('mmcv-lite', 'mmcv', 1) if r.startswith('mmcv-lite')
-            else r for r in reqs]
+    return [
+        r.replace('mmcv-lite', 'mmcv', 1) if r.startswith('mmcv-lite') else r
+        for r in reqs
+    ]
 
 
 class OptionalBuildExt(build_ext):
@@ -85,8 +86,8 @@ MIM_ENTRIES = ('configs', 'tools', 'model-index.yml')
 
 
 class BuildPyWithMim(build_py):
-    """``build_py`` that also fills ``mmbas/.mim`` (OpenMMLab's layout for
-    the files of a package that live outside it).
+    """``build_py`` that also fills ``mmbas/.mim`` (OpenMMLab's layout for the
+    files of a package that live outside it).
 
     A regular build (``pip install .``, ``python -m build``) copies
     :data:`MIM_ENTRIES` from the checkout into the built package, so the
@@ -132,8 +133,9 @@ class BuildPyWithMim(build_py):
 
 ext_modules = [
     # union-find threshold sweeps of the official WSOL box protocol
-    Extension('mmbas.evaluation.functional._box_sweep',
-              sources=['mmbas/evaluation/functional/_box_sweep.c']),
+    Extension(
+        'mmbas.evaluation.functional._box_sweep',
+        sources=['mmbas/evaluation/functional/_box_sweep.c']),
 ]
 
 setup(
@@ -149,11 +151,17 @@ setup(
     python_requires='>=3.8',
     install_requires=runtime_requirements(),
     extras_require={
-        'tests': parse_requirements('requirements/tests.txt'),
-        'optional': parse_requirements('requirements/optional.txt'),
-        'all': parse_requirements('requirements/tests.txt') +
+        'tests':
+        parse_requirements('requirements/tests.txt'),
+        'optional':
+        parse_requirements('requirements/optional.txt'),
+        'all':
+        parse_requirements('requirements/tests.txt') +
         parse_requirements('requirements/optional.txt'),
     },
     ext_modules=ext_modules,
-    cmdclass={'build_ext': OptionalBuildExt, 'build_py': BuildPyWithMim},
+    cmdclass={
+        'build_ext': OptionalBuildExt,
+        'build_py': BuildPyWithMim
+    },
     zip_safe=False)

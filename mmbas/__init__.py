@@ -7,11 +7,11 @@ broken, see :mod:`mmbas.utils.env_check`), applies the compatibility fixes in
 :mod:`mmbas.utils.compat` and registers every mmbas module into
 mmsegmentation's registries.
 """
-from .version import __version__, version_info
 from .utils import apply_compat  # checks the stack first
+from .version import __version__, version_info
 
 apply_compat()
 
-from . import datasets, engine, evaluation, models  # noqa: E402,F401
+from . import datasets, engine, evaluation, models
 
 __all__ = ['__version__', 'version_info']

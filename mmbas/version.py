@@ -5,8 +5,8 @@ __version__ = '0.1.0'
 
 
 def parse_version_info(version_str: str) -> tuple:
-    """Turn ``'0.1.0'`` or ``'0.1.0rc1'`` into ``(0, 1, 0)`` /
-    ``(0, 1, 0, 'rc1')``."""
+    """Turn ``'0.1.0'`` or ``'0.1.0rc1'`` into ``(0, 1, 0)`` / ``(0, 1, 0,
+    'rc1')``."""
     parts = []
     for x in version_str.split('.'):
         if x.isdigit():

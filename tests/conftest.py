@@ -1,6 +1,9 @@
 # Copyright (c) mmbas contributors. All rights reserved.
-"""Session-wide test hooks. The markers themselves (``cuda``, ``slow``)
-are registered in setup.cfg (``[tool:pytest]``)."""
+"""Session-wide test hooks.
+
+The markers themselves (``cuda``, ``slow``)
+are registered in setup.cfg (``[tool:pytest]``).
+"""
 import os
 
 import pytest
@@ -20,10 +23,10 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture
 def interrupt_writes(monkeypatch):
-    """``interrupt_writes(n)``: the export writer's ``n + 1``-th atomic
-    write leaves half of its temp file and raises ``RuntimeError('simulated
-    kill')`` (an export killed while writing); ``interrupt_writes(None)``
-    restores the real writer."""
+    """``interrupt_writes(n)``: the export writer's ``n + 1``-th atomic write
+    leaves half of its temp file and raises ``RuntimeError('simulated kill')``
+    (an export killed while writing); ``interrupt_writes(None)`` restores the
+    real writer."""
     from mmbas.pseudo import writer as writer_mod
     real_write = writer_mod.atomic_write
 

@@ -38,14 +38,16 @@ def parse_args(argv=None) -> argparse.Namespace:
         'of the dataset (VOC-style), or selecting ids of it (other '
         "datasets); default: the config's export_dataloader, else "
         'test_dataloader dataset')
-    parser.add_argument('--save-scores',
-                        action='store_true',
-                        help='also write <id>.npz with float16 class maps')
+    parser.add_argument(
+        '--save-scores',
+        action='store_true',
+        help='also write <id>.npz with float16 class maps')
     parser.add_argument('--num-workers', type=int, default=2)
     parser.add_argument('--no-progress', action='store_true')
-    parser.add_argument('--launcher',
-                        choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -61,11 +63,11 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def run(args: argparse.Namespace) -> int:
     """Export; return the exit status (0 ok, 1 some images failed)."""
-    import mmbas  # noqa: F401  (compat + registries)
     from mmengine import dist
     from mmengine.registry import init_default_scope
     from mmseg.registry import MODELS
 
+    import mmbas  # noqa: F401  (compat + registries)
     from mmbas.apis import load_config, shutdown_distributed
     from mmbas.pseudo.export import (build_export_dataset,
                                      export_pseudo_labels,
@@ -88,14 +90,15 @@ def run(args: argparse.Namespace) -> int:
         raise ExportError(
             f'the dataset has {len(class_names) - 1} foreground classes but '
             f'the model {num_classes}')
-    summary = export_pseudo_labels(model,
-                                   dataset,
-                                   args.out,
-                                   save_scores=args.save_scores,
-                                   num_workers=args.num_workers,
-                                   rank=rank,
-                                   world_size=world_size,
-                                   progress=not args.no_progress)
+    summary = export_pseudo_labels(
+        model,
+        dataset,
+        args.out,
+        save_scores=args.save_scores,
+        num_workers=args.num_workers,
+        rank=rank,
+        world_size=world_size,
+        progress=not args.no_progress)
     if rank == 0:
         print(ExportSession.format(summary), file=sys.stderr, flush=True)
     status = 0

@@ -26,60 +26,84 @@ import sys
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    from mmbas.apis.pipeline import (DEFAULT_CONFIGS, OPTION_STAGES,
-                                     REFINERS)
+    from mmbas.apis.pipeline import DEFAULT_CONFIGS, OPTION_STAGES, REFINERS
     p = argparse.ArgumentParser(
         prog='tools/run_pipeline.py',
         description='BAS WSSS, all stages: stage-1 training -> seed '
         'evaluation (threshold sweep) -> pseudo-mask export -> '
         'segmentation training and val mIoU. Rerun the same command to '
         'resume after a crash.')
-    p.add_argument('--dataset', choices=sorted(DEFAULT_CONFIGS),
-                   required=True)
-    p.add_argument('--work-dir', required=True,
-                   help='DIR: stage1/, seeds/, pseudo/, stage3/ (and '
-                   'relabels/, irn/, refine/, masks/ with --refine), '
-                   'summary.json')
-    p.add_argument('--stage1-config', help='BAS training config (default '
-                   'configs/bas/bas_r50_1xb16-10e_{voc12aug,coco14}-'
-                   '448x448.py)')
-    p.add_argument('--seed-config', help='seed evaluation and export '
-                   'config (default configs/bas/bas_r50_seed-ms-flip_'
-                   '{voc12-train,coco14-val}.py)')
-    p.add_argument('--stage3-config', help='segmentation config (default '
-                   'the DeepLabV2 pseudo config of the dataset)')
+    p.add_argument('--dataset', choices=sorted(DEFAULT_CONFIGS), required=True)
+    p.add_argument(
+        '--work-dir',
+        required=True,
+        help='DIR: stage1/, seeds/, pseudo/, stage3/ (and '
+        'relabels/, irn/, refine/, masks/ with --refine), '
+        'summary.json')
+    p.add_argument(
+        '--stage1-config',
+        help='BAS training config (default '
+        'configs/bas/bas_r50_1xb16-10e_{voc12aug,coco14}-'
+        '448x448.py)')
+    p.add_argument(
+        '--seed-config',
+        help='seed evaluation and export '
+        'config (default configs/bas/bas_r50_seed-ms-flip_'
+        '{voc12-train,coco14-val}.py)')
+    p.add_argument(
+        '--stage3-config',
+        help='segmentation config (default '
+        'the DeepLabV2 pseudo config of the dataset)')
     for stage in OPTION_STAGES:
         # raw tokens (no DictAction): the tools get them verbatim
-        p.add_argument(f'--cfg-options-{stage}', nargs='+', action='extend',
-                       default=[], metavar='KEY=VALUE',
-                       help=f'--cfg-options of the {stage} config' +
-                       (' (the export gets them too)'
-                        if stage == 'seeds' else '') +
-                       (' (with --refine irn)' if stage == 'irn' else ''))
-    p.add_argument('--bg-threshold', type=float, default=None,
-                   help='export with this background threshold instead of '
-                   'the best one of the sweep (of the mask sweep with '
-                   '--refine)')
-    p.add_argument('--refine', choices=list(REFINERS), default=None,
-                   help='irn: refine the seeds with IRN (relation labels '
-                   '-> IRN training -> random walk -> mask sweep) before '
-                   'the export; DIR gets relabels/, irn/, refine/, masks/')
-    p.add_argument('--irn-config', help='IRN training config with --refine '
-                   'irn (default configs/irn/irn_r50_1xb32-3e_'
-                   '<voc12aug|coco14>-512x512.py)')
-    p.add_argument('--export-args', default='',
-                   help='extra arguments of tools/export_pseudo_labels.py, '
-                   'one string, e.g. "--num-workers 4" (settings of the '
-                   'seed model go to --cfg-options-seeds)')
-    p.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                   default='none',
-                   help='pytorch: every tool runs under torch.distributed.'
-                   'run with --gpus processes; slurm/mpi: run this script '
-                   'in the job step, the tools get --launcher')
-    p.add_argument('--gpus', type=int, default=1,
-                   help='processes per node with --launcher pytorch')
-    p.add_argument('--port', type=int,
-                   default=int(os.environ.get('PORT', 29500)))
+        p.add_argument(
+            f'--cfg-options-{stage}',
+            nargs='+',
+            action='extend',
+            default=[],
+            metavar='KEY=VALUE',
+            help=f'--cfg-options of the {stage} config' +
+            (' (the export gets them too)' if stage == 'seeds' else '') +
+            (' (with --refine irn)' if stage == 'irn' else ''))
+    p.add_argument(
+        '--bg-threshold',
+        type=float,
+        default=None,
+        help='export with this background threshold instead of '
+        'the best one of the sweep (of the mask sweep with '
+        '--refine)')
+    p.add_argument(
+        '--refine',
+        choices=list(REFINERS),
+        default=None,
+        help='irn: refine the seeds with IRN (relation labels '
+        '-> IRN training -> random walk -> mask sweep) before '
+        'the export; DIR gets relabels/, irn/, refine/, masks/')
+    p.add_argument(
+        '--irn-config',
+        help='IRN training config with --refine '
+        'irn (default configs/irn/irn_r50_1xb32-3e_'
+        '<voc12aug|coco14>-512x512.py)')
+    p.add_argument(
+        '--export-args',
+        default='',
+        help='extra arguments of tools/export_pseudo_labels.py, '
+        'one string, e.g. "--num-workers 4" (settings of the '
+        'seed model go to --cfg-options-seeds)')
+    p.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='pytorch: every tool runs under torch.distributed.'
+        'run with --gpus processes; slurm/mpi: run this script '
+        'in the job step, the tools get --launcher')
+    p.add_argument(
+        '--gpus',
+        type=int,
+        default=1,
+        help='processes per node with --launcher pytorch')
+    p.add_argument(
+        '--port', type=int, default=int(os.environ.get('PORT', 29500)))
     return p.parse_args(argv)
 
 
@@ -91,8 +115,7 @@ def main(argv=None) -> int:
         from mmbas.apis.stages import StageError, StageRunner
         args = parse_args(argv)
         runner = StageRunner(args.launcher, args.gpus, args.port)
-        options = {s: getattr(args, f'cfg_options_{s}')
-                   for s in OPTION_STAGES}
+        options = {s: getattr(args, f'cfg_options_{s}') for s in OPTION_STAGES}
         try:
             run_pipeline(
                 args.work_dir,
@@ -107,8 +130,8 @@ def main(argv=None) -> int:
                 refine=args.refine,
                 irn_config=args.irn_config)
         except StageError as err:
-            print(f'run_pipeline.py: error: {err}', file=sys.stderr,
-                  flush=True)
+            print(
+                f'run_pipeline.py: error: {err}', file=sys.stderr, flush=True)
             return 1
     return 0
 

@@ -67,8 +67,8 @@ def main():
     with friendly_errors('test.py'):
         import mmbas  # noqa: F401  (compat fixes + registries)
         from mmbas.apis import (build_runner, enable_strict_loading,
-                                enable_tta, enable_visualization,
-                                load_config, shutdown_distributed)
+                                enable_tta, enable_visualization, load_config,
+                                shutdown_distributed)
         if not osp.isfile(args.checkpoint):
             raise FileNotFoundError(
                 f'checkpoint {args.checkpoint} does not exist; pass the '

@@ -1,4 +1,5 @@
-# BAS (journal version) on ILSVRC 2012 (1.28M train / 50,000 val images, 1,000 classes),
+# BAS (journal version) on ILSVRC 2012 (1.28M train / 50,000 val images, 1,000
+# classes),
 # ResNet-50 WSOL variant: F1 1024 ch at /8, F2 2048 ch at /16.
 # Recipe (docs/method.md section 3): alpha (L_frg) 1.0, beta (L_ac) 2.0, test
 # top-k 1, batch 128, 9 epochs, lr x0.1 every 3; SGD Nesterov 0.9, wd 5e-4, lr

@@ -1,4 +1,5 @@
-# BAS (journal version) on OpenImages30k (29,819 train / 2,500 val / 5,000 test images, 100 classes),
+# BAS (journal version) on OpenImages30k (29,819 train / 2,500 val / 5,000 test
+# images, 100 classes),
 # ResNet-50 WSOL variant: F1 1024 ch at /8, F2 2048 ch at /16.
 # Recipe (docs/method.md section 3): alpha (L_frg) 0.5, beta (L_ac) 1.5, test
 # top-k 1, batch 64, 50 epochs, lr x0.1 every 20; SGD Nesterov 0.9, wd 5e-4, lr

@@ -1,4 +1,5 @@
-# BAS (journal version) on CUB-200-2011 (5,994 train / 5,794 test images, 200 classes),
+# BAS (journal version) on CUB-200-2011 (5,994 train / 5,794 test images, 200
+# classes),
 # VGG16 WSOL variant: F1 512 ch at /8, F2 512 ch at /16.
 # Recipe (docs/method.md section 3): alpha (L_frg) 0.0, beta (L_ac) 0.9, test
 # top-k 80, batch 32, 120 epochs, lr x0.1 after 80; SGD Nesterov 0.9, wd 5e-4,

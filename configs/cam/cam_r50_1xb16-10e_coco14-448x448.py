@@ -1,4 +1,5 @@
-# CAM baseline for WSSS on MS COCO 2014 train (82,081 images): the BAS WSSS ResNet-50
+# CAM baseline for WSSS on MS COCO 2014 train (82,081 images): the BAS WSSS
+# ResNet-50
 # (WSSSResNet, output stride 16, conv1x1 2048->C classifier without bias),
 # no generator, trained with the multi-label L_cls only; same schedule as
 # BAS (SGD 0.05 / 0.005 backbone, poly 0.9, 10 epochs, batch 16, 512x512 +
@@ -6,8 +7,8 @@
 # seeds: see configs/bas/bas_r50_seed-ms-flip_coco14-val.py (cam_module /
 # cam_checkpoint).
 _base_ = [
-    '../_base_/datasets/coco14_cls.py', '../_base_/schedules/wsss_sgd_poly_10e.py',
-    '../_base_/default_runtime.py'
+    '../_base_/datasets/coco14_cls.py',
+    '../_base_/schedules/wsss_sgd_poly_10e.py', '../_base_/default_runtime.py'
 ]
 num_classes = 80
 data_preprocessor = dict(

@@ -5,7 +5,8 @@
 # ImageSets/train2014.txt), validated on val2014 with the 81-class masks of
 # tools/dataset_converters/coco2014.py (SegmentationClass/val2014).
 # Export the masks with
-#   tools/export_pseudo_labels.py ... --out data/coco/SegmentationClassPseudo/train2014
+#   tools/export_pseudo_labels.py ... \
+#       --out data/coco/SegmentationClassPseudo/train2014
 # (or set pseudo_seg_map_path / pass an absolute path).
 # A 20k-iteration schedule is short for COCO's 82k images; WSSS papers
 # train DeepLabV2 for ~100k iterations on COCO (see the DeepLabV2 config).

@@ -10,7 +10,8 @@
 # data/VOCdevkit/VOC2012/SegmentationClassPseudo, or any folder: an absolute
 # seg_map_path wins over data_root). Backbone: ImageNet-pretrained
 # ResNetV1c-101 (open-mmlab://resnet101_v1c), as the stock config.
-#   python tools/train.py configs/deeplab/deeplabv3plus_r101-d8_4xb4-20k_voc12aug-pseudo-512x512.py
+#   python tools/train.py \
+#       configs/deeplab/deeplabv3plus_r101-d8_4xb4-20k_voc12aug-pseudo-512x512.py
 # The DeepLabV2 protocol of the paper:
 # deeplabv2_r101_1xb10-20k_voc12aug-pseudo-321x321.py
 _base_ = [

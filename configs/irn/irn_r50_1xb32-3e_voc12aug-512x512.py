@@ -100,8 +100,7 @@ train_dataloader = dict(
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='SGD', lr=0.1, momentum=0.0, weight_decay=1e-4),
-    paramwise_cfg=dict(
-        custom_keys={'displacement_head': dict(lr_mult=10.0)}))
+    paramwise_cfg=dict(custom_keys={'displacement_head': dict(lr_mult=10.0)}))
 param_scheduler = [
     dict(
         type='PolyLR',

@@ -37,13 +37,17 @@ train_dataloader = dict(
 
 optim_wrapper = dict(optimizer=dict(lr=0.01))
 param_scheduler = [
-    dict(type='PolyLR', power=0.9, eta_min=0.0, by_epoch=False, begin=0,
-         end=max_iters)
+    dict(
+        type='PolyLR',
+        power=0.9,
+        eta_min=0.0,
+        by_epoch=False,
+        begin=0,
+        end=max_iters)
 ]
 # no validation (the seed evaluation is the pipeline's next stage)
 train_cfg = dict(max_iters=max_iters, val_begin=10**9, val_interval=10**9)
 default_hooks = dict(
     logger=dict(interval=10),
-    checkpoint=dict(by_epoch=False, interval=ckpt_interval,
-                    max_keep_ckpts=2))
+    checkpoint=dict(by_epoch=False, interval=ckpt_interval, max_keep_ckpts=2))
 randomness = dict(seed=0, deterministic=False)

@@ -9,8 +9,7 @@ data_root = 'data/toy/VOCdevkit/VOC2012'
 crop_size = (96, 96)
 
 model = dict(
-    data_preprocessor=dict(size=crop_size),
-    backbone=dict(init_cfg=None))
+    data_preprocessor=dict(size=crop_size), backbone=dict(init_cfg=None))
 
 train_pipeline = [
     dict(type='StrictLoadImageFromFile'),
@@ -25,16 +24,20 @@ train_dataloader = dict(
     persistent_workers=False,
     dataset=dict(data_root=data_root, pipeline=train_pipeline))
 val_dataloader = dict(
-    num_workers=0, persistent_workers=False,
-    dataset=dict(data_root=data_root))
+    num_workers=0, persistent_workers=False, dataset=dict(data_root=data_root))
 test_dataloader = val_dataloader
 
 # with --cfg-options train_cfg.max_iters=N also set param_scheduler.0.end=N
 # (the poly decay otherwise ends, at lr 0, after 4 steps)
 max_iters = 4
 param_scheduler = [
-    dict(type='PolyLR', power=0.9, eta_min=0.0, by_epoch=False, begin=0,
-         end=max_iters)
+    dict(
+        type='PolyLR',
+        power=0.9,
+        eta_min=0.0,
+        by_epoch=False,
+        begin=0,
+        end=max_iters)
 ]
 train_cfg = dict(
     _delete_=True,

@@ -28,12 +28,16 @@ train_pipeline = [
 train_dataloader = dict(batch_size=4, dataset=dict(pipeline=train_pipeline))
 
 param_scheduler = [
-    dict(type='PolyLR', power=0.9, eta_min=0.0, by_epoch=False, begin=0,
-         end=max_iters)
+    dict(
+        type='PolyLR',
+        power=0.9,
+        eta_min=0.0,
+        by_epoch=False,
+        begin=0,
+        end=max_iters)
 ]
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
 default_hooks = dict(
     logger=dict(interval=10),
-    checkpoint=dict(by_epoch=False, interval=ckpt_interval,
-                    max_keep_ckpts=2))
+    checkpoint=dict(by_epoch=False, interval=ckpt_interval, max_keep_ckpts=2))
 randomness = dict(seed=0, deterministic=False)

@@ -39,8 +39,11 @@ model = dict(
 train_pipeline = [
     dict(type='StrictLoadImageFromFile'),
     dict(type='LoadAnnotations'),
-    dict(type='RandomResize', scale=(96, 96), ratio_range=(0.75, 1.25),
-         keep_ratio=True),
+    dict(
+        type='RandomResize',
+        scale=(96, 96),
+        ratio_range=(0.75, 1.25),
+        keep_ratio=True),
     dict(type='RandomCrop', crop_size=crop_size),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackSegInputs')
@@ -57,14 +60,18 @@ test_dataloader = val_dataloader
 optim_wrapper = dict(
     optimizer=dict(_delete_=True, type='AdamW', lr=1e-4, weight_decay=1e-4))
 param_scheduler = [
-    dict(type='PolyLR', power=0.9, eta_min=0.0, by_epoch=False, begin=0,
-         end=max_iters)
+    dict(
+        type='PolyLR',
+        power=0.9,
+        eta_min=0.0,
+        by_epoch=False,
+        begin=0,
+        end=max_iters)
 ]
 # no validation during training (the pipeline tests the final checkpoint)
 train_cfg = dict(max_iters=max_iters, val_begin=10**9, val_interval=10**9)
 default_hooks = dict(
     logger=dict(interval=10),
-    checkpoint=dict(by_epoch=False, interval=ckpt_interval,
-                    max_keep_ckpts=2),
+    checkpoint=dict(by_epoch=False, interval=ckpt_interval, max_keep_ckpts=2),
     visualization=dict(draw=False))
 randomness = dict(seed=0, deterministic=False)

@@ -19,15 +19,21 @@ model = dict(
     data_preprocessor=dict(size=crop_size),
     backbone=dict(depth=18, norm_cfg=norm_cfg, init_cfg=None),
     decode_head=dict(
-        in_channels=512, channels=64, c1_in_channels=64, c1_channels=16,
+        in_channels=512,
+        channels=64,
+        c1_in_channels=64,
+        c1_channels=16,
         norm_cfg=norm_cfg),
     auxiliary_head=dict(in_channels=256, channels=32, norm_cfg=norm_cfg))
 
 train_pipeline = [
     dict(type='StrictLoadImageFromFile'),
     dict(type='LoadAnnotations'),
-    dict(type='RandomResize', scale=(96, 96), ratio_range=(0.75, 1.25),
-         keep_ratio=True),
+    dict(
+        type='RandomResize',
+        scale=(96, 96),
+        ratio_range=(0.75, 1.25),
+        keep_ratio=True),
     dict(type='RandomCrop', crop_size=crop_size),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackSegInputs')
@@ -38,22 +44,29 @@ test_pipeline = [
     dict(type='PackSegInputs')
 ]
 train_dataloader = dict(
-    batch_size=4, num_workers=0, persistent_workers=False,
+    batch_size=4,
+    num_workers=0,
+    persistent_workers=False,
     dataset=dict(data_root=data_root, pipeline=train_pipeline))
 val_dataloader = dict(
-    num_workers=0, persistent_workers=False,
+    num_workers=0,
+    persistent_workers=False,
     dataset=dict(data_root=data_root, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
 optim_wrapper = dict(optimizer=dict(lr=0.02))
 param_scheduler = [
-    dict(type='PolyLR', power=0.9, eta_min=0.0, by_epoch=False, begin=0,
-         end=max_iters)
+    dict(
+        type='PolyLR',
+        power=0.9,
+        eta_min=0.0,
+        by_epoch=False,
+        begin=0,
+        end=max_iters)
 ]
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
 default_hooks = dict(
     logger=dict(interval=20),
-    checkpoint=dict(by_epoch=False, interval=ckpt_interval,
-                    max_keep_ckpts=2),
+    checkpoint=dict(by_epoch=False, interval=ckpt_interval, max_keep_ckpts=2),
     visualization=dict(draw=False))
 randomness = dict(seed=0, deterministic=False)

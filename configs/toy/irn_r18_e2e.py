@@ -24,11 +24,15 @@ load_from = 'work_dirs/cam_voc_e2e_pretrain/iter_150.pth'
 train_dataloader = dict(
     batch_size=8, sampler=dict(type='InfiniteSampler', shuffle=True))
 param_scheduler = [
-    dict(type='PolyLR', power=0.9, eta_min=0.0, by_epoch=False, begin=0,
-         end=max_iters)
+    dict(
+        type='PolyLR',
+        power=0.9,
+        eta_min=0.0,
+        by_epoch=False,
+        begin=0,
+        end=max_iters)
 ]
 train_cfg = dict(max_iters=max_iters)
 default_hooks = dict(
     logger=dict(interval=20),
-    checkpoint=dict(by_epoch=False, interval=ckpt_interval,
-                    max_keep_ckpts=2))
+    checkpoint=dict(by_epoch=False, interval=ckpt_interval, max_keep_ckpts=2))

@@ -6,7 +6,6 @@ from .inference import init_model, localize
 
 __all__ = [
     'load_config', 'enable_amp', 'set_resume', 'enable_strict_loading',
-    'enable_visualization',
-    'enable_tta', 'build_runner', 'shutdown_distributed', 'init_model',
-    'localize'
+    'enable_visualization', 'enable_tta', 'build_runner',
+    'shutdown_distributed', 'init_model', 'localize'
 ]

@@ -13,11 +13,12 @@ from mmengine.config import Config
 from mmengine.logging import print_log
 
 
-def load_config(path: str, cfg_options: Optional[dict] = None,
+def load_config(path: str,
+                cfg_options: Optional[dict] = None,
                 launcher: str = 'none',
                 work_dir: Optional[str] = None) -> Config:
-    """Load ``path``, merge ``--cfg-options`` and set the launcher and work
-    dir (CLI > config > ``./work_dirs/<config name>``)."""
+    """Load ``path``, merge ``--cfg-options`` and set the launcher and work dir
+    (CLI > config > ``./work_dirs/<config name>``)."""
     if not osp.isfile(path):
         raise FileNotFoundError(
             f'config file {path} does not exist; pass a path such as '
@@ -44,8 +45,10 @@ def enable_amp(cfg: Config) -> Config:
     """
     wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
     if wrapper in ('AmpOptimWrapper', 'CPUAmpOptimWrapper'):
-        print_log('AMP training is already enabled in your config.',
-                  logger='current', level=logging.WARNING)
+        print_log(
+            'AMP training is already enabled in your config.',
+            logger='current',
+            level=logging.WARNING)
         return cfg
     if wrapper != 'OptimWrapper':
         raise ValueError(
@@ -57,8 +60,10 @@ def enable_amp(cfg: Config) -> Config:
     else:
         cfg.optim_wrapper.type = 'CPUAmpOptimWrapper'
         cfg.optim_wrapper.dtype = 'bfloat16'
-        print_log('No GPU: --amp uses bfloat16 CPU autocast '
-                  '(CPUAmpOptimWrapper).', logger='current')
+        print_log(
+            'No GPU: --amp uses bfloat16 CPU autocast '
+            '(CPUAmpOptimWrapper).',
+            logger='current')
     return cfg
 
 
@@ -84,8 +89,8 @@ def set_resume(cfg: Config, resume: Optional[str]) -> Config:
 def enable_strict_loading(cfg: Config) -> Config:
     """Load ``cfg.load_from`` strictly: add
     :class:`~mmbas.engine.hooks.StrictCheckpointHook`, which refuses a
-    checkpoint with missing / unexpected keys or other shapes (mmengine
-    only warns), naming the checkpoint and the keys."""
+    checkpoint with missing / unexpected keys or other shapes (mmengine only
+    warns), naming the checkpoint and the keys."""
     hooks = list(cfg.get('custom_hooks', None) or [])
     if not any(h.get('type') == 'StrictCheckpointHook' for h in hooks):
         hooks.append(dict(type='StrictCheckpointHook'))

@@ -29,10 +29,10 @@ def init_model(config: Union[str, Config],
         nn.Module: The model in eval mode, with ``model.cfg`` set and
         ``dataset_meta`` from the checkpoint if it has one.
     """
-    import mmbas  # noqa: F401  (compat fixes + registries)
     from mmengine.runner import load_checkpoint
     from mmseg.registry import MODELS
 
+    import mmbas  # noqa: F401  (compat fixes + registries)
     from mmbas.utils import trusted_checkpoints
     if isinstance(config, str):
         config = Config.fromfile(config)
@@ -70,8 +70,7 @@ def _test_pipeline(cfg: Config) -> list:
     ]
 
 
-def localize(model: torch.nn.Module,
-             image: Union[str, np.ndarray]) -> dict:
+def localize(model: torch.nn.Module, image: Union[str, np.ndarray]) -> dict:
     """Localise the object of one image with the model's test pipeline.
 
     Args:
@@ -91,8 +90,8 @@ def localize(model: torch.nn.Module,
     import cv2
     from mmseg.registry import TRANSFORMS
 
-    from mmbas.models.classifiers.ten_crop import center_offset
     from mmbas.evaluation.functional import paper_protocol_box
+    from mmbas.models.classifiers.ten_crop import center_offset
     cfg = model.cfg
     steps = _test_pipeline(cfg)
     if isinstance(image, np.ndarray):
@@ -103,8 +102,7 @@ def localize(model: torch.nn.Module,
     init_default_scope(cfg.get('default_scope', 'mmseg'))
     pipeline = Compose([TRANSFORMS.build(t) for t in steps])
     data = pipeline(data)
-    batch = dict(inputs=[data['inputs']],
-                 data_samples=[data['data_samples']])
+    batch = dict(inputs=[data['inputs']], data_samples=[data['data_samples']])
     with torch.no_grad():
         sample = model.test_step(batch)[0]
     loc = sample.pred_loc_map.detach().float().cpu().numpy()
@@ -131,9 +129,11 @@ def localize(model: torch.nn.Module,
         # inclusive pixel box in the crop -> exclusive-edge box in the image
         box = np.array([(box[0] + x0) * sx, (box[1] + y0) * sy,
                         (box[2] + 1 + x0) * sx, (box[3] + 1 + y0) * sy])
-    return dict(map=full, box=box.astype(np.float32),
-                scores=scores.astype(np.float32),
-                label=int(scores.argmax()))
+    return dict(
+        map=full,
+        box=box.astype(np.float32),
+        scores=scores.astype(np.float32),
+        label=int(scores.argmax()))
 
 
 def _resized_shape(meta: dict, crop_shape) -> tuple:

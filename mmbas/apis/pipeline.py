@@ -84,9 +84,9 @@ from .stages import (ROOT, StageError, StageRunner, load_stage_config,
                      write_json)
 
 __all__ = [
-    'PipelineError', 'DEFAULT_CONFIGS', 'STAGES', 'REFINE_STAGES',
-    'REFINERS', 'IRN_BG_THRESHOLD', 'Pipeline',
-    'final_checkpoint', 'read_test_metrics', 'format_summary', 'run_pipeline'
+    'PipelineError', 'DEFAULT_CONFIGS', 'STAGES', 'REFINE_STAGES', 'REFINERS',
+    'IRN_BG_THRESHOLD', 'Pipeline', 'final_checkpoint', 'read_test_metrics',
+    'format_summary', 'run_pipeline'
 ]
 
 STAGES = ('stage1', 'seeds', 'pseudo', 'stage3')
@@ -184,16 +184,16 @@ def _has_checkpoint(work_dir: str) -> bool:
         return False
     with open(marker) as f:
         path = f.read().strip()
-    return bool(path) and osp.isfile(path if osp.isabs(path) else osp.join(
-        work_dir, path))
+    return bool(path) and osp.isfile(
+        path if osp.isabs(path) else osp.join(work_dir, path))
 
 
 def add_export_set(cfg, config: str):
     """Give ``cfg`` (a resolved seed config, changed in place) an
     ``export_dataloader`` unless it has one: the dataset of its
-    ``train_dataloader`` (the stage-1 train set) read through the pipeline
-    of its ``test_dataloader`` (whole images; the training pipeline's
-    resize, crop and flip would not give the masks of the images).
+    ``train_dataloader`` (the stage-1 train set) read through the pipeline of
+    its ``test_dataloader`` (whole images; the training pipeline's resize, crop
+    and flip would not give the masks of the images).
 
     Args:
         cfg (mmengine.Config): the config.
@@ -220,8 +220,8 @@ def add_export_set(cfg, config: str):
 
 
 def dump_config(cfg, path: str) -> str:
-    """Dump ``cfg`` to ``path`` atomically (temp file + ``os.replace``);
-    return ``path``."""
+    """Dump ``cfg`` to ``path`` atomically (temp file + ``os.replace``); return
+    ``path``."""
     folder, name = osp.split(path)
     os.makedirs(folder, exist_ok=True)
     tmp = osp.join(folder, f'.{name[:-3]}.tmp{os.getpid()}.py')
@@ -303,8 +303,7 @@ class Pipeline:
         if refine is not None and refine not in REFINERS:
             raise PipelineError(f'refine {refine!r} is not one of '
                                 f'{", ".join(REFINERS)}')
-        if refine is None and ((cfg_options or {}).get('irn')
-                               or irn_config):
+        if refine is None and ((cfg_options or {}).get('irn') or irn_config):
             raise PipelineError('IRN options / config given without '
                                 'refine: add --refine irn')
         self.refiner = refine
@@ -338,10 +337,9 @@ class Pipeline:
     def log(self, msg: str) -> None:
         self.runner.log(msg)
 
-    def _record(self, stage: str, status: str, start: float,
-                **extra) -> Dict:
-        res = dict(status=status, time_s=round(time.time() - start, 1),
-                   **extra)
+    def _record(self, stage: str, status: str, start: float, **extra) -> Dict:
+        res = dict(
+            status=status, time_s=round(time.time() - start, 1), **extra)
         if status == 'skipped':
             prev = self.previous.get('stages', {}).get(stage, {})
             res['time_s'] = 0.0
@@ -352,8 +350,7 @@ class Pipeline:
         self.results[stage] = res
         why = extra.get('reason', '')
         self.log(f'{stage}: {status}' + (f' ({why})' if why else '') +
-                 (f' in {res["time_s"]:.1f} s' if status != 'skipped'
-                  else ''))
+                 (f' in {res["time_s"]:.1f} s' if status != 'skipped' else ''))
         self._save_summary()
         return res
 
@@ -362,21 +359,33 @@ class Pipeline:
         self.runner.enter(stage, self.dirs[stage], fingerprint)
 
     # -- stage 1 -------------------------------------------------------
-    def _train(self, stage: str, config: str, opts: Sequence[str],
+    def _train(self,
+               stage: str,
+               config: str,
+               opts: Sequence[str],
                upstream: Optional[str] = None) -> str:
-        """Train (or resume, or skip) ``stage``: ``tools/train.py config``
-        with the option tokens ``opts``; return its final checkpoint."""
+        """Train (or resume, or skip) ``stage``: ``tools/train.py config`` with
+        the option tokens ``opts``; return its final checkpoint."""
         start = time.time()
         work = self.dirs[stage]
         cfg = load_stage_config(config, opts)
-        self._enter(stage, make_fingerprint(
-            config, cfg, opts, ['train.py'],
-            upstream=self.fingerprints.get(upstream) if upstream else None))
+        self._enter(
+            stage,
+            make_fingerprint(
+                config,
+                cfg,
+                opts, ['train.py'],
+                upstream=self.fingerprints.get(upstream)
+                if upstream else None))
         ckpt = final_checkpoint(work, cfg)
         if ckpt is not None:
-            self._record(stage, 'skipped', start, checkpoint=ckpt,
-                         reason=f'final checkpoint {osp.basename(ckpt)} '
-                         'exists')
+            self._record(
+                stage,
+                'skipped',
+                start,
+                checkpoint=ckpt,
+                reason=f'final checkpoint {osp.basename(ckpt)} '
+                'exists')
             return ckpt
         args = [config, '--work-dir', work]
         if _has_checkpoint(work):
@@ -391,21 +400,22 @@ class Pipeline:
         return ckpt
 
     def stage1(self) -> str:
-        """Train (or resume, or skip) stage 1; return its final
-        checkpoint."""
+        """Train (or resume, or skip) stage 1; return its final checkpoint."""
         return self._train('stage1', self.configs['stage1'],
                            self.opts['stage1'])
 
     # -- seeds ---------------------------------------------------------
-    def _choose_threshold(self, metrics: Mapping,
+    def _choose_threshold(self,
+                          metrics: Mapping,
                           fixed: Optional[float] = None) -> Dict:
         """Export threshold and the seed mIoU there: ``fixed`` when given,
         else the best one of the sweep."""
         if fixed is not None:
             best = float(fixed)
-            return dict(best_threshold=best,
-                        seed_mIoU=metrics.get(f'sweep/mIoU@{best:.2f}',
-                                              metrics.get('mIoU')))
+            return dict(
+                best_threshold=best,
+                seed_mIoU=metrics.get(f'sweep/mIoU@{best:.2f}',
+                                      metrics.get('mIoU')))
         if 'sweep/best_threshold' not in metrics:
             raise PipelineError(
                 'the seed config reports no sweep/best_threshold: add '
@@ -413,13 +423,14 @@ class Pipeline:
                 'test_evaluator (see '
                 'configs/bas/bas_r50_seed-ms-flip_voc12-train.py) or '
                 'pass --bg-threshold')
-        return dict(best_threshold=float(metrics['sweep/best_threshold']),
-                    seed_mIoU=metrics.get('sweep/mIoU'))
+        return dict(
+            best_threshold=float(metrics['sweep/best_threshold']),
+            seed_mIoU=metrics.get('sweep/mIoU'))
 
     @property
     def _seed_fixed_threshold(self) -> Optional[float]:
-        """``bg_threshold`` applies to the seeds' export unless the masks
-        are refined (then it is the masks' export threshold)."""
+        """``bg_threshold`` applies to the seeds' export unless the masks are
+        refined (then it is the masks' export threshold)."""
         return None if self.refiner else self.bg_threshold
 
     def seeds(self, ckpt: str) -> Dict:
@@ -433,32 +444,42 @@ class Pipeline:
         cfg = load_stage_config(config, opts)
         self._enter(
             'seeds',
-            make_fingerprint(config, cfg, opts, ['test.py', ckpt],
-                             inputs=dict(checkpoint=ckpt),
-                             upstream=self.fingerprints.get('stage1')))
+            make_fingerprint(
+                config,
+                cfg,
+                opts, ['test.py', ckpt],
+                inputs=dict(checkpoint=ckpt),
+                upstream=self.fingerprints.get('stage1')))
         done = read_json(out)
         status = 'skipped'
         if done is None or 'metrics' not in done:
             status = 'done'
             t0 = time.time() - 1
-            self.runner.run_tool(
-                'seeds', 'test.py',
-                [config, ckpt, '--work-dir', work] + _with_options(opts))
+            self.runner.run_tool('seeds', 'test.py',
+                                 [config, ckpt, '--work-dir', work] +
+                                 _with_options(opts))
             metrics = read_test_metrics(work, since=t0)
             # fails without a sweep
             self._choose_threshold(metrics, self._seed_fixed_threshold)
             # the sweep's result; the export threshold is chosen below
-            done = dict(checkpoint=ckpt,
-                        best_threshold=metrics.get('sweep/best_threshold'),
-                        seed_mIoU=metrics.get('sweep/mIoU'),
-                        metrics=metrics)
+            done = dict(
+                checkpoint=ckpt,
+                best_threshold=metrics.get('sweep/best_threshold'),
+                seed_mIoU=metrics.get('sweep/mIoU'),
+                metrics=metrics)
             write_json(out, done)
-        res = dict(done, **self._choose_threshold(
-            done['metrics'], self._seed_fixed_threshold))
-        self._record('seeds', status, start, seed_mIoU=res['seed_mIoU'],
-                     best_threshold=res['best_threshold'],
-                     **(dict(reason='seed metrics exist')
-                        if status == 'skipped' else {}))
+        res = dict(
+            done,
+            **self._choose_threshold(done['metrics'],
+                                     self._seed_fixed_threshold))
+        self._record(
+            'seeds',
+            status,
+            start,
+            seed_mIoU=res['seed_mIoU'],
+            best_threshold=res['best_threshold'],
+            **(dict(
+                reason='seed metrics exist') if status == 'skipped' else {}))
         return res
 
     # -- export --------------------------------------------------------
@@ -476,16 +497,17 @@ class Pipeline:
         cfg = self._seed_cfg()
         if 'export_dataloader' in cfg:
             return config
-        return dump_config(add_export_set(cfg, config),
-                           osp.join(self.work_dir, EXPORT_CONFIG))
+        return dump_config(
+            add_export_set(cfg, config), osp.join(self.work_dir,
+                                                  EXPORT_CONFIG))
 
     @staticmethod
     def _export_names(cfg) -> List[str]:
         """Image names of the export (``export_dataloader``, else
         ``test_dataloader``) of ``cfg``."""
-        import mmbas  # noqa: F401  (registries)
         from mmengine.registry import init_default_scope
 
+        import mmbas  # noqa: F401  (registries)
         from mmbas.pseudo.export import build_export_dataset
         init_default_scope(cfg.get('default_scope', 'mmseg'))
         return [it[0] for it in build_export_dataset(cfg)[1]]
@@ -498,9 +520,8 @@ class Pipeline:
                 upstream: Optional[str] = None,
                 save_scores: bool = False,
                 inputs: Optional[Mapping[str, str]] = None) -> Dict:
-        """Export (or complete, or skip) ``tools/export_pseudo_labels.py
-        config ckpt`` into the stage folder; return ``dir`` and
-        ``num_masks``."""
+        """Export (or complete, or skip) ``tools/export_pseudo_labels.py config
+        ckpt`` into the stage folder; return ``dir`` and ``num_masks``."""
         start = time.time()
         work = self.dirs[stage]
         cfg = load_stage_config(config, opts)
@@ -509,7 +530,9 @@ class Pipeline:
         self._enter(
             stage,
             make_fingerprint(
-                config, cfg, opts, ['export_pseudo_labels.py'] + tool_args,
+                config,
+                cfg,
+                opts, ['export_pseudo_labels.py'] + tool_args,
                 inputs=dict(inputs or dict(checkpoint=ckpt)),
                 upstream=self.fingerprints.get(upstream)))
         names = self._export_names(cfg)
@@ -518,30 +541,35 @@ class Pipeline:
         if summary is not None and not summary.get('failed') and all(
                 osp.isfile(osp.join(work, f'{n}.{e}')) for n in names
                 for e in exts):
-            self._record(stage, 'skipped', start, num_masks=len(names),
-                         reason='export_summary.json covers the '
-                         f'{len(names)} images')
+            self._record(
+                stage,
+                'skipped',
+                start,
+                num_masks=len(names),
+                reason='export_summary.json covers the '
+                f'{len(names)} images')
             return dict(dir=work, num_masks=len(names))
-        self.runner.run_tool(
-            stage, 'export_pseudo_labels.py',
-            [config, ckpt, '--out', work, '--no-progress'] +
-            tool_args[1:] + _with_options(opts))
+        self.runner.run_tool(stage, 'export_pseudo_labels.py',
+                             [config, ckpt, '--out', work, '--no-progress'] +
+                             tool_args[1:] + _with_options(opts))
         self._record(stage, 'done', start, num_masks=len(names))
         return dict(dir=work, num_masks=len(names))
 
-    def export(self, ckpt: str, threshold: float,
+    def export(self,
+               ckpt: str,
+               threshold: float,
                config: Optional[str] = None) -> str:
         """Export (or complete, or skip) the pseudo masks of ``ckpt`` at
-        ``threshold`` through ``config`` (default :meth:`export_config`
-        with the seeds' options); return the mask folder."""
+        ``threshold`` through ``config`` (default :meth:`export_config` with
+        the seeds' options); return the mask folder."""
         if config is None:
             config, opts = self.export_config(), list(self.opts['seeds'])
             upstream = 'seeds'
         else:  # a dumped config: the options are merged in it
             opts, upstream = [], 'masks'
         opts.append(f'model.bg_threshold={float(threshold)!r}')
-        return self._export('pseudo', config, ckpt, opts,
-                            upstream=upstream)['dir']
+        return self._export(
+            'pseudo', config, ckpt, opts, upstream=upstream)['dir']
 
     # -- IRN refinement ------------------------------------------------
     def _refinable_seed_cfg(self):
@@ -557,16 +585,15 @@ class Pipeline:
         return cfg
 
     def relabels(self, ckpt: str) -> str:
-        """Export (or complete, or skip) IRN's relation labels of the
-        stage-1 train set; return their folder."""
+        """Export (or complete, or skip) IRN's relation labels of the stage-1
+        train set; return their folder."""
         cfg = self._refinable_seed_cfg()
         # the refiner smooths with dense CRF itself; a label CRF of the seed
         # config would replace the same label map
         cfg.model.crf = None
         cfg.model.refiner = dict(type='RelationLabelRefiner')
         config = dump_config(cfg, osp.join(self.work_dir, RELABEL_CONFIG))
-        return self._export('relabels', config, ckpt,
-                            upstream='seeds')['dir']
+        return self._export('relabels', config, ckpt, upstream='seeds')['dir']
 
     def irn_options(self, relabel_dir: str) -> List[str]:
         """``--cfg-options`` of the IRN training: its train set's
@@ -585,8 +612,8 @@ class Pipeline:
         img = (train.get('data_prefix') or {}).get('img_path')
         if img:
             opts.append(f'{key}data_prefix.img_path={img}')
-        ann, irn_ann = str(train.get('ann_file', '')), str(
-            irn_ds.get('ann_file', ''))
+        ann, irn_ann = str(train.get('ann_file',
+                                     '')), str(irn_ds.get('ann_file', ''))
         if ann.endswith('.txt') and irn_ann.endswith('.txt'):
             opts.append(f'{key}ann_file={ann}')
         opts.append(f'{key}data_prefix.seg_map_path={relabel_dir}')
@@ -595,14 +622,15 @@ class Pipeline:
     def irn(self, relabel_dir: str) -> str:
         """Train (or resume, or skip) IRN on the relation labels in
         ``relabel_dir``; return its final checkpoint."""
-        return self._train('irn', self.configs['irn'],
-                           self.irn_options(relabel_dir),
-                           upstream='relabels')
+        return self._train(
+            'irn',
+            self.configs['irn'],
+            self.irn_options(relabel_dir),
+            upstream='relabels')
 
     def refine(self, ckpt: str, irn_ckpt: str) -> str:
-        """Export (or complete, or skip) the IRN-refined maps
-        (``--save-scores``) of the stage-1 train set; return their
-        folder."""
+        """Export (or complete, or skip) the IRN-refined maps (``--save-
+        scores``) of the stage-1 train set; return their folder."""
         import copy
         irn_cfg = load_stage_config(self.configs['irn'],
                                     self.irn_options(self.dirs['relabels']))
@@ -616,13 +644,17 @@ class Pipeline:
         cfg.model.bg_threshold = IRN_BG_THRESHOLD
         config = dump_config(cfg, osp.join(self.work_dir, REFINE_CONFIG))
         return self._export(
-            'refine', config, ckpt, upstream='irn', save_scores=True,
+            'refine',
+            config,
+            ckpt,
+            upstream='irn',
+            save_scores=True,
             inputs=dict(checkpoint=ckpt, irn_checkpoint=irn_ckpt))['dir']
 
     def masks_cfg(self, maps_dir: str):
-        """The resolved seed config with ``model`` =
-        ``StoredMapsInferencer`` reading the maps in ``maps_dir`` (its
-        test set, evaluators and dataloaders unchanged)."""
+        """The resolved seed config with ``model`` = ``StoredMapsInferencer``
+        reading the maps in ``maps_dir`` (its test set, evaluators and
+        dataloaders unchanged)."""
         cfg = self._seed_cfg()
         model = cfg.model
         try:
@@ -654,16 +686,21 @@ class Pipeline:
         config = dump_config(cfg, osp.join(self.work_dir, MASKS_CONFIG))
         # the checkpoint is a required argument of the tool; the model
         # has no weights and ignores it (not part of the fingerprint)
-        self._enter('masks', make_fingerprint(
-            config, cfg, (), ['test.py'],
-            upstream=self.fingerprints.get('refine')))
+        self._enter(
+            'masks',
+            make_fingerprint(
+                config,
+                cfg, (), ['test.py'],
+                upstream=self.fingerprints.get('refine')))
         done = read_json(out)
         status = 'skipped'
         if done is None or 'metrics' not in done:
             status = 'done'
             names = self._export_names(cfg)
-            missing = [n for n in names
-                       if not osp.isfile(osp.join(maps_dir, f'{n}.npz'))]
+            missing = [
+                n for n in names
+                if not osp.isfile(osp.join(maps_dir, f'{n}.npz'))
+            ]
             if missing:
                 few = ', '.join(f'{n}.npz' for n in missing[:5])
                 raise PipelineError(
@@ -681,19 +718,26 @@ class Pipeline:
                                  [config, ckpt, '--work-dir', work])
             metrics = read_test_metrics(work, since=t0)
             self._choose_threshold(metrics, self.bg_threshold)
-            done = dict(maps_dir=maps_dir,
-                        best_threshold=metrics.get('sweep/best_threshold'),
-                        mask_mIoU=metrics.get('sweep/mIoU'),
-                        metrics=metrics)
+            done = dict(
+                maps_dir=maps_dir,
+                best_threshold=metrics.get('sweep/best_threshold'),
+                mask_mIoU=metrics.get('sweep/mIoU'),
+                metrics=metrics)
             write_json(out, done)
         chosen = self._choose_threshold(done['metrics'], self.bg_threshold)
-        res = dict(done, config=config,
-                   mask_threshold=chosen['best_threshold'],
-                   mask_mIoU=chosen['seed_mIoU'])
-        self._record('masks', status, start, mask_mIoU=res['mask_mIoU'],
-                     mask_threshold=res['mask_threshold'],
-                     **(dict(reason='mask metrics exist')
-                        if status == 'skipped' else {}))
+        res = dict(
+            done,
+            config=config,
+            mask_threshold=chosen['best_threshold'],
+            mask_mIoU=chosen['seed_mIoU'])
+        self._record(
+            'masks',
+            status,
+            start,
+            mask_mIoU=res['mask_mIoU'],
+            mask_threshold=res['mask_threshold'],
+            **(dict(
+                reason='mask metrics exist') if status == 'skipped' else {}))
         return res
 
     def pseudo_config(self, masks: Mapping) -> str:
@@ -702,14 +746,14 @@ class Pipeline:
         ``export_dataloader``, dumped to
         ``work_dir/pseudo_export_config.py``."""
         from mmengine.config import Config
-        cfg = add_export_set(Config.fromfile(masks['config']),
-                             self.configs['seeds'])
+        cfg = add_export_set(
+            Config.fromfile(masks['config']), self.configs['seeds'])
         return dump_config(cfg, osp.join(self.work_dir, EXPORT_CONFIG))
 
     # -- stage 3 -------------------------------------------------------
     def stage3(self, pseudo_dir: str) -> Dict:
-        """Check the masks in ``pseudo_dir``, train and evaluate (or resume,
-        or skip) stage 3; return ``mIoU`` and the val ``metrics``."""
+        """Check the masks in ``pseudo_dir``, train and evaluate (or resume, or
+        skip) stage 3; return ``mIoU`` and the val ``metrics``."""
         start = time.time()
         work, config = self.dirs['stage3'], self.configs['stage3']
         metrics_path = osp.join(work, 'val_metrics.json')
@@ -720,19 +764,25 @@ class Pipeline:
         cfg = load_stage_config(config, opts)
         self._enter(
             'stage3',
-            make_fingerprint(config, cfg, opts, ['train.py'],
-                             upstream=self.fingerprints.get('pseudo')))
+            make_fingerprint(
+                config,
+                cfg,
+                opts, ['train.py'],
+                upstream=self.fingerprints.get('pseudo')))
         ckpt = final_checkpoint(work, cfg)
         done = read_json(metrics_path)
         if ckpt is not None and done is not None and done.get(
                 'checkpoint') == ckpt:
-            self._record('stage3', 'skipped', start, checkpoint=ckpt,
-                         val_mIoU=done.get('mIoU'),
-                         reason='final checkpoint and val metrics exist')
+            self._record(
+                'stage3',
+                'skipped',
+                start,
+                checkpoint=ckpt,
+                val_mIoU=done.get('mIoU'),
+                reason='final checkpoint and val metrics exist')
             return done
         if ckpt is None:
-            from mmbas.pseudo.checks import (PseudoMaskError,
-                                             check_pseudo_masks)
+            from mmbas.pseudo.checks import PseudoMaskError, check_pseudo_masks
             try:
                 report = check_pseudo_masks(cfg)
             except PseudoMaskError as err:
@@ -751,15 +801,14 @@ class Pipeline:
                                     'final checkpoint')
         val_dir = osp.join(work, 'val')
         t0 = time.time() - 1
-        self.runner.run_tool(
-            'stage3', 'test.py',
-            [config, ckpt, '--work-dir', val_dir] + _with_options(opts))
+        self.runner.run_tool('stage3', 'test.py',
+                             [config, ckpt, '--work-dir', val_dir] +
+                             _with_options(opts))
         metrics = read_test_metrics(val_dir, since=t0)
-        done = dict(checkpoint=ckpt, mIoU=metrics.get('mIoU'),
-                    metrics=metrics)
+        done = dict(checkpoint=ckpt, mIoU=metrics.get('mIoU'), metrics=metrics)
         write_json(metrics_path, done)
-        self._record('stage3', 'done', start, checkpoint=ckpt,
-                     val_mIoU=done['mIoU'])
+        self._record(
+            'stage3', 'done', start, checkpoint=ckpt, val_mIoU=done['mIoU'])
         return done
 
     # -- summary -------------------------------------------------------
@@ -790,8 +839,10 @@ class Pipeline:
         if self.refiner == 'irn':
             irn_ckpt = self.irn(self.relabels(ckpt))
             masks = self.masks(ckpt, self.refine(ckpt, irn_ckpt))
-            pseudo = self.export(ckpt, masks['mask_threshold'],
-                                 config=self.pseudo_config(masks))
+            pseudo = self.export(
+                ckpt,
+                masks['mask_threshold'],
+                config=self.pseudo_config(masks))
         else:
             pseudo = self.export(ckpt, seeds['best_threshold'])
         self.stage3(pseudo)
@@ -806,9 +857,11 @@ def format_summary(summary: Dict) -> str:
     def num(v, fmt='{:.2f}'):
         return '-' if v is None else fmt.format(v)
 
-    lines = [f"BAS pipeline summary ({summary['dataset']}, "
-             f"{summary['work_dir']})",
-             f"  {'stage':<8} {'status':<8} {'time (s)':>9}  note"]
+    lines = [
+        f"BAS pipeline summary ({summary['dataset']}, "
+        f"{summary['work_dir']})",
+        f"  {'stage':<8} {'status':<8} {'time (s)':>9}  note"
+    ]
     notes = dict(
         stage1=lambda r: osp.basename(r.get('checkpoint', '')),
         seeds=lambda r: f"seed mIoU {num(r.get('seed_mIoU'))} at bg "
@@ -850,5 +903,8 @@ def format_summary(summary: Dict) -> str:
 
 def run_pipeline(work_dir: str, **kwargs) -> Dict:
     """Run (or resume) the pipeline in ``work_dir``; ``kwargs`` are those of
-    :class:`Pipeline`. Returns the summary dict."""
+    :class:`Pipeline`.
+
+    Returns the summary dict.
+    """
     return Pipeline(work_dir, **kwargs).run()

@@ -1,7 +1,7 @@
 # Copyright (c) mmbas contributors. All rights reserved.
-"""Resumable stages made of tool runs, each with a fingerprint of what
-produced it (used by ``tools/run_pipeline.py`` through
-:mod:`mmbas.apis.pipeline`, and by ``projects/toy_bas_vs_cam``).
+"""Resumable stages made of tool runs, each with a fingerprint of what produced
+it (used by ``tools/run_pipeline.py`` through :mod:`mmbas.apis.pipeline`, and
+by ``projects/toy_bas_vs_cam``).
 
 A *stage* is one output folder written by one or more ``tools/*.py``
 subprocesses. Its *fingerprint* names everything that decides those
@@ -37,9 +37,9 @@ import time
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 __all__ = [
-    'ROOT', 'find_root', 'FINGERPRINT_FILE', 'StageError',
-    'parse_cfg_options', 'load_stage_config', 'config_digest', 'file_digest',
-    'make_fingerprint', 'read_json', 'write_json', 'StageRunner'
+    'ROOT', 'find_root', 'FINGERPRINT_FILE', 'StageError', 'parse_cfg_options',
+    'load_stage_config', 'config_digest', 'file_digest', 'make_fingerprint',
+    'read_json', 'write_json', 'StageRunner'
 ]
 
 
@@ -111,8 +111,8 @@ def read_json(path: str) -> Optional[Dict]:
 # ----------------------------------------------------------------------------
 def parse_cfg_options(tokens: Sequence[str],
                       source: str = '--cfg-options') -> Dict:
-    """Parse ``KEY=VALUE`` tokens exactly as mmengine's ``DictAction`` does
-    in the tools, which receive the same tokens verbatim.
+    """Parse ``KEY=VALUE`` tokens exactly as mmengine's ``DictAction`` does in
+    the tools, which receive the same tokens verbatim.
 
     Args:
         tokens (Sequence[str]): e.g. ``['model.scales=[1.0,0.5]']``.
@@ -133,9 +133,9 @@ def parse_cfg_options(tokens: Sequence[str],
 
 
 def load_stage_config(path: str, tokens: Sequence[str] = ()):
-    """``Config.fromfile(path)`` with the ``--cfg-options`` tokens merged
-    (what the tools build from the same arguments, before they set their
-    launcher and work dir)."""
+    """``Config.fromfile(path)`` with the ``--cfg-options`` tokens merged (what
+    the tools build from the same arguments, before they set their launcher and
+    work dir)."""
     from mmengine.config import Config
     if not osp.isfile(path):
         raise StageError(f'config file {path} does not exist')
@@ -147,8 +147,8 @@ def load_stage_config(path: str, tokens: Sequence[str] = ()):
 
 
 def _canonical(obj):
-    """``obj`` as json-able data that keeps what the config means: dict
-    keys sorted as strings, tuples apart from lists, other objects as their
+    """``obj`` as json-able data that keeps what the config means: dict keys
+    sorted as strings, tuples apart from lists, other objects as their
     ``repr``."""
     if isinstance(obj, Mapping):
         return {str(k): _canonical(v) for k, v in obj.items()}
@@ -162,8 +162,8 @@ def _canonical(obj):
 
 
 def config_digest(cfg) -> str:
-    """sha256 of the resolved config dumped as canonical json (sorted keys;
-    a thousand times faster than hashing ``cfg.pretty_text``, which runs
+    """sha256 of the resolved config dumped as canonical json (sorted keys; a
+    thousand times faster than hashing ``cfg.pretty_text``, which runs
     yapf)."""
     text = json.dumps(_canonical(cfg.to_dict()), sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
@@ -211,8 +211,10 @@ def make_fingerprint(config: Optional[str] = None,
         config_sha256=config_digest(cfg) if cfg is not None else None,
         cfg_options=[str(t) for t in cfg_options],
         args=[str(a) for a in args],
-        inputs={k: file_digest(v)
-                for k, v in sorted((inputs or {}).items())},
+        inputs={
+            k: file_digest(v)
+            for k, v in sorted((inputs or {}).items())
+        },
         upstream=upstream['digest'] if upstream else None)
     text = json.dumps(fp, sort_keys=True)
     fp['digest'] = hashlib.sha256(text.encode()).hexdigest()
@@ -309,8 +311,8 @@ class StageRunner:
         if self.launcher == 'pytorch':
             return [
                 sys.executable, '-m', 'torch.distributed.run',
-                f'--nproc_per_node={self.gpus}',
-                f'--master_port={self.port}', script
+                f'--nproc_per_node={self.gpus}', f'--master_port={self.port}',
+                script
             ] + args + ['--launcher', 'pytorch']
         # slurm / mpi: the job step already started one process per rank
         return [sys.executable, script] + args + ['--launcher', self.launcher]
@@ -336,17 +338,20 @@ class StageRunner:
         cmd = self.command(tool, args)
         self.log(f'{stage}: ' + ' '.join(shlex.quote(c) for c in cmd))
         env = dict(os.environ)
-        env['PYTHONPATH'] = os.pathsep.join(
-            [self.root] +
-            ([env['PYTHONPATH']] if env.get('PYTHONPATH') else []))
+        env['PYTHONPATH'] = os.pathsep.join([self.root] + (
+            [env['PYTHONPATH']] if env.get('PYTHONPATH') else []))
         start = time.time()
         if log_file is None:
             proc = subprocess.run(cmd, cwd=self.root, env=env)
         else:
             os.makedirs(osp.dirname(osp.abspath(log_file)), exist_ok=True)
             with open(log_file, 'w') as f:
-                proc = subprocess.run(cmd, cwd=self.root, env=env, stdout=f,
-                                      stderr=subprocess.STDOUT)
+                proc = subprocess.run(
+                    cmd,
+                    cwd=self.root,
+                    env=env,
+                    stdout=f,
+                    stderr=subprocess.STDOUT)
         if proc.returncode != 0:
             where = 'the error above'
             if log_file is not None:

@@ -1,6 +1,6 @@
 # Copyright (c) mmbas contributors. All rights reserved.
-"""Common base of the mmbas image-label (WSSS) and WSOL datasets: paths,
-file reads through mmengine ``fileio`` and bad-data errors."""
+"""Common base of the mmbas image-label (WSSS) and WSOL datasets: paths, file
+reads through mmengine ``fileio`` and bad-data errors."""
 import os.path as osp
 import posixpath
 from typing import Dict, List, Optional, Sequence
@@ -134,9 +134,11 @@ class BaseBASDataset(BaseSegDataset):
     # ------------------------------------------------------------------
     def filter_data(self) -> List[dict]:
         """mmengine's hook between :meth:`load_data_list` and serialisation:
+
         no filtering, but an empty list raises
         :class:`~mmbas.utils.errors.BadInputError` naming the list file
-        (instead of numpy's ``need at least one array to concatenate``)."""
+        (instead of numpy's ``need at least one array to concatenate``).
+        """
         data_list = super().filter_data()
         if not data_list:
             raise BadInputError(
@@ -181,8 +183,8 @@ class BaseBASDataset(BaseSegDataset):
         info = dict(
             img_path=img_path,
             img_id=img_id,
-            gt_label=np.asarray(sorted(set(int(x) for x in labels)),
-                                dtype=np.int64),
+            gt_label=np.asarray(
+                sorted(set(int(x) for x in labels)), dtype=np.int64),
             label_map=self.label_map,
             reduce_zero_label=self.reduce_zero_label,
             seg_fields=[])
@@ -208,5 +210,4 @@ def classes_from_labelled_paths(labels: Dict[str, int],
             names.setdefault(label, parts[component])
     if not names:
         return tuple()
-    return tuple(
-        names.get(k, f'class_{k}') for k in range(max(names) + 1))
+    return tuple(names.get(k, f'class_{k}') for k in range(max(names) + 1))

@@ -79,13 +79,14 @@ class CUBDataset(BaseWSOLDataset):
         if not self.mask_dir:
             return {}
         return dict(mask_paths=[
-            osp.join(self.resolve(self.mask_dir),
-                     osp.splitext(rel)[0] + '.png')
+            osp.join(
+                self.resolve(self.mask_dir),
+                osp.splitext(rel)[0] + '.png')
         ])
 
     def image_list_file(self) -> str:
-        """``images.txt`` (split by ``train_test_split.txt``) of the
-        official files, else the wsolevaluation ``image_ids.txt``."""
+        """``images.txt`` (split by ``train_test_split.txt``) of the official
+        files, else the wsolevaluation ``image_ids.txt``."""
         if self.metadata_root:
             return super().image_list_file()
         return self.resolve('images.txt')
@@ -110,9 +111,11 @@ class CUBDataset(BaseWSOLDataset):
                 tables[name][key] = rest
         want = '1' if self.split == 'train' else '0'
         data_list = []
+        needed = ('image_class_labels.txt', 'train_test_split.txt')
+        if self.with_bbox:
+            needed += ('bounding_boxes.txt', )
         for img_id, rel in tables['images.txt'].items():
-            for name in ('image_class_labels.txt', 'train_test_split.txt') + (
-                    ('bounding_boxes.txt', ) if self.with_bbox else ()):
+            for name in needed:
                 if img_id not in tables[name]:
                     raise ValueError(
                         f'CUBDataset: image id {img_id} ({rel}) of '
@@ -122,8 +125,9 @@ class CUBDataset(BaseWSOLDataset):
             label = int(tables['image_class_labels.txt'][img_id]) - 1
             boxes = None
             if self.with_bbox:
-                x, y, w, h = (float(v) for v in
-                              tables['bounding_boxes.txt'][img_id].split())
+                x, y, w, h = (
+                    float(v)
+                    for v in tables['bounding_boxes.txt'][img_id].split())
                 boxes = self.check_boxes([[x, y, x + w, y + h]], img_id,
                                          files['bounding_boxes.txt'])
             data_list.append(

@@ -101,8 +101,7 @@ class ILSVRCDataset(BaseWSOLDataset):
         if train_dir and self.isdir(train_dir):
             names = sorted(
                 fileio.list_dir_or_file(
-                    train_dir,
-                    list_file=False,
+                    train_dir, list_file=False,
                     backend_args=self.backend_args))
             if names:
                 return tuple(names)
@@ -121,8 +120,8 @@ class ILSVRCDataset(BaseWSOLDataset):
         self.require_file(self.ann_file, 'label list (ann_file)')
         box_dir = None
         if self.with_bbox:
-            box_dir = self.require_dir(self.resolve(self.box_dir),
-                                       'box XML dir (box_dir)')
+            box_dir = self.require_dir(
+                self.resolve(self.box_dir), 'box XML dir (box_dir)')
         data_list = []
         for line in self.read_lines(self.ann_file):
             rel, label = line.rsplit(maxsplit=1)
@@ -137,8 +136,8 @@ class ILSVRCDataset(BaseWSOLDataset):
                 boxes = self._parse_xml(xml_path, rel)
             data_list.append(
                 self.make_data_info(
-                    osp.join(img_dir, rel), osp.splitext(rel)[0],
-                    [int(label)], boxes))
+                    osp.join(img_dir, rel),
+                    osp.splitext(rel)[0], [int(label)], boxes))
         return data_list
 
     def _parse_xml(self, xml_path: str, rel: str) -> np.ndarray:

@@ -46,8 +46,8 @@ class BaseImageLabelDataset(BaseBASDataset):
         return tuple(self.metainfo['classes'][1:])
 
     def seg_map_dir(self) -> Optional[str]:
-        """The segmentation folder (``data_prefix['seg_map_path']``),
-        checked to exist, or None when not given."""
+        """The segmentation folder (``data_prefix['seg_map_path']``), checked
+        to exist, or None when not given."""
         seg_dir = self.data_prefix.get('seg_map_path')
         if seg_dir:
             self.require_dir(seg_dir, 'segmentation dir (seg_map_path)')

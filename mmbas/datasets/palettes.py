@@ -4,10 +4,11 @@ from typing import List
 
 
 def voc_palette() -> List[int]:
-    """Flat 256 * 3 RGB palette of PASCAL VOC label PNGs (bit spreading of
-    the label over the high bits of R, G and B; 255 = the light void
-    tone). Used for every label PNG mmbas writes (pseudo masks, toy
-    data)."""
+    """Flat 256 * 3 RGB palette of PASCAL VOC label PNGs (bit spreading of the
+    label over the high bits of R, G and B; 255 = the light void tone).
+
+    Used for every label PNG mmbas writes (pseudo masks, toy data).
+    """
     palette = []
     for label in range(256):
         rgb = [0, 0, 0]
@@ -21,8 +22,8 @@ def voc_palette() -> List[int]:
 
 
 def coco_palette(n: int) -> List[List[int]]:
-    """``n`` deterministic distinct [R, G, B] colours, background black
-    (the ``palette`` metainfo of the COCO datasets)."""
+    """``n`` deterministic distinct [R, G, B] colours, background black (the
+    ``palette`` metainfo of the COCO datasets)."""
     palette = [[0, 0, 0]]
     for i in range(1, n):
         palette.append([(i * 67) % 256, (i * 131 + 50) % 256,

@@ -139,13 +139,12 @@ class VOCClsDataset(BaseImageLabelDataset):
     def load_data_list(self) -> List[dict]:
         """Read the id list and the labels of every id."""
         self.require_file(self.ann_file, 'image list (ann_file)')
-        img_dir = self.require_dir(self.data_prefix['img_path'],
-                                   'image dir')
+        img_dir = self.require_dir(self.data_prefix['img_path'], 'image dir')
         seg_dir = self.seg_map_dir()
         table = {}
         if self.label_file:
-            path = self.require_file(self.resolve(self.label_file),
-                                     'label file')
+            path = self.require_file(
+                self.resolve(self.label_file), 'label file')
             table = self._load_label_file(path)
         xml_dir = self.resolve(self.ann_dir)
         if not table:
@@ -160,9 +159,9 @@ class VOCClsDataset(BaseImageLabelDataset):
                 if not self.isfile(xml_path):
                     raise FileNotFoundError(
                         f'{self.__class__.__name__}: image id {img_id} of '
-                        f'{self.ann_file} has no annotation {xml_path}'
-                        + (f' and no entry in {self.label_file}'
-                           if self.label_file else '') +
+                        f'{self.ann_file} has no annotation {xml_path}' +
+                        (f' and no entry in {self.label_file}' if self.
+                         label_file else '') +
                         '; give label_file= with its labels')
                 labels = self.parse_xml(xml_path)
             extra = {}

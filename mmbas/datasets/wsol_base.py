@@ -79,8 +79,8 @@ class BaseWSOLDataset(BaseBASDataset):
             **kwargs)
 
     def find_classes(self) -> tuple:
-        """Class names when ``metainfo`` gives none; subclasses
-        implement it."""
+        """Class names when ``metainfo`` gives none; subclasses implement
+        it."""
         raise NotImplementedError(
             f'{self.__class__.__name__} needs metainfo=dict(classes=...)')
 
@@ -94,8 +94,8 @@ class BaseWSOLDataset(BaseBASDataset):
     def read_metadata(self,
                       split: Optional[str] = None,
                       localization: Optional[str] = None) -> Dict:
-        """:func:`~mmbas.datasets.read_wsol_metadata` of a split folder
-        (see there for ``localization`` and the returned dict)."""
+        """:func:`~mmbas.datasets.read_wsol_metadata` of a split folder (see
+        there for ``localization`` and the returned dict)."""
         return read_wsol_metadata(
             self.metadata_dir(split),
             localization=localization,
@@ -109,8 +109,8 @@ class BaseWSOLDataset(BaseBASDataset):
         return self.ann_file
 
     def extra_paths(self, rel: str) -> Dict:
-        """More ``data_info`` keys of the image ``rel`` (e.g. mask paths);
-        none by default."""
+        """More ``data_info`` keys of the image ``rel`` (e.g. mask paths); none
+        by default."""
         return {}
 
     def load_box_metadata(self, img_dir: str) -> List[Dict]:

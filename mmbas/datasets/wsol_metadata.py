@@ -63,6 +63,7 @@ def read_wsol_metadata(meta_dir: str,
         WSOLMetadataError: an id of ``image_ids.txt`` lacks a label (or a
             localization entry when one is requested), naming id and file.
     """
+
     def need(name):
         path = osp.join(meta_dir, name)
         if not fileio.isfile(path, backend_args=backend_args):

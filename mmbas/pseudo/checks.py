@@ -165,9 +165,10 @@ def train_items_of_config(cfg) -> List[dict]:
     ``cfg.train_dataloader.dataset`` (ConcatDataset included)."""
     import copy
 
-    import mmbas  # noqa: F401  (registries)
     from mmengine.registry import init_default_scope
     from mmseg.registry import DATASETS
+
+    import mmbas  # noqa: F401  (registries)
     init_default_scope(cfg.get('default_scope', 'mmseg'))
     ds_cfg = copy.deepcopy(cfg.train_dataloader.dataset)
     ds_cfg['pipeline'] = []

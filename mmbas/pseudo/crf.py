@@ -1,6 +1,6 @@
 # Copyright (c) mmbas contributors. All rights reserved.
-"""Dense CRF refinement of seed / pseudo label maps (docs/method.md,
-section 4).
+"""Dense CRF refinement of seed / pseudo label maps (docs/method.md, section
+4).
 
 Backed by ``pydensecrf2`` (PyPI; installs the ``pydensecrf`` module, built
 from source, works with numpy 2). It is optional: :func:`dense_crf` raises

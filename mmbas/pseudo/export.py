@@ -37,8 +37,7 @@ from .writer import ExportError
 
 __all__ = [
     'ExportError', 'ExportItem', 'load_checkpoint_strict',
-    'export_items_from_dataset', 'build_export_dataset',
-    'export_pseudo_labels'
+    'export_items_from_dataset', 'build_export_dataset', 'export_pseudo_labels'
 ]
 
 #: an image of the list: name (file stem), image path, 0-based fg labels.
@@ -49,8 +48,8 @@ ExportItem = Tuple[str, str, Sequence[int]]
 # model side
 # ----------------------------------------------------------------------------
 def _few(items: Sequence[str]) -> str:
-    return ', '.join(items[:3]) + (f' (+{len(items) - 3} more)'
-                                   if len(items) > 3 else '')
+    return ', '.join(
+        items[:3]) + (f' (+{len(items) - 3} more)' if len(items) > 3 else '')
 
 
 def load_checkpoint_strict(model: torch.nn.Module, path: str) -> None:
@@ -75,8 +74,8 @@ def load_checkpoint_strict(model: torch.nn.Module, path: str) -> None:
 # data side
 # ----------------------------------------------------------------------------
 def export_items_from_dataset(dataset) -> List[ExportItem]:
-    """``(name, img_path, labels)`` of every image of an mmbas dataset
-    (name = image file stem, see :func:`sample_name`)."""
+    """``(name, img_path, labels)`` of every image of an mmbas dataset (name =
+    image file stem, see :func:`sample_name`)."""
     items = []
     for i in range(len(dataset)):
         info = dataset.get_data_info(i)
@@ -88,8 +87,8 @@ def export_items_from_dataset(dataset) -> List[ExportItem]:
 
 def build_export_dataset(cfg, split_list: Optional[str] = None):
     """The dataset (with its pipeline) of ``cfg.export_dataloader`` (else
-    ``cfg.test_dataloader``), without ``seg_map_path`` (masks are not read,
-    and a pipeline step that loads annotations skips them).
+    ``cfg.test_dataloader``), without ``seg_map_path`` (masks are not read, and
+    a pipeline step that loads annotations skips them).
 
     ``split_list`` (text file, one image id per line) replaces a ``.txt``
     ``ann_file`` (VOC-style lists), or else selects the images of the
@@ -125,8 +124,7 @@ def build_export_dataset(cfg, split_list: Optional[str] = None):
         index = {}
         for i, it in enumerate(items):
             index.setdefault(it[0], i)
-            index.setdefault(
-                str(dataset.get_data_info(i).get('img_id')), i)
+            index.setdefault(str(dataset.get_data_info(i).get('img_id')), i)
         missing = [i for i in ids if i not in index]
         if missing:
             raise ExportError(
@@ -143,8 +141,7 @@ class _SafeDataset(torch.utils.data.Dataset):
     """``dataset[indices[k]]`` through its pipeline; an error travels as a
     record ``{'name', 'error'}`` instead of stopping the export."""
 
-    def __init__(self, dataset, indices: Sequence[int],
-                 names: Sequence[str]):
+    def __init__(self, dataset, indices: Sequence[int], names: Sequence[str]):
         self.dataset = dataset
         self.indices = list(indices)
         self.names = names
@@ -233,10 +230,11 @@ def export_pseudo_labels(model: torch.nn.Module,
         (:func:`mmbas.pseudo.writer.make_summary`) plus ``rank_counts`` of
         this rank (``shard``, ``written``, ``skipped``, ``failed``).
     """
-    session = ExportSession(out_dir, dataset.metainfo['classes'],
-                            save_scores, queue_size)
-    names = [sample_name(dataset.get_data_info(i))
-             for i in range(len(dataset))]
+    session = ExportSession(out_dir, dataset.metainfo['classes'], save_scores,
+                            queue_size)
+    names = [
+        sample_name(dataset.get_data_info(i)) for i in range(len(dataset))
+    ]
     shard = list(range(rank, len(dataset), world_size))
     todo = session.skip_done(names, shard)
     loader = torch.utils.data.DataLoader(
@@ -253,8 +251,9 @@ def export_pseudo_labels(model: torch.nn.Module,
                     session.fail(rec['name'], rec['error'])
                 else:
                     data = rec['data']
-                    batch = dict(inputs=[data['inputs']],
-                                 data_samples=[data['data_samples']])
+                    batch = dict(
+                        inputs=[data['inputs']],
+                        data_samples=[data['data_samples']])
                     try:
                         out = model.test_step(batch)[0]
                     except (ValueError, RuntimeError, OSError) as err:

@@ -90,10 +90,9 @@ def _full_affinity(edge: Tensor, beta: float, radius: int,
         xs = torch.arange(w, device=edge.device).view(1, 1, w)
         self_m = (ys < valid_sizes[:, 0].view(-1, 1, 1)) & \
             (xs < valid_sizes[:, 1].view(-1, 1, 1))
-    weights = torch.cat([
-        torch.stack(rev_w, 1),
-        self_m.unsqueeze(1).to(aff.dtype), aff
-    ], 1)
+    weights = torch.cat(
+        [torch.stack(rev_w, 1),
+         self_m.unsqueeze(1).to(aff.dtype), aff], 1)
     masks = torch.cat([torch.stack(rev_m, 1), self_m.unsqueeze(1), mask], 1)
     return weights * masks.to(weights.dtype), masks
 
@@ -165,8 +164,7 @@ def sparse_transition(edge: Tensor,
     with warnings.catch_warnings():
         warnings.filterwarnings('ignore', message='Sparse CSR tensor support')
         return torch.sparse_csr_tensor(
-            crow, cols, vals, (n * h * w, n * h * w),
-            check_invariants=False)
+            crow, cols, vals, (n * h * w, n * h * w), check_invariants=False)
 
 
 def random_walk(maps: Tensor,
@@ -238,7 +236,9 @@ def random_walk(maps: Tensor,
 def irn_grid_size(image_size: Sequence[int],
                   stride: int = IRN_STRIDE) -> Tuple[int, int]:
     """Size of IRN's stride grid for an image ``(H, W)``:
-    ``(ceil(H / stride), ceil(W / stride))``."""
+
+    ``(ceil(H / stride), ceil(W / stride))``.
+    """
     return (math.ceil(int(image_size[0]) / stride),
             math.ceil(int(image_size[1]) / stride))
 
@@ -246,8 +246,8 @@ def irn_grid_size(image_size: Sequence[int],
 def _to_grid(maps: Tensor, image_size: Tuple[int, int],
              grid: Tuple[int, int]) -> Tensor:
     """(K, h, w) maps on the grid; full-resolution (K, H, W) maps are
-    replicate-padded to (4h, 4w) and average-pooled over 4x4 blocks (the
-    cells the x4 upsampling maps back onto)."""
+    replicate-padded to (4h, 4w) and average-pooled over 4x4 blocks (the cells
+    the x4 upsampling maps back onto)."""
     if tuple(maps.shape[1:]) == grid:
         return maps
     if tuple(maps.shape[1:]) != tuple(image_size):
@@ -274,24 +274,27 @@ def upsample_walked(walked: Tensor, image_size: Sequence[int]) -> Tensor:
     Returns:
         Tensor: (K, H, W), dtype and device of ``walked``.
     """
-    up = F.interpolate(walked[None], scale_factor=IRN_STRIDE,
-                       mode='bilinear', align_corners=False)
+    up = F.interpolate(
+        walked[None],
+        scale_factor=IRN_STRIDE,
+        mode='bilinear',
+        align_corners=False)
     up = up[0, :, :int(image_size[0]), :int(image_size[1])]
     if up.numel():
         up = up / up.max().clamp_min(torch.finfo(up.dtype).tiny)
     return up
 
 
-def refine_maps_batch(maps: Sequence[ArrayLike],
-                      edges: Sequence[ArrayLike],
-                      image_sizes: Sequence[Sequence[int]],
-                      beta: float = IRN_BETA,
-                      exp_times: int = IRN_EXP_TIMES,
-                      radius: int = IRN_RADIUS,
-                      power: float = IRN_POWER,
-                      device: Optional[Union[str, torch.device]] = None,
-                      dtype: Optional[torch.dtype] = torch.float64
-                      ) -> List[Tensor]:
+def refine_maps_batch(
+        maps: Sequence[ArrayLike],
+        edges: Sequence[ArrayLike],
+        image_sizes: Sequence[Sequence[int]],
+        beta: float = IRN_BETA,
+        exp_times: int = IRN_EXP_TIMES,
+        radius: int = IRN_RADIUS,
+        power: float = IRN_POWER,
+        device: Optional[Union[str, torch.device]] = None,
+        dtype: Optional[torch.dtype] = torch.float64) -> List[Tensor]:
     """IRN refinement of several images in one padded walk.
 
     Per image (IRN's inference): ``maps ** power`` on the stride-4 grid,
@@ -351,8 +354,8 @@ def refine_maps_batch(maps: Sequence[ArrayLike],
     for i, (m, e, (gh, gw)) in enumerate(zip(grid_maps, grid_edges, grids)):
         batch[i, :m.shape[0], :gh, :gw] = m
         edge[i, 0, :gh, :gw] = e
-    walked = random_walk(batch, edge, beta, exp_times, radius,
-                         valid_sizes=grids, dtype=dtype)
+    walked = random_walk(
+        batch, edge, beta, exp_times, radius, valid_sizes=grids, dtype=dtype)
     return [
         upsample_walked(walked[i, :grid_maps[i].shape[0], :gh, :gw], size)
         for i, (size, (gh, gw)) in enumerate(zip(image_sizes, grids))

@@ -37,8 +37,8 @@ IGNORE_INDEX = 255
 
 
 def _threshold_labels(maps: np.ndarray, thr: float) -> np.ndarray:
-    """Index map of argmax over ``[thr, maps]``: 0 background, k the k-th
-    map (1-based); ties go to the lower index (background first)."""
+    """Index map of argmax over ``[thr, maps]``: 0 background, k the k-th map
+    (1-based); ties go to the lower index (background first)."""
     bg = np.full((1, ) + maps.shape[1:], thr, dtype=maps.dtype)
     return np.concatenate([bg, maps]).argmax(0)
 

@@ -104,14 +104,15 @@ def maps_fn_of(model, with_scores: bool = True) -> MapsFn:
 
 
 @torch.no_grad()
-def multiscale_maps(model: Union[torch.nn.Module, MapsFn],
-                    inputs: Tensor,
-                    scales: Sequence[float] = DEFAULT_SCALES,
-                    flip: bool = True,
-                    img_resize_mode: str = 'bilinear',
-                    *,
-                    return_scores: bool = False
-                    ) -> Union[Tensor, Tuple[Tensor, Optional[Tensor]]]:
+def multiscale_maps(
+    model: Union[torch.nn.Module, MapsFn],
+    inputs: Tensor,
+    scales: Sequence[float] = DEFAULT_SCALES,
+    flip: bool = True,
+    img_resize_mode: str = 'bilinear',
+    *,
+    return_scores: bool = False
+) -> Union[Tensor, Tuple[Tensor, Optional[Tensor]]]:
     """Sum of the upsampled maps over scales and flips (not normalised).
 
     For each scale ``s`` the batch is resized to ``scaled_size((H, W), s)``
@@ -193,10 +194,9 @@ def to_original(maps: Tensor, meta: dict) -> Tensor:
 # ----------------------------------------------------------------------------
 # 4. classes
 # ----------------------------------------------------------------------------
-def gt_classes(data_sample, num_classes: int,
-               device=None) -> Optional[Tensor]:
-    """Sorted unique 0-based classes of ``gt_label``, or None when the
-    sample has none; raises naming the image when one is out of range."""
+def gt_classes(data_sample, num_classes: int, device=None) -> Optional[Tensor]:
+    """Sorted unique 0-based classes of ``gt_label``, or None when the sample
+    has none; raises naming the image when one is out of range."""
     if 'gt_label' not in data_sample:
         return None
     gt = torch.as_tensor(data_sample.gt_label).reshape(-1).to(
@@ -241,8 +241,8 @@ def _labels_to_mask(labels: Optional[LabelsT], n: int, num_classes: int,
         return labels.to(device)
     if isinstance(labels, Tensor) and labels.dim() <= 1:
         labels = [labels]
-    elif n == 1 and len(labels) > 0 and not isinstance(
-            labels[0], (Tensor, list, tuple)):
+    elif n == 1 and len(labels) > 0 and not isinstance(labels[0],
+                                                       (Tensor, list, tuple)):
         labels = [labels]
     if len(labels) != n:
         raise ValueError(f'got labels for {len(labels)} images but the '
@@ -349,11 +349,12 @@ def seed_labels(seg_logits: Tensor,
     return label
 
 
-def sample_image(data_sample, size: Optional[Tuple[int, int]] = None,
+def sample_image(data_sample,
+                 size: Optional[Tuple[int, int]] = None,
                  channel_order: str = 'rgb'):
     """The original image of a sample (``img_path``) as (H, W, 3) uint8,
-    resized to ``size`` (H, W) when it differs -- the image the refiners
-    (CRF, relation labels, IRN) look at, in the frame of ``ori_shape``."""
+    resized to ``size`` (H, W) when it differs -- the image the refiners (CRF,
+    relation labels, IRN) look at, in the frame of ``ori_shape``."""
     import mmcv
     path = data_sample.metainfo.get('img_path')
     if path is None:
@@ -451,8 +452,9 @@ class SeedRecipe:
             None)``.
         """
         size = tuple(inputs.shape[-2:])
-        full = [valid_region(m, size) == (0, size[0], 0, size[1])
-                for m in metas]
+        full = [
+            valid_region(m, size) == (0, size[0], 0, size[1]) for m in metas
+        ]
         out: List = [None] * len(metas)
         groups = [[i for i, f in enumerate(full) if f]]
         groups += [[i] for i, f in enumerate(full) if not f]
@@ -483,8 +485,8 @@ class SeedRecipe:
                 cam_model=None,
                 refine: Optional[RefineFn] = None,
                 refine_maps: Optional[RefineMapsFn] = None) -> Sequence:
-        """Seeds of a preprocessed batch; sets the fields of the class doc
-        on ``data_samples`` and returns them.
+        """Seeds of a preprocessed batch; sets the fields of the class doc on
+        ``data_samples`` and returns them.
 
         Args:
             model: BAS / CAM model (``forward_maps``).

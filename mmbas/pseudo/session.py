@@ -29,8 +29,7 @@ from .writer import (PseudoLabelWriter, format_summary, make_summary,
 
 def sample_name(metainfo: dict) -> str:
     """The file stem of a sample's mask: the stem of ``img_path`` (else
-    ``img_id``), so masks match the datasets' ``seg_map_path``
-    convention."""
+    ``img_id``), so masks match the datasets' ``seg_map_path`` convention."""
     path = metainfo.get('img_path', None)
     if path is None:
         return str(metainfo['img_id'])
@@ -87,8 +86,8 @@ class ExportSession:
         self.class_names = list(class_names)
         self.num_classes = len(self.class_names) - 1
         self.save_scores = save_scores
-        self.writer = PseudoLabelWriter(out_dir, self.num_classes,
-                                        save_scores, queue_size)
+        self.writer = PseudoLabelWriter(out_dir, self.num_classes, save_scores,
+                                        queue_size)
         self.started = time.perf_counter()
         self.summary: Optional[Dict] = None
 
@@ -99,8 +98,8 @@ class ExportSession:
 
     def skip_done(self, names: Sequence[str],
                   indices: Sequence[int]) -> List[int]:
-        """Count the finished images among ``indices`` as skipped (their
-        masks are read for the summary) and return the others, in order.
+        """Count the finished images among ``indices`` as skipped (their masks
+        are read for the summary) and return the others, in order.
 
         Args:
             names (Sequence[str]): Mask name of every image of the list.
@@ -129,25 +128,29 @@ class ExportSession:
 
     def submit_sample(self, data_sample, name: Optional[str] = None) -> None:
         """Queue the prediction of one sample (``pred_sem_seg``; with
-        ``save_scores`` the ``seg_logits`` rows of its classes); a sample
-        that cannot be written fails with the reason."""
+        ``save_scores`` the ``seg_logits`` rows of its classes); a sample that
+        cannot be written fails with the reason."""
         name = name or sample_name(data_sample.metainfo)
         try:
             label = sample_label(data_sample)
         except ValueError as err:
             self.fail(name, str(err))
             return
-        classes, scores = (sample_scores(data_sample, self.num_classes)
-                           if self.save_scores else (None, None))
+        classes, scores = (
+            sample_scores(data_sample, self.num_classes)
+            if self.save_scores else (None, None))
         self.submit(name, label, classes, scores)
 
     # ------------------------------------------------------------------
     def finish(self, rank: int = 0) -> Dict:
-        """Flush, sum the counts over the ranks (collective: every rank
-        calls it), and on rank 0 save ``export_summary.json`` and remove
-        the temp files killed earlier runs left. Returns the summary
+        """Flush, sum the counts over the ranks (collective: every rank calls
+        it), and on rank 0 save ``export_summary.json`` and remove the temp
+        files killed earlier runs left.
+
+        Returns the summary
         (:func:`mmbas.pseudo.writer.make_summary`) plus ``rank_counts`` of
-        this rank."""
+        this rank.
+        """
         local = self.writer.close()
         rank_counts = dict(
             written=local.written,
@@ -166,8 +169,8 @@ class ExportSession:
         return summary
 
     def abort(self) -> None:
-        """Flush what was submitted and stop the writer without a summary
-        (an interrupted export; a rerun resumes it)."""
+        """Flush what was submitted and stop the writer without a summary (an
+        interrupted export; a rerun resumes it)."""
         try:
             self.writer.close()
         except Exception:  # noqa: BLE001  (the original error matters)

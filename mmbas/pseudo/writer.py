@@ -40,7 +40,6 @@ from mmbas.datasets.palettes import voc_palette
 IGNORE_INDEX = 255
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
-
 #: the summary file of an export folder
 SUMMARY_FILE = 'export_summary.json'
 
@@ -68,8 +67,8 @@ def encode_label_png(label: np.ndarray) -> bytes:
     if label.size and (label.min() < 0 or label.max() > 255):
         raise ValueError('label values must lie in 0..255, got '
                          f'[{label.min()}, {label.max()}]')
-    img = Image.fromarray(np.ascontiguousarray(label.astype(np.uint8)),
-                          mode='P')
+    img = Image.fromarray(
+        np.ascontiguousarray(label.astype(np.uint8)), mode='P')
     img.putpalette(_PALETTE)
     buf = io.BytesIO()
     img.save(buf, format='PNG', optimize=False, compress_level=6)
@@ -88,8 +87,9 @@ def encode_scores(classes: Sequence[int], maps: np.ndarray) -> bytes:
         bytes: an ``.npz`` with arrays ``classes`` (int64, (K,)) and ``maps``
         (float16, (K, H, W)); load with ``np.load``.
     """
-    arrays = dict(classes=np.asarray(classes, dtype=np.int64).reshape(-1),
-                  maps=np.asarray(maps, dtype=np.float16))
+    arrays = dict(
+        classes=np.asarray(classes, dtype=np.int64).reshape(-1),
+        maps=np.asarray(maps, dtype=np.float16))
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, 'w', zipfile.ZIP_DEFLATED) as zf:
         for key, arr in arrays.items():
@@ -102,8 +102,8 @@ def encode_scores(classes: Sequence[int], maps: np.ndarray) -> bytes:
 
 
 def atomic_write(path: str, data: bytes, tmp_dir: str) -> None:
-    """Write ``data`` to ``tmp_dir/<basename>.<pid>.tmp`` then
-    ``os.replace`` it onto ``path`` (never a partial file at ``path``)."""
+    """Write ``data`` to ``tmp_dir/<basename>.<pid>.tmp`` then ``os.replace``
+    it onto ``path`` (never a partial file at ``path``)."""
     tmp = osp.join(tmp_dir, f'{osp.basename(path)}.{os.getpid()}.tmp')
     with open(tmp, 'wb') as f:
         f.write(data)
@@ -209,24 +209,25 @@ def make_summary(stats: ExportStats, class_names: Sequence[str],
     names += [f'class_{i}' for i in range(len(names), stats.num_classes + 1)]
     names.append('ignore')
     total = int(stats.pixels.sum())
-    return dict(out_dir=out_dir,
-                written=stats.written,
-                skipped=stats.skipped,
-                failed=len(stats.failed),
-                failed_images=list(stats.failed),
-                no_foreground=stats.no_fg,
-                wall_time_s=round(float(wall_time), 3),
-                images_per_s=round(stats.written /
-                                   wall_time, 4) if wall_time > 0 else 0.0,
-                total_pixels=total,
-                class_pixels={
-                    n: int(v)
-                    for n, v in zip(names, stats.pixels)
-                },
-                class_pixel_share={
-                    n: (round(int(v) / total, 6) if total else 0.0)
-                    for n, v in zip(names, stats.pixels)
-                })
+    return dict(
+        out_dir=out_dir,
+        written=stats.written,
+        skipped=stats.skipped,
+        failed=len(stats.failed),
+        failed_images=list(stats.failed),
+        no_foreground=stats.no_fg,
+        wall_time_s=round(float(wall_time), 3),
+        images_per_s=round(stats.written /
+                           wall_time, 4) if wall_time > 0 else 0.0,
+        total_pixels=total,
+        class_pixels={
+            n: int(v)
+            for n, v in zip(names, stats.pixels)
+        },
+        class_pixel_share={
+            n: (round(int(v) / total, 6) if total else 0.0)
+            for n, v in zip(names, stats.pixels)
+        })
 
 
 def format_summary(summary: Dict) -> str:
@@ -250,8 +251,8 @@ def format_summary(summary: Dict) -> str:
 
 
 def remove_stale_temp_files(tmp_dir: str, older_than: float) -> int:
-    """Remove the files of ``tmp_dir`` last modified before ``older_than``
-    (a ``time.time()`` value), then ``tmp_dir`` itself if it is empty.
+    """Remove the files of ``tmp_dir`` last modified before ``older_than`` (a
+    ``time.time()`` value), then ``tmp_dir`` itself if it is empty.
 
     Called by :func:`save_summary` at the end of a complete export, after
     every rank has closed its writer, with ``older_than`` = the export's
@@ -302,8 +303,11 @@ def save_summary(summary: Dict, writer: 'PseudoLabelWriter') -> int:
     os.replace(tmp, osp.join(writer.out_dir, SUMMARY_FILE))
     stale = remove_stale_temp_files(writer.tmp_dir, writer.started_at)
     if stale:
-        print(f'removed {stale} temp file(s) left in {writer.tmp_dir} by an '
-              'interrupted export', file=sys.stderr, flush=True)
+        print(
+            f'removed {stale} temp file(s) left in {writer.tmp_dir} by an '
+            'interrupted export',
+            file=sys.stderr,
+            flush=True)
     return stale
 
 
@@ -340,9 +344,8 @@ class PseudoLabelWriter:
         self._thread = None
         if threaded:
             self._queue = queue.Queue(maxsize=max(1, int(queue_size)))
-            self._thread = threading.Thread(target=self._worker,
-                                            name='pseudo-label-writer',
-                                            daemon=True)
+            self._thread = threading.Thread(
+                target=self._worker, name='pseudo-label-writer', daemon=True)
             self._thread.start()
 
     # ------------------------------------------------------------------
@@ -359,9 +362,8 @@ class PseudoLabelWriter:
         return osp.exists(self.png_path(name))
 
     def skip(self, name: str) -> None:
-        """Count ``name`` as skipped (already finished); its mask is read
-        (on the writer thread) so that the summary's pixel counts cover
-        it."""
+        """Count ``name`` as skipped (already finished); its mask is read (on
+        the writer thread) so that the summary's pixel counts cover it."""
         self._run(self._count_finished, name)
 
     def fail(self, name: str, reason: str) -> None:
@@ -377,8 +379,9 @@ class PseudoLabelWriter:
         png = encode_label_png(label)
         try:
             if self.save_scores and scores is not None:
-                atomic_write(self.score_path(name),
-                             encode_scores(classes, scores), self.tmp_dir)
+                atomic_write(
+                    self.score_path(name), encode_scores(classes, scores),
+                    self.tmp_dir)
             atomic_write(self.png_path(name), png, self.tmp_dir)
         except OSError as err:  # disk full, removed dir, ...
             raise OSError(f'write failed: {err}') from None
@@ -441,8 +444,8 @@ class PseudoLabelWriter:
         self._run(self._write, name, label, classes, scores)
 
     def close(self) -> ExportStats:
-        """Flush the queue, stop the thread and return this process' stats;
-        re-raise an unexpected error of the writer thread."""
+        """Flush the queue, stop the thread and return this process' stats; re-
+        raise an unexpected error of the writer thread."""
         if self._thread is not None:
             self._queue.put(None)
             self._thread.join()

@@ -89,17 +89,16 @@ def _copy_of_f2(backbone: nn.Module) -> nn.Module:
 
 
 def _label_lists(data_samples) -> List[List[int]]:
-    return [
-        [int(v) for v in torch.as_tensor(ds.gt_label).reshape(-1).tolist()]
-        for ds in data_samples
-    ]
+    return [[
+        int(v) for v in torch.as_tensor(ds.gt_label).reshape(-1).tolist()
+    ] for ds in data_samples]
 
 
-def reference_bas_losses(model: nn.Module,
-                         inputs: Tensor,
-                         data_samples: Sequence,
-                         cls_idx: Optional[Sequence[int]] = None
-                         ) -> Dict[str, Tensor]:
+def reference_bas_losses(
+        model: nn.Module,
+        inputs: Tensor,
+        data_samples: Sequence,
+        cls_idx: Optional[Sequence[int]] = None) -> Dict[str, Tensor]:
     """BAS loss terms computed literally from docs/method.md section 3.
 
     Args:
@@ -141,8 +140,7 @@ def reference_bas_losses(model: nn.Module,
                 total = total + F.cross_entropy(vec[None], target)
         loss_cls = total / n
     else:
-        target = torch.tensor([lab[0] for lab in labels],
-                              device=inputs.device)
+        target = torch.tensor([lab[0] for lab in labels], device=inputs.device)
         loss_cls = F.cross_entropy(score, target)
 
     # L_frg
@@ -153,8 +151,8 @@ def reference_bas_losses(model: nn.Module,
         fg_small = fg_map
         frg_cam = cam.detach()
     frg_score = (frg_cam * fg_small).mean(dim=(2, 3))
-    loss_frg = F.cross_entropy(
-        frg_score, torch.tensor(cls_idx, device=inputs.device))
+    loss_frg = F.cross_entropy(frg_score,
+                               torch.tensor(cls_idx, device=inputs.device))
 
     # L_bas on a copy of f2 + classifier (same weights at this step)
     copied_backbone = _copy_of_f2(backbone)
@@ -168,8 +166,7 @@ def reference_bas_losses(model: nn.Module,
         if s_bg > s:
             total = total + 1.0
         else:
-            total = total + torch.relu(s_bg) / (
-                torch.relu(s).detach() + 1e-8)
+            total = total + torch.relu(s_bg) / (torch.relu(s).detach() + 1e-8)
     loss_bas = total / n
 
     loss_area = fg_map.mean()
@@ -182,9 +179,11 @@ def reference_bas_losses(model: nn.Module,
         loss_area=head.loss_area.loss_weight * loss_area)
 
 
-def reference_train_step(model: nn.Module, data: dict, optim_wrapper,
-                         cls_idx: Optional[Sequence[int]] = None
-                         ) -> Dict[str, Tensor]:
+def reference_train_step(
+        model: nn.Module,
+        data: dict,
+        optim_wrapper,
+        cls_idx: Optional[Sequence[int]] = None) -> Dict[str, Tensor]:
     """One training step with :func:`reference_bas_losses`.
 
     Multi-label classes are drawn with the model's own sampler unless

@@ -99,10 +99,10 @@ def make_export_setup(root: str,
         dict: ``data_root``, ``config``, ``checkpoint``, ``bad_checkpoint``
         (a model of another depth/classes), ``list`` (trainaug.txt).
     """
-    import mmbas  # noqa: F401
     from mmengine.config import Config
     from mmseg.registry import MODELS
 
+    import mmbas  # noqa: F401
     from mmbas.testing import make_voc
     manifest = make_voc(
         root, seed=seed, num_train=num_train, num_val=1, size=size)
@@ -169,11 +169,14 @@ class ImageListDataset:
 
 
 class StubSeedModel(BaseModel):
-    """Maps of every class = 1 on the top half rows of the input, 0 below
-    (at input resolution), S = 0; ``test_step`` makes single-scale seeds
-    with :class:`mmbas.pseudo.seeds.SeedRecipe`. The label map of an image
+    """Maps of every class = 1 on the top half rows of the input, 0 below (at
+    input resolution), S = 0; ``test_step`` makes single-scale seeds with
+    :class:`mmbas.pseudo.seeds.SeedRecipe`.
+
+    The label map of an image
     is its lowest class on the top ``H // 2`` rows (ties go to the lower
-    class) and background below; ``num_classes`` classes."""
+    class) and background below; ``num_classes`` classes.
+    """
 
     def __init__(self, num_classes: int = 20):
         from mmseg.models import SegDataPreProcessor
@@ -203,9 +206,11 @@ class StubSeedModel(BaseModel):
 
 def make_slow_config(setup: Dict[str, str], delay_s: float = 0.2) -> str:
     """Write ``<root>/export_slow_cfg.py``: the tiny-backbone config of
-    :func:`make_export_setup` (``depth='tiny'``) with
-    :class:`SlowTinyBackbone` (``delay_s`` per forward); the setup's
-    checkpoint loads into it unchanged. Test-only (see the module doc)."""
+    :func:`make_export_setup` (``depth='tiny'``) with :class:`SlowTinyBackbone`
+    (``delay_s`` per forward); the setup's checkpoint loads into it unchanged.
+
+    Test-only (see the module doc).
+    """
     path = osp.join(osp.dirname(setup['config']), 'export_slow_cfg.py')
     with open(path, 'w') as f:
         f.write(f"_base_ = ['./{osp.basename(setup['config'])}']\n")
@@ -264,11 +269,14 @@ def make_seed_setup(setup: Dict[str, str],
                     bg_threshold: float = 0.3,
                     seed: int = 1) -> str:
     """Write ``<root>/seed_cfg.py``: a seed config over the tiny-backbone
-    config of :func:`make_export_setup` -- ``SeedInferencer`` with
-    ``scales`` + flip, optionally fused with a random-init tiny CAM
-    (checkpoint ``<root>/cam.pth``) and refined with dense CRF, scored on
-    the toy train list with its GT masks (IoUMetric + SeedSweepMetric),
-    the same list as ``export_dataloader``. Returns the config path."""
+    config of :func:`make_export_setup` -- ``SeedInferencer`` with ``scales`` +
+    flip, optionally fused with a random-init tiny CAM (checkpoint
+    ``<root>/cam.pth``) and refined with dense CRF, scored on the toy train
+    list with its GT masks (IoUMetric + SeedSweepMetric), the same list as
+    ``export_dataloader``.
+
+    Returns the config path.
+    """
     from mmengine.config import Config
     from mmseg.registry import MODELS
     root = osp.dirname(setup['config'])

@@ -82,8 +82,8 @@ VOC_CLASSES = ('aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car',
 COCO_CLASSES = DATASET_COCO_CLASSES
 
 _COCO_MISSING_IDS = (12, 26, 29, 30, 45, 66, 68, 69, 71, 83)
-COCO_CATEGORY_IDS = tuple(i for i in range(1, 91)
-                          if i not in _COCO_MISSING_IDS)
+COCO_CATEGORY_IDS = tuple(
+    i for i in range(1, 91) if i not in _COCO_MISSING_IDS)
 
 # (supercategory, number of consecutive categories) in COCO order.
 _COCO_SUPERCATEGORIES = (('person', 1), ('vehicle', 8), ('outdoor', 5),
@@ -106,8 +106,8 @@ _ILSVRC_WNIDS = ('n01440764', 'n01443537', 'n01484850', 'n01491361',
 # OpenImages class ids (Freebase mid without the '/m/' prefix) and names.
 _OPENIMAGES_CLASSES = (('01yrx', 'Cat'), ('0bt9lr', 'Dog'), ('0k4j', 'Car'),
                        ('015p6', 'Bird'), ('01g317', 'Person'),
-                       ('0cmf2', 'Airplane'), ('03k3r', 'Horse'),
-                       ('019jd', 'Boat'))
+                       ('0cmf2', 'Airplane'), ('03k3r', 'Horse'), ('019jd',
+                                                                   'Boat'))
 
 # Saturated part colours (RGB); see ``part_appearance``.
 _PART_COLOURS_RGB = ((230, 25, 25), (25, 190, 40), (30, 70, 235),
@@ -146,8 +146,9 @@ def _background(rng: np.random.Generator, height: int,
     """Low-contrast, slightly tinted noise + linear gradient (float BGR)."""
     gray = rng.uniform(30, 80) if rng.random() < 0.5 else rng.uniform(200, 235)
     base = gray + rng.uniform(-10, 10, size=3)
-    coarse = rng.normal(0, 7, size=(max(2, height // 16), max(2, width // 16),
-                                    3)).astype(np.float32)
+    coarse = rng.normal(
+        0, 7,
+        size=(max(2, height // 16), max(2, width // 16), 3)).astype(np.float32)
     coarse = cv2.resize(coarse, (width, height), interpolation=cv2.INTER_CUBIC)
     yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
     angle = rng.uniform(0, 2 * math.pi)
@@ -312,8 +313,8 @@ def render_scene(rng: np.random.Generator,
                 continue  # drop objects that do not fit
             obj_full, part_full, pad = _rasterise_object(
                 rng, height, width, int(label), scale, border_prob, True)
-            placement = (obj_full, part_full,
-                         obj_full[pad:pad + height, pad:pad + width],
+            placement = (obj_full, part_full, obj_full[pad:pad + height,
+                                                       pad:pad + width],
                          part_full[pad:pad + height, pad:pad + width])
         obj_full, part_full, obj, part = placement
         colour, _ = part_appearance(int(label))
@@ -345,8 +346,7 @@ def render_scene(rng: np.random.Generator,
                 truncated=info['truncated'],
                 occluded=area < info['in_image_area']))
     image = np.clip(np.round(image), 0, 255).astype(np.uint8)
-    return dict(image=image, instances=instances, parts=parts,
-                objects=objects)
+    return dict(image=image, instances=instances, parts=parts, objects=objects)
 
 
 # --------------------------------------------------------------------------
@@ -356,10 +356,12 @@ def _image_rng(seed: int, dataset: str, split: str,
                index: int) -> np.random.Generator:
     """Independent per-image stream: same seed+position -> same image."""
     return np.random.default_rng(
-        [int(seed), _TAGS[dataset], _SPLIT_CODES[split], int(index)])
+        [int(seed), _TAGS[dataset], _SPLIT_CODES[split],
+         int(index)])
 
 
-def _image_size(rng: np.random.Generator, size: int,
+def _image_size(rng: np.random.Generator,
+                size: int,
                 vary: bool = True) -> Tuple[int, int]:
     """Return ``(height, width)``: long side ``size``, short side 75-100%."""
     if size < 48:
@@ -480,7 +482,8 @@ def _record(rec_id: str, img_path: str, scene: dict, classes, **extra):
         img_path=img_path,
         width=int(width),
         height=int(height),
-        labels=sorted({o['label'] for o in objects}),
+        labels=sorted({o['label']
+                       for o in objects}),
         objects=objects,
         **extra)
 
@@ -544,17 +547,20 @@ def make_voc(root: str,
             height, width = _image_size(rng, size)
             labels = _distinct_labels(rng, used, _num_objects(rng))
             scene = render_scene(rng, height, width, labels)
-            records.append(_write_voc_image(data_root, f'{years[split]}_'
-                                            f'{i + 1:06d}', scene,
-                                            with_voc_seg=split != 'aug'))
+            records.append(
+                _write_voc_image(
+                    data_root, f'{years[split]}_'
+                    f'{i + 1:06d}',
+                    scene,
+                    with_voc_seg=split != 'aug'))
         splits[split] = records
     sets_dir = osp.join(data_root, 'ImageSets', 'Segmentation')
     ids = {k: [r['id'] for r in v] for k, v in splits.items()}
     _write_lines(osp.join(sets_dir, 'train.txt'), ids['train'])
     _write_lines(osp.join(sets_dir, 'val.txt'), ids['val'])
     _write_lines(osp.join(sets_dir, 'trainval.txt'), ids['train'] + ids['val'])
-    _write_lines(osp.join(sets_dir, 'trainaug.txt'),
-                 sorted(ids['train'] + ids['aug']))
+    _write_lines(
+        osp.join(sets_dir, 'trainaug.txt'), sorted(ids['train'] + ids['aug']))
     # what mmseg's voc_aug converter writes: the SBD-only ids, outside VOC
     # train and val (mmseg's voc12aug configs concatenate train and aug)
     _write_lines(osp.join(sets_dir, 'aug.txt'), sorted(ids['aug']))
@@ -831,7 +837,8 @@ def make_cub(root: str,
 # --------------------------------------------------------------------------
 # ILSVRC (ImageNet-1k style, boxes)
 # --------------------------------------------------------------------------
-def _write_wsol_metadata(meta_dir: str, records: Sequence[dict],
+def _write_wsol_metadata(meta_dir: str,
+                         records: Sequence[dict],
                          localization=None) -> None:
     """Write wsolevaluation metadata files (``image_ids``, ``class_labels``,
     ``image_sizes`` and, when ``localization(record) -> lines`` is given,
@@ -860,8 +867,9 @@ def _box_lines(rec: dict) -> List[str]:
 
 def _mask_lines(rec: dict) -> List[str]:
     """``path,mask_path,ignore_path`` per instance (OpenImages)."""
-    return [f'{rec["relpath"]},{m},{rec["ignore_path"]}'
-            for m in rec['mask_paths']]
+    return [
+        f'{rec["relpath"]},{m},{rec["ignore_path"]}' for m in rec['mask_paths']
+    ]
 
 
 def make_ilsvrc(root: str,
@@ -910,8 +918,12 @@ def make_ilsvrc(root: str,
         img_path = osp.join(data_root, relpath)
         _write_jpeg(img_path, scene['image'])
         splits['train'].append(
-            _record(f'{wnid}_{i // num_classes + 1}', img_path, scene, wnids,
-                    relpath=relpath))
+            _record(
+                f'{wnid}_{i // num_classes + 1}',
+                img_path,
+                scene,
+                wnids,
+                relpath=relpath))
     for i in range(num_val):
         rng = _image_rng(seed, 'ilsvrc', 'val', i)
         height, width = _image_size(rng, size)
@@ -936,13 +948,15 @@ def make_ilsvrc(root: str,
             segmented=None)
         splits['val'].append(record)
     _write_lines(
-        osp.join(data_root, 'train.txt'),
-        [f'{r["relpath"][len("train/"):]} {r["labels"][0]}'
-         for r in splits['train']])
+        osp.join(data_root, 'train.txt'), [
+            f'{r["relpath"][len("train/"):]} {r["labels"][0]}'
+            for r in splits['train']
+        ])
     _write_lines(
-        osp.join(data_root, 'val.txt'),
-        [f'{r["relpath"][len("val/"):]} {r["labels"][0]}'
-         for r in splits['val']])
+        osp.join(data_root, 'val.txt'), [
+            f'{r["relpath"][len("val/"):]} {r["labels"][0]}'
+            for r in splits['val']
+        ])
     _write_lines(osp.join(data_root, 'classes.txt'), wnids)
     for split, records in splits.items():
         _write_wsol_metadata(
@@ -994,16 +1008,18 @@ def make_openimages(root: str,
     _check_num_classes(num_classes, MAX_TOY_CLASSES)
     data_root = osp.join(root, 'OpenImages')
     class_ids = [
-        _OPENIMAGES_CLASSES[i][0] if i < len(_OPENIMAGES_CLASSES) else
-        f'0toy{i:03d}' for i in range(num_classes)
+        _OPENIMAGES_CLASSES[i][0]
+        if i < len(_OPENIMAGES_CLASSES) else f'0toy{i:03d}'
+        for i in range(num_classes)
     ]
     names = [
-        _OPENIMAGES_CLASSES[i][1] if i < len(_OPENIMAGES_CLASSES) else
-        f'Toy{i:03d}' for i in range(num_classes)
+        _OPENIMAGES_CLASSES[i][1]
+        if i < len(_OPENIMAGES_CLASSES) else f'Toy{i:03d}'
+        for i in range(num_classes)
     ]
     splits = {}
-    for split, count in (('train', num_train), ('val', num_val),
-                         ('test', num_val)):
+    for split, count in (('train', num_train), ('val', num_val), ('test',
+                                                                  num_val)):
         records = []
         for i in range(count):
             rng = _image_rng(seed, 'openimages', split, i)
@@ -1021,9 +1037,10 @@ def make_openimages(root: str,
             _write_jpeg(img_path, scene['image'])
             extra = dict(relpath=relpath)
             if split != 'train':
-                extra.update(_write_openimages_masks(
-                    data_root, f'mask/{split}/{class_ids[label]}/{name}',
-                    scene['instances']))
+                extra.update(
+                    _write_openimages_masks(
+                        data_root, f'mask/{split}/{class_ids[label]}/{name}',
+                        scene['instances']))
             records.append(_record(name, img_path, scene, names, **extra))
         splits[split] = records
         _write_wsol_metadata(

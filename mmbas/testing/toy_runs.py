@@ -19,13 +19,13 @@ def data_root_options(data_root: str,
     return [f'{loader}.dataset.data_root={data_root}' for loader in loaders]
 
 
-def label_map_miou(gts: Iterable[np.ndarray],
-                   predict: Callable[[np.ndarray], np.ndarray],
+def label_map_miou(gts: Iterable[np.ndarray], predict: Callable[[np.ndarray],
+                                                                np.ndarray],
                    num_classes: int) -> Tuple[float, np.ndarray]:
     """mIoU (percent) and per-class IoU of ``predict(gt)`` against each GT
     label map, with mmseg IoUMetric's semantics: pixels labelled 255 are
-    ignored, the confusion is summed over the images, and classes whose
-    union is empty are NaN and left out of the mean.
+    ignored, the confusion is summed over the images, and classes whose union
+    is empty are NaN and left out of the mean.
 
     Args:
         gts: (H, W) integer label maps, values 0..num_classes - 1 and 255.
@@ -41,15 +41,15 @@ def label_map_miou(gts: Iterable[np.ndarray],
     for gt in gts:
         valid = gt != 255
         pred = np.asarray(predict(gt))[valid].astype(np.int64)
-        conf += np.bincount(gt[valid].astype(np.int64) * k + pred,
-                            minlength=k * k).reshape(k, k)
+        conf += np.bincount(
+            gt[valid].astype(np.int64) * k + pred,
+            minlength=k * k).reshape(k, k)
     iou = SeedSweepMetric.iou_from_confusion(conf)
     with np.errstate(invalid='ignore'):
         return float(np.nanmean(iou) * 100), iou
 
 
-def all_background_miou(gts: Iterable[np.ndarray],
-                        num_classes: int) -> float:
+def all_background_miou(gts: Iterable[np.ndarray], num_classes: int) -> float:
     """:func:`label_map_miou` of predicting background everywhere."""
     return label_map_miou(gts, lambda gt: np.zeros(gt.shape, np.int64),
                           num_classes)[0]

@@ -5,23 +5,20 @@ from .env_check import StackError, check_stack
 # broken install fails with one actionable line instead of a deep traceback.
 check_stack()
 
-from .checkpoint import (load_local_checkpoint,  # noqa: E402
-                         load_state_dict_strict, load_weights_only,
-                         trusted_checkpoints)
-from .compat import apply_compat  # noqa: E402
-from .errors import (BadInputError, CheckpointMismatchError,  # noqa: E402
-                     CorruptFileError)
-from .image_io import check_image_file, imread_strict  # noqa: E402
-from .mmcv_ops import (MissingMMCVOpError, install_mmcv_ops_standin,  # noqa
+from .checkpoint import (load_local_checkpoint, load_state_dict_strict,
+                         load_weights_only, trusted_checkpoints)
+from .compat import apply_compat
+from .errors import BadInputError, CheckpointMismatchError, CorruptFileError
+from .image_io import check_image_file, imread_strict
+from .mmcv_ops import (MissingMMCVOpError, install_mmcv_ops_standin,
                        mmcv_has_compiled_ops)
-from .package_utils import (get_installed_path, is_installed,  # noqa: E402
-                            package2module)
+from .package_utils import get_installed_path, is_installed, package2module
 
 __all__ = [
     'apply_compat', 'check_stack', 'StackError', 'install_mmcv_ops_standin',
     'mmcv_has_compiled_ops', 'MissingMMCVOpError', 'trusted_checkpoints',
     'load_local_checkpoint', 'load_state_dict_strict', 'load_weights_only',
     'BadInputError', 'CorruptFileError', 'CheckpointMismatchError',
-    'check_image_file', 'imread_strict', 'get_installed_path',
-    'is_installed', 'package2module'
+    'check_image_file', 'imread_strict', 'get_installed_path', 'is_installed',
+    'package2module'
 ]

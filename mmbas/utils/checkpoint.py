@@ -105,7 +105,8 @@ def _refused_object(message: str) -> str:
     return message.strip().splitlines()[0] if message.strip() else ''
 
 
-def torch_load_checked(filename: str, map_location=None,
+def torch_load_checked(filename: str,
+                       map_location=None,
                        weights_only: bool = True):
     """``torch.load`` whose failures name the file.
 
@@ -128,8 +129,9 @@ def torch_load_checked(filename: str, map_location=None,
         head = f.read(4)
     if head.startswith(b'PK') and not zipfile.is_zipfile(filename):
         # torch.save writes a zip whose directory comes last: cut short
-        raise _corrupt(filename, f'{size} bytes, the end of the zip '
-                       'archive is missing')
+        raise _corrupt(
+            filename, f'{size} bytes, the end of the zip '
+            'archive is missing')
     try:
         return torch.load(
             filename, map_location=map_location, weights_only=weights_only)
@@ -150,14 +152,15 @@ def torch_load_checked(filename: str, map_location=None,
                 r'PytorchStreamReader|zip archive|corrupt', message):
             raise
         raise _corrupt(
-            filename, message.splitlines()[0] if message else
-            'the file ends too early') from None
+            filename,
+            message.splitlines()[0]
+            if message else 'the file ends too early') from None
 
 
 class _Placeholder:
     """Stands for any object of a checkpoint that is not a tensor or a
-    container of tensors (see :func:`load_weights_only`); its construction
-    does nothing."""
+    container of tensors (see :func:`load_weights_only`); its construction does
+    nothing."""
 
     def __init__(self, *args, **kwargs) -> None:
         pass
@@ -204,8 +207,7 @@ def load_weights_only(filename: str, map_location='cpu') -> Dict:
     if not osp.isfile(filename):
         raise FileNotFoundError(f'checkpoint {filename} does not exist')
     try:
-        unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(
-            filename)
+        unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(filename)
     except Exception:  # noqa: BLE001 (torch_load_checked explains)
         unsafe = []
     stand_ins = [(_Placeholder, name) for name in unsafe]
@@ -213,14 +215,16 @@ def load_weights_only(filename: str, map_location='cpu') -> Dict:
         checkpoint = torch_load_checked(
             filename, map_location=map_location, weights_only=True)
     state_dict = _state_dict_of(checkpoint)
-    bad = [k for k, v in (state_dict.items()
-                          if isinstance(state_dict, dict) else [])
-           if not isinstance(v, torch.Tensor)]
+    bad = [
+        k for k, v in (
+            state_dict.items() if isinstance(state_dict, dict) else [])
+        if not isinstance(v, torch.Tensor)
+    ]
     if not isinstance(state_dict, dict) or bad:
         raise BadInputError(
-            f'checkpoint {filename} has no state dict of tensors'
-            + (f' (not a tensor: {", ".join(bad[:3])})' if bad else '')
-            + '; give a checkpoint written by tools/train.py or '
+            f'checkpoint {filename} has no state dict of tensors' +
+            (f' (not a tensor: {", ".join(bad[:3])})' if bad else '') +
+            '; give a checkpoint written by tools/train.py or '
             'torch.save(model.state_dict())')
     return state_dict
 
@@ -251,10 +255,9 @@ def load_state_dict_strict(
         state_dict: Dict,
         filename: str,
         revise_keys: Sequence[Tuple[str, str]] = ((r'^module\.', ''), ),
-        hint: str = 'give the checkpoint trained with this config'
-) -> None:
-    """Load ``state_dict`` into ``module``; a key the module lacks or does
-    not get, or a shape that differs, raises.
+        hint: str = 'give the checkpoint trained with this config') -> None:
+    """Load ``state_dict`` into ``module``; a key the module lacks or does not
+    get, or a shape that differs, raises.
 
     Keys go through ``revise_keys`` first (as mmengine's loader: the
     ``module.`` of a DDP checkpoint is dropped) and then through torch's
@@ -299,8 +302,9 @@ def load_state_dict_strict(
                 load(child, prefix + name + '.')
 
     load(module)
-    shapes = [_shape_mismatch(e) for e in errors
-              if e.startswith('size mismatch')]
+    shapes = [
+        _shape_mismatch(e) for e in errors if e.startswith('size mismatch')
+    ]
     if len(shapes) < len(errors):
         raise RuntimeError(f'loading {filename}: ' + '; '.join(errors))
     if not (missing or unexpected or shapes):
@@ -309,8 +313,7 @@ def load_state_dict_strict(
     if missing:
         parts.append(f'{len(missing)} missing keys: {_few(missing)}')
     if unexpected:
-        parts.append(
-            f'{len(unexpected)} unexpected keys: {_few(unexpected)}')
+        parts.append(f'{len(unexpected)} unexpected keys: {_few(unexpected)}')
     if shapes:
         parts.append(f'{len(shapes)} shape mismatches: {_few(shapes, 1)}')
     raise CheckpointMismatchError(

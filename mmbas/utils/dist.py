@@ -55,8 +55,10 @@ def patch_cpu_distributed() -> None:
                 kwargs.pop('device_ids', None)
                 kwargs.pop('output_device', None)
             original_ddp_init(
-                self, module,
-                detect_anomalous_params=detect_anomalous_params, **kwargs)
+                self,
+                module,
+                detect_anomalous_params=detect_anomalous_params,
+                **kwargs)
 
         __init__.__mmbas_patched__ = True
         MMDistributedDataParallel.__init__ = __init__

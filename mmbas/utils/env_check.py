@@ -80,13 +80,13 @@ def check_stack() -> None:
             'mmcv-lite==2.1.0` (or build mmcv==2.1.0 with ops, see README).')
 
     mmengine_version = _dist_version('mmengine')
-    if mmengine_version is None or not _in_range(mmengine_version,
-                                                 *MMENGINE_RANGE):
+    if mmengine_version is None or not _in_range(mmengine_version, *
+                                                 MMENGINE_RANGE):
         raise StackError(
             f'mmengine {mmengine_version} is installed; mmbas is tested with '
             f'mmengine 0.10.x. Fix: `pip install mmengine==0.10.7`.')
 
-    for module, dist in (('mmseg', 'mmsegmentation'),
-                         ('mmpretrain', 'mmpretrain')):
+    for module, dist in (('mmseg', 'mmsegmentation'), ('mmpretrain',
+                                                       'mmpretrain')):
         if importlib.util.find_spec(module) is None:
             raise StackError(f'{dist} is not installed; {INSTALL_HINT}.')

@@ -24,13 +24,13 @@ class BadInputError(ValueError):
 
 
 class CorruptFileError(BadInputError):
-    """A file exists but cannot be read completely (truncated or corrupt
-    image or checkpoint)."""
+    """A file exists but cannot be read completely (truncated or corrupt image
+    or checkpoint)."""
 
 
 class CheckpointMismatchError(BadInputError):
-    """A checkpoint does not fit the model of the config (missing,
-    unexpected or differently shaped keys)."""
+    """A checkpoint does not fit the model of the config (missing, unexpected
+    or differently shaped keys)."""
 
 
 #: how torch re-raises an exception of a DataLoader worker process
@@ -60,9 +60,9 @@ def _registry_names(scope: str, name: str) -> list:
 
 
 def _message(error: BaseException) -> str:
-    """The text of ``error``: the original one-line message of an error
-    re-raised from a DataLoader worker, ``<file>: <reason>`` of an
-    ``OSError`` raised by the OS (whose first argument is the errno)."""
+    """The text of ``error``: the original one-line message of an error re-
+    raised from a DataLoader worker, ``<file>: <reason>`` of an ``OSError``
+    raised by the OS (whose first argument is the errno)."""
     if isinstance(error, OSError) and error.errno is not None:
         if error.filename is not None:
             return f'{error.filename}: {error.strerror}'
@@ -103,7 +103,9 @@ def explain(error: BaseException) -> str:
 @contextlib.contextmanager
 def friendly_errors(tool: str):
     """Turn known user mistakes raised inside the block into ``tool: error:
-    <one line>`` on stderr and exit status 2."""
+
+    <one line>`` on stderr and exit status 2.
+    """
     try:
         yield
     except Exception as error:  # noqa: BLE001
@@ -111,6 +113,7 @@ def friendly_errors(tool: str):
         if not line or os.environ.get('MMBAS_DEBUG'):
             raise
         print(f'{tool}: error: {line}', file=sys.stderr)
-        print(f'{tool}: (set MMBAS_DEBUG=1 for the full traceback)',
-              file=sys.stderr)
+        print(
+            f'{tool}: (set MMBAS_DEBUG=1 for the full traceback)',
+            file=sys.stderr)
         sys.exit(2)

@@ -48,8 +48,8 @@ def _format(data: bytes) -> Optional[str]:
 
 
 def _pillow_error(data: bytes) -> Optional[str]:
-    """Pillow's complaint about ``data`` (decoded completely, truncated
-    images not allowed), or None when it decodes."""
+    """Pillow's complaint about ``data`` (decoded completely, truncated images
+    not allowed), or None when it decodes."""
     from PIL import Image, ImageFile
     allowed = ImageFile.LOAD_TRUNCATED_IMAGES
     ImageFile.LOAD_TRUNCATED_IMAGES = False
@@ -64,8 +64,8 @@ def _pillow_error(data: bytes) -> Optional[str]:
 
 
 def check_image_bytes(data: bytes, path: str) -> None:
-    """Raise :class:`CorruptFileError` naming ``path`` if the bytes of an
-    image file are empty, or a JPEG / PNG cut short (see the module doc).
+    """Raise :class:`CorruptFileError` naming ``path`` if the bytes of an image
+    file are empty, or a JPEG / PNG cut short (see the module doc).
 
     Args:
         data (bytes): The file's content.
@@ -105,9 +105,9 @@ def read_image_bytes(path: str, backend_args: Optional[dict] = None) -> bytes:
 
 
 def check_image_file(path: str, backend_args: Optional[dict] = None) -> None:
-    """Raise if the image file ``path`` is missing, empty or cut short,
-    without decoding a complete file (cheap enough to run over a whole
-    image list before a long job).
+    """Raise if the image file ``path`` is missing, empty or cut short, without
+    decoding a complete file (cheap enough to run over a whole image list
+    before a long job).
 
     Args:
         path (str): Image file.

@@ -64,14 +64,15 @@ def get_installed_path(package: str) -> str:
 
 
 def patch_mmengine_package_utils() -> None:
-    """Replace mmengine's ``pkg_resources``-based helpers with the ones
-    above, in the modules that imported them by name."""
+    """Replace mmengine's ``pkg_resources``-based helpers with the ones above,
+    in the modules that imported them by name."""
     import mmengine.config.config as config_module
     import mmengine.utils as utils_module
     import mmengine.utils.package_utils as pkg_module
-    replacements = dict(is_installed=is_installed,
-                        get_installed_path=get_installed_path,
-                        package2module=package2module)
+    replacements = dict(
+        is_installed=is_installed,
+        get_installed_path=get_installed_path,
+        package2module=package2module)
     for module in (pkg_module, utils_module, config_module):
         for name, func in replacements.items():
             if hasattr(module, name):

@@ -84,8 +84,8 @@ class WSOLLocalVisualizer(Visualizer):
     # ------------------------------------------------------------------
     def draw_heatmap(self, image: np.ndarray,
                      loc_map: np.ndarray) -> np.ndarray:
-        """Blend the colour-mapped ``loc_map`` (H, W) into ``image``
-        (H, W, 3) RGB uint8; the map is resized to the image if needed."""
+        """Blend the colour-mapped ``loc_map`` (H, W) into ``image`` (H, W, 3)
+        RGB uint8; the map is resized to the image if needed."""
         norm = normalize_minmax_eps(loc_map)
         h, w = image.shape[:2]
         if norm.shape != (h, w):
@@ -105,8 +105,11 @@ class WSOLLocalVisualizer(Visualizer):
             x0, y0, x1, y1 = np.round(box).astype(int).tolist()
             x0, x1 = np.clip([x0, x1], 0, w - 1).tolist()
             y0, y1 = np.clip([y0, y1], 0, h - 1).tolist()
-            cv2.rectangle(image, (x0, y0), (x1, y1), color,
-                          self.line_width, lineType=cv2.LINE_8)
+            cv2.rectangle(
+                image, (x0, y0), (x1, y1),
+                color,
+                self.line_width,
+                lineType=cv2.LINE_8)
         return image
 
     def draw_wsol(self,

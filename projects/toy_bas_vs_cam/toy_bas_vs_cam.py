@@ -62,8 +62,8 @@ REPO = osp.dirname(osp.dirname(HERE))
 if REPO not in sys.path:  # this checkout's mmbas, as the tools it runs
     sys.path.insert(0, REPO)
 
-from mmbas.apis.stages import (StageError, StageRunner,  # noqa: E402
-                               load_stage_config, make_fingerprint)
+from mmbas.apis.stages import (StageError, StageRunner, load_stage_config,
+                               make_fingerprint)
 
 # config folders, searched in this order
 CONFIG_DIRS = (osp.join(HERE, 'configs'), osp.join(REPO, 'configs', 'toy'))
@@ -75,14 +75,14 @@ DATASETS = dict(
         sub=osp.join('VOCdevkit', 'VOC2012'),
         num_fg=20,
         list_file=osp.join('ImageSets', 'Segmentation', 'train.txt'),
-        gt_png=lambda root, i: osp.join(root, 'SegmentationClass',
-                                        f'{i}.png')),
+        gt_png=lambda root, i: osp.join(root, 'SegmentationClass', f'{i}.png')
+    ),
     coco=dict(
         sub='coco',
         num_fg=80,
         list_file=osp.join('ImageSets', 'train2014.txt'),
-        gt_png=lambda root, i: osp.join(root, 'SegmentationClass',
-                                        'train2014', f'{i}.png')),
+        gt_png=lambda root, i: osp.join(root, 'SegmentationClass', 'train2014',
+                                        f'{i}.png')),
 )
 # WSSS ResNet depths (the heads read the F1 / F2 channels from it)
 DEPTHS = (18, 34, 50, 101)
@@ -93,46 +93,69 @@ BAS_TERMS = ('loss_cls', 'loss_frg', 'loss_bas', 'loss_area', 'acc',
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--work-dir', required=True)
-    p.add_argument('--dataset', default='voc', choices=sorted(DATASETS),
-                   help='toy layout: configs/toy/*_{voc,coco}*_toy.py')
-    p.add_argument('--data-root', required=True,
-                   help='toy root (holds VOCdevkit/VOC2012 or coco/); '
-                   'written if missing')
+    p.add_argument(
+        '--dataset',
+        default='voc',
+        choices=sorted(DATASETS),
+        help='toy layout: configs/toy/*_{voc,coco}*_toy.py')
+    p.add_argument(
+        '--data-root',
+        required=True,
+        help='toy root (holds VOCdevkit/VOC2012 or coco/); '
+        'written if missing')
     p.add_argument('--num-train', type=int, default=64)
     p.add_argument('--num-val', type=int, default=16)
     p.add_argument('--size', type=int, default=128, help='toy image size')
-    p.add_argument('--num-classes', type=int, default=4,
-                   help='classes used by the toy set (the first ones of '
-                   'the VOC / COCO order)')
+    p.add_argument(
+        '--num-classes',
+        type=int,
+        default=4,
+        help='classes used by the toy set (the first ones of '
+        'the VOC / COCO order)')
     p.add_argument('--seed', type=int, default=0, help='toy data seed')
     p.add_argument('--depth', type=int, default=50, choices=DEPTHS)
     p.add_argument('--crop', type=int, default=96)
     p.add_argument('--batch', type=int, default=8)
-    p.add_argument('--iters-cam', type=int, default=150,
-                   help='CAM pretraining steps (from random init)')
-    p.add_argument('--iters', type=int, default=100,
-                   help='steps of BAS and of the CAM baseline from the '
-                   'pretrained checkpoint')
+    p.add_argument(
+        '--iters-cam',
+        type=int,
+        default=150,
+        help='CAM pretraining steps (from random init)')
+    p.add_argument(
+        '--iters',
+        type=int,
+        default=100,
+        help='steps of BAS and of the CAM baseline from the '
+        'pretrained checkpoint')
     p.add_argument('--pretrain-lr', type=float, default=0.01)
     p.add_argument('--pretrain-backbone-lr-mult', type=float, default=1.0)
-    p.add_argument('--lr', type=float, default=0.05,
-                   help='fine-tuning lr of the new layers (both models)')
+    p.add_argument(
+        '--lr',
+        type=float,
+        default=0.05,
+        help='fine-tuning lr of the new layers (both models)')
     p.add_argument('--backbone-lr-mult', type=float, default=0.1)
     p.add_argument('--alpha', type=float, default=0.2, help='L_frg weight')
     p.add_argument('--beta', type=float, default=1.2, help='L_ac weight')
-    p.add_argument('--train-seed', type=int, default=0,
-                   help='randomness.seed of the BAS / CAM fine-tuning runs '
-                   '(data order, augmentation, BAS class draws)')
+    p.add_argument(
+        '--train-seed',
+        type=int,
+        default=0,
+        help='randomness.seed of the BAS / CAM fine-tuning runs '
+        '(data order, augmentation, BAS class draws)')
     p.add_argument('--log-interval', type=int, default=5)
-    p.add_argument('--curve-every', type=int, default=25,
-                   help='rows of the loss table')
+    p.add_argument(
+        '--curve-every', type=int, default=25, help='rows of the loss table')
     p.add_argument('--fixed-threshold', type=float, default=0.25)
-    p.add_argument('--no-fused', action='store_true',
-                   help='skip the fused BAS+CAM seeds')
-    p.add_argument('--sweep-step', type=float, default=0.05,
-                   help='threshold step of the printed sweep table (the '
-                   'metric sweeps 0.05..0.95 by 0.01; all of it is in '
-                   'summary.json)')
+    p.add_argument(
+        '--no-fused', action='store_true', help='skip the fused BAS+CAM seeds')
+    p.add_argument(
+        '--sweep-step',
+        type=float,
+        default=0.05,
+        help='threshold step of the printed sweep table (the '
+        'metric sweeps 0.05..0.95 by 0.01; all of it is in '
+        'summary.json)')
     p.add_argument('--plot', help='write the loss curves to this PNG')
     return p.parse_args()
 
@@ -164,55 +187,71 @@ def seed_cfg(args, kind):
 def train_opts(args, ds_root, iters, lr, mult):
     c = args.crop
     r = int(round(c * 112 / 96))
-    return data_opts(('train_dataloader', 'val_dataloader',
-                      'test_dataloader'), ds_root) + [
-        f'train_cfg.max_iters={iters}',
-        f'train_cfg.val_interval={iters + 1}',  # no val during training
-        f'param_scheduler.0.end={iters}',
-        f'default_hooks.checkpoint.interval={iters}',
-        f'default_hooks.logger.interval={args.log_interval}',
-        f'train_dataloader.batch_size={args.batch}',
-        f'train_dataloader.dataset.pipeline.1.scale=({r},{r})',
-        f'train_dataloader.dataset.pipeline.3.crop_size=({c},{c})',
-        f'model.data_preprocessor.size=({c},{c})',
-        f'optim_wrapper.optimizer.lr={lr}',
-        f'optim_wrapper.paramwise_cfg.custom_keys.backbone.lr_mult={mult}',
-        f'model.backbone.depth={args.depth}',
-    ]
+    return data_opts(
+        ('train_dataloader', 'val_dataloader', 'test_dataloader'), ds_root) + [
+            f'train_cfg.max_iters={iters}',
+            f'train_cfg.val_interval={iters + 1}',  # no val during training
+            f'param_scheduler.0.end={iters}',
+            f'default_hooks.checkpoint.interval={iters}',
+            f'default_hooks.logger.interval={args.log_interval}',
+            f'train_dataloader.batch_size={args.batch}',
+            f'train_dataloader.dataset.pipeline.1.scale=({r},{r})',
+            f'train_dataloader.dataset.pipeline.3.crop_size=({c},{c})',
+            f'model.data_preprocessor.size=({c},{c})',
+            f'optim_wrapper.optimizer.lr={lr}',
+            f'optim_wrapper.paramwise_cfg.custom_keys.backbone.lr_mult={mult}',
+            f'model.backbone.depth={args.depth}',
+        ]
 
 
 def seed_opt(args):
     return [f'randomness.seed={args.train_seed}']
 
 
-def train(args, runner, name, config, iters, lr, mult, extra=(),
-          load_from=None, upstream=None):
-    """Train ``WORK/<name>`` (or reuse it when its fingerprint matches);
-    return the final checkpoint, the wall time and the fingerprint."""
+def train(args,
+          runner,
+          name,
+          config,
+          iters,
+          lr,
+          mult,
+          extra=(),
+          load_from=None,
+          upstream=None):
+    """Train ``WORK/<name>`` (or reuse it when its fingerprint matches); return
+    the final checkpoint, the wall time and the fingerprint."""
     wd = osp.join(args.work_dir, name)
     ckpt = osp.join(wd, f'iter_{iters}.pth')
     opts = train_opts(args, args.ds_root, iters, lr, mult) + list(extra)
     fp = make_fingerprint(
-        config, load_stage_config(config, opts), opts, ['train.py'],
+        config,
+        load_stage_config(config, opts),
+        opts, ['train.py'],
         inputs=dict(load_from=load_from) if load_from else None,
         upstream=upstream)
     if runner.enter(name, wd, fp) and osp.isfile(ckpt):
         print(f'[skip] {name}: {ckpt} exists (same fingerprint)')
         return ckpt, 0.0, fp
-    dt = runner.run_tool(
-        name, 'train.py', [config, '--work-dir', wd, '--cfg-options'] + opts,
-        osp.join(args.work_dir, 'logs', f'train_{name}.log'))
+    dt = runner.run_tool(name, 'train.py',
+                         [config, '--work-dir', wd, '--cfg-options'] + opts,
+                         osp.join(args.work_dir, 'logs', f'train_{name}.log'))
     if not osp.isfile(ckpt):
         raise StageError(f'{name}: tools/train.py finished without {ckpt}')
     print(f'  done in {dt:.0f} s', flush=True)
     return ckpt, dt, fp
 
 
-def seed_test(args, runner, name, config, ckpt, extra=(), inputs=None,
+def seed_test(args,
+              runner,
+              name,
+              config,
+              ckpt,
+              extra=(),
+              inputs=None,
               upstream=None):
     """Seed metrics of ``ckpt`` with a seed config (``WORK/seeds/<name>``,
-    reused when its fingerprint matches), with ``per_class`` (the sweep's
-    per-class IoU at its best threshold) and ``time_s``."""
+    reused when its fingerprint matches), with ``per_class`` (the sweep's per-
+    class IoU at its best threshold) and ``time_s``."""
     wd = osp.join(args.work_dir, 'seeds', name)
     log = osp.join(args.work_dir, 'logs', f'test_{name}.log')
     opts = data_opts(('test_dataloader', ), args.ds_root) + [
@@ -220,8 +259,11 @@ def seed_test(args, runner, name, config, ckpt, extra=(), inputs=None,
         f'model.module.backbone.depth={args.depth}',
     ] + list(extra)
     fp = make_fingerprint(
-        config, load_stage_config(config, opts), opts, ['test.py', ckpt],
-        inputs=dict(checkpoint=ckpt, **(inputs or {})), upstream=upstream)
+        config,
+        load_stage_config(config, opts),
+        opts, ['test.py', ckpt],
+        inputs=dict(checkpoint=ckpt, **(inputs or {})),
+        upstream=upstream)
     done = sorted(glob.glob(osp.join(wd, '*', '*.json')))
     if runner.enter(f'seeds/{name}', wd, fp) and done:
         print(f'[skip] seeds {name} (same fingerprint)')
@@ -240,12 +282,12 @@ def seed_test(args, runner, name, config, ckpt, extra=(), inputs=None,
 
 
 def per_class_iou(metrics, prefix='sweep/'):
-    """Per-class IoU at the best threshold of the sweep, from the metrics
-    json of ``tools/test.py`` (``SeedSweepMetric``'s ``IoU.<class>`` keys;
-    classes with an empty union have none)."""
+    """Per-class IoU at the best threshold of the sweep, from the metrics json
+    of ``tools/test.py`` (``SeedSweepMetric``'s ``IoU.<class>`` keys; classes
+    with an empty union have none)."""
     key = f'{prefix}IoU.'
-    return OrderedDict((k[len(key):], v) for k, v in metrics.items()
-                       if k.startswith(key))
+    return OrderedDict(
+        (k[len(key):], v) for k, v in metrics.items() if k.startswith(key))
 
 
 def strip_checkpoint(ckpt):
@@ -262,8 +304,8 @@ def strip_checkpoint(ckpt):
 
 # ----------------------------------------------------------------------
 def load_scalars(work_dir):
-    files = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
-                                      'scalars.json')))
+    files = sorted(
+        glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
     if not files:
         return []
     rows = []
@@ -313,7 +355,8 @@ def plot_curves(curves, path):
         if curves.get(name):
             axes[2].plot([r['step'] for r in curves[name]],
                          [r['acc'] for r in curves[name]],
-                         label=f'{name} acc', alpha=0.7)
+                         label=f'{name} acc',
+                         alpha=0.7)
     axes[2].set_title('S_bg/S ratio and top-1 acc')
     axes[2].set_xlabel('iteration')
     axes[2].legend()
@@ -324,13 +367,18 @@ def plot_curves(curves, path):
 
 
 def sweep_table(seeds, step):
-    """Per-threshold mIoU of every model (rows = thresholds every ``step``
-    of the metric's sweep plus each model's best one, marked ``*``)."""
+    """Per-threshold mIoU of every model (rows = thresholds every ``step`` of
+    the metric's sweep plus each model's best one, marked ``*``)."""
     names = list(seeds)
-    thr = sorted({float(k.split('@')[1]) for m in seeds.values()
-                  for k in m if k.startswith('sweep/mIoU@')})
-    keep = [x for x in thr
-            if abs(round((x - thr[0]) / step) * step - (x - thr[0])) < 1e-6]
+    thr = sorted({
+        float(k.split('@')[1])
+        for m in seeds.values()
+        for k in m if k.startswith('sweep/mIoU@')
+    })
+    keep = [
+        x for x in thr
+        if abs(round((x - thr[0]) / step) * step - (x - thr[0])) < 1e-6
+    ]
     best = {n: seeds[n]['sweep/best_threshold'] for n in names}
     rows = sorted(set(keep) | {round(b, 2) for b in best.values()})
     lines = ['  thr' + ''.join(f'{n:>14}' for n in names)]
@@ -406,8 +454,11 @@ def run_experiment(args):
         from mmbas.testing import toy_data
         make = dict(voc=toy_data.make_voc, coco=toy_data.make_coco)
         make[args.dataset](
-            osp.abspath(args.data_root), seed=args.seed,
-            num_train=args.num_train, num_val=args.num_val, size=args.size,
+            osp.abspath(args.data_root),
+            seed=args.seed,
+            num_train=args.num_train,
+            num_val=args.num_val,
+            size=args.size,
             num_classes=args.num_classes)
         if args.dataset == 'coco':
             # 81-class PNGs + ImageSets/train2014.txt, as on the real data
@@ -423,26 +474,44 @@ def run_experiment(args):
         args.pretrain_lr, args.pretrain_backbone_lr_mult)
     # 2. BAS and CAM from it, the same way
     bas_ckpt, times['train_bas'], bas_fp = train(
-        args, runner, 'bas', cfg(args, 'bas'), args.iters, args.lr,
-        args.backbone_lr_mult, [
+        args,
+        runner,
+        'bas',
+        cfg(args, 'bas'),
+        args.iters,
+        args.lr,
+        args.backbone_lr_mult,
+        [
             f'load_from={pre_ckpt}',
             f'model.head.loss_frg.loss_weight={args.alpha}',
             f'model.head.loss_area.loss_weight={args.beta}'
-        ] + seed_opt(args), load_from=pre_ckpt, upstream=pre_fp)
+        ] + seed_opt(args),
+        load_from=pre_ckpt,
+        upstream=pre_fp)
     cam_ckpt, times['train_cam'], cam_fp = train(
-        args, runner, 'cam', cfg(args, 'cam'), args.iters, args.lr,
+        args,
+        runner,
+        'cam',
+        cfg(args, 'cam'),
+        args.iters,
+        args.lr,
         args.backbone_lr_mult, [f'load_from={pre_ckpt}'] + seed_opt(args),
-        load_from=pre_ckpt, upstream=pre_fp)
+        load_from=pre_ckpt,
+        upstream=pre_fp)
 
     # 3. seeds
     seeds = OrderedDict()
-    seeds['cam_pretrain'] = seed_test(args, runner, 'cam_pretrain',
-                                      seed_cfg(args, 'cam'), pre_ckpt,
-                                      upstream=pre_fp)
-    seeds['cam'] = seed_test(args, runner, 'cam', seed_cfg(args, 'cam'),
-                             cam_ckpt, upstream=cam_fp)
-    seeds['bas'] = seed_test(args, runner, 'bas', seed_cfg(args, 'bas'),
-                             bas_ckpt, upstream=bas_fp)
+    seeds['cam_pretrain'] = seed_test(
+        args,
+        runner,
+        'cam_pretrain',
+        seed_cfg(args, 'cam'),
+        pre_ckpt,
+        upstream=pre_fp)
+    seeds['cam'] = seed_test(
+        args, runner, 'cam', seed_cfg(args, 'cam'), cam_ckpt, upstream=cam_fp)
+    seeds['bas'] = seed_test(
+        args, runner, 'bas', seed_cfg(args, 'bas'), bas_ckpt, upstream=bas_fp)
     if not args.no_fused:
         # SeedInferencer loads cam_checkpoint at build time, outside the
         # runner's trusted load_or_resume, i.e. with weights_only=True, which
@@ -450,32 +519,38 @@ def run_experiment(args):
         # message_hub). Hand it a weights-only copy (state_dict only).
         cam_weights = strip_checkpoint(cam_ckpt)
         seeds['bas+cam'] = seed_test(
-            args, runner, 'bas_cam', seed_cfg(args, 'bas_cam'), bas_ckpt,
-            [
+            args,
+            runner,
+            'bas_cam',
+            seed_cfg(args, 'bas_cam'),
+            bas_ckpt, [
                 f'model.cam_checkpoint={cam_weights}',
                 f'model.cam_module.backbone.depth={args.depth}'
-            ], inputs=dict(cam_checkpoint=cam_weights), upstream=bas_fp)
+            ],
+            inputs=dict(cam_checkpoint=cam_weights),
+            upstream=bas_fp)
     for k, v in seeds.items():
         times[f'seeds_{k}'] = v.pop('time_s')
     base = gt_baselines(args.ds_root, args.dataset)
 
     # 4. report
-    curves = OrderedDict(
-        (n, load_scalars(osp.join(args.work_dir, n)))
-        for n in ('cam_pretrain', 'bas', 'cam'))
+    curves = OrderedDict((n, load_scalars(osp.join(args.work_dir, n)))
+                         for n in ('cam_pretrain', 'bas', 'cam'))
     print('\n=== loss curves (window-averaged, weighted terms) ===')
     print(f'-- cam_pretrain (random init, {args.iters_cam} it)')
-    print(curve_table(curves['cam_pretrain'], ('loss_cls', 'acc'),
-                      args.curve_every))
+    print(
+        curve_table(curves['cam_pretrain'], ('loss_cls', 'acc'),
+                    args.curve_every))
     print(f'-- bas (from cam_pretrain, {args.iters} it, alpha={args.alpha}, '
           f'beta={args.beta})')
     print(curve_table(curves['bas'], BAS_TERMS, args.curve_every))
     print(f'-- cam (from cam_pretrain, {args.iters} it)')
     print(curve_table(curves['cam'], ('loss_cls', 'acc'), args.curve_every))
 
-    scored = dict(voc='toy VOC train split (SegmentationClass)',
-                  coco='toy COCO train2014 images '
-                  '(SegmentationClass/train2014)')[args.dataset]
+    scored = dict(
+        voc='toy VOC train split (SegmentationClass)',
+        coco='toy COCO train2014 images '
+        '(SegmentationClass/train2014)')[args.dataset]
     print(f'\n=== background-threshold sweep: seed mIoU (%) on the '
           f'{scored}, {base["num_images"]} images; every '
           f'{args.sweep_step:g}, * = best of the 0.01 sweep ===')
@@ -512,11 +587,18 @@ def run_experiment(args):
     print(f'{"total":<22}{total:8.0f}')
 
     summary = dict(
-        args=vars(args), seeds=seeds, baselines=base, times=times,
+        args=vars(args),
+        seeds=seeds,
+        baselines=base,
+        times=times,
         total_s=total,
-        curves={k: [{kk: r[kk] for kk in r if kk in BAS_TERMS + ('step',
-                                                                 'lr')}
-                    for r in v] for k, v in curves.items()})
+        curves={
+            k: [{
+                kk: r[kk]
+                for kk in r if kk in BAS_TERMS + ('step', 'lr')
+            } for r in v]
+            for k, v in curves.items()
+        })
     with open(osp.join(args.work_dir, 'summary.json'), 'w') as f:
         json.dump(summary, f, indent=1)
     print(f'summary: {osp.join(args.work_dir, "summary.json")}')

@@ -12,34 +12,42 @@ CFG = dict(
     model=dict(
         type='BAS',
         data_preprocessor=dict(
-            type='SegDataPreProcessor', mean=[123.675, 116.28, 103.53],
-            std=[58.395, 57.12, 57.375], bgr_to_rgb=True, pad_val=0,
+            type='SegDataPreProcessor',
+            mean=[123.675, 116.28, 103.53],
+            std=[58.395, 57.12, 57.375],
+            bgr_to_rgb=True,
+            pad_val=0,
             seg_pad_val=255),
-        backbone=dict(type='WSOLResNet', depth=18,
-                      init_cfg=dict(type='Pretrained', checkpoint='x.pth')),
+        backbone=dict(
+            type='WSOLResNet',
+            depth=18,
+            init_cfg=dict(type='Pretrained', checkpoint='x.pth')),
         head=dict(
-            type='BASHead', variant='wsol', hidden_channels=8,
+            type='BASHead',
+            variant='wsol',
+            hidden_channels=8,
             num_classes=3,
             loss_cls=dict(type='BASCrossEntropyLoss'),
             loss_frg=dict(type='ForegroundGuidanceLoss'),
             loss_bas=dict(type='BASLoss'),
             loss_area=dict(type='AreaLoss')),
         test_cfg=dict(topk=1)),
-    test_dataloader=dict(dataset=dict(pipeline=[
-        dict(type='LoadImageFromFile'),
-        dict(type='LoadWSOLAnnotations'),
-        dict(type='Resize', scale=(64, 64), keep_ratio=False),
-        dict(type='WSOLCenterCrop', crop_size=56),
-        dict(type='PackBASInputs')
-    ])))
+    test_dataloader=dict(
+        dataset=dict(pipeline=[
+            dict(type='LoadImageFromFile'),
+            dict(type='LoadWSOLAnnotations'),
+            dict(type='Resize', scale=(64, 64), keep_ratio=False),
+            dict(type='WSOLCenterCrop', crop_size=56),
+            dict(type='PackBASInputs')
+        ])))
 
 
 def test_init_model_and_localize(tmp_path):
     cfg = Config(CFG)
     torch.manual_seed(0)
     from mmseg.registry import MODELS
-    src = MODELS.build(dict(cfg.model, backbone=dict(
-        cfg.model.backbone, init_cfg=None)))
+    src = MODELS.build(
+        dict(cfg.model, backbone=dict(cfg.model.backbone, init_cfg=None)))
     ckpt = str(tmp_path / 'm.pth')
     torch.save({'state_dict': src.state_dict(), 'meta': {}}, ckpt)
     model = init_model(cfg, ckpt, device='cpu')

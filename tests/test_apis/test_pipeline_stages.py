@@ -1,9 +1,11 @@
 # Copyright (c) mmbas contributors. All rights reserved.
-"""Fingerprinted stages (mmbas.apis.stages) and the pipeline's resume
-decisions (mmbas.apis.pipeline), fast: the tools are replaced by fakes that
-write the outputs the pipeline reads (checkpoints, metrics json, masks), so
-only the skip / rerun / move-aside logic and the command lines are
-tested. tests/test_tools/test_run_pipeline.py runs the real tools."""
+"""Fingerprinted stages (mmbas.apis.stages) and the pipeline's resume decisions
+(mmbas.apis.pipeline), fast: the tools are replaced by fakes that write the
+outputs the pipeline reads (checkpoints, metrics json, masks), so only the skip
+/ rerun / move-aside logic and the command lines are tested.
+
+tests/test_tools/test_run_pipeline.py runs the real tools.
+"""
 import glob
 import json
 import os
@@ -35,8 +37,12 @@ def test_fingerprint_fields_and_digest(tmp_path):
     ckpt.write_bytes(b'weights 1')
     cfg = load_stage_config(STAGE1, ['train_cfg.max_iters=7'])
     assert cfg.train_cfg.max_iters == 7
-    base = dict(config=STAGE1, cfg=cfg, cfg_options=['train_cfg.max_iters=7'],
-                args=['test.py', str(ckpt)], inputs=dict(checkpoint=ckpt))
+    base = dict(
+        config=STAGE1,
+        cfg=cfg,
+        cfg_options=['train_cfg.max_iters=7'],
+        args=['test.py', str(ckpt)],
+        inputs=dict(checkpoint=ckpt))
     fp = make_fingerprint(**base)
     assert fp['config'] == STAGE1 and len(fp['config_sha256']) == 64
     assert fp['cfg_options'] == ['train_cfg.max_iters=7']
@@ -61,8 +67,10 @@ def test_parse_cfg_options_like_dict_action():
     import argparse
 
     from mmengine.config import DictAction
-    tokens = ['a=1', 'b=[1,2]', 'c=(1, 2)', 'd=x,y', 'e="p,q"', 'f=None',
-              'g=[(1,2),[3]]', 'h=1e-3']
+    tokens = [
+        'a=1', 'b=[1,2]', 'c=(1, 2)', 'd=x,y', 'e="p,q"', 'f=None',
+        'g=[(1,2),[3]]', 'h=1e-3'
+    ]
     opts = parse_cfg_options(tokens)
     assert opts['c'] == (1, 2) and opts['d'] == ['x', 'y']
     p = argparse.ArgumentParser()
@@ -131,18 +139,22 @@ class FakeTools(StageRunner):
             out = osp.join(args[args.index('--work-dir') + 1], stamp)
             os.makedirs(out)
             with open(osp.join(out, f'{stamp}.json'), 'w') as f:
-                json.dump({'mIoU': 40.0, 'sweep/mIoU': 45.0,
-                           'sweep/best_threshold': 0.3,
-                           'sweep/mIoU@0.30': 45.0}, f)
+                json.dump(
+                    {
+                        'mIoU': 40.0,
+                        'sweep/mIoU': 45.0,
+                        'sweep/best_threshold': 0.3,
+                        'sweep/mIoU@0.30': 45.0
+                    }, f)
         elif tool == 'export_pseudo_labels.py':
             out = args[args.index('--out') + 1]
             os.makedirs(out, exist_ok=True)
-            for img in glob.glob(osp.join(self.data_root, 'JPEGImages',
-                                          '*.jpg')):
+            for img in glob.glob(
+                    osp.join(self.data_root, 'JPEGImages', '*.jpg')):
                 w, h = Image.open(img).size
                 stem = osp.splitext(osp.basename(img))[0]
-                Image.fromarray(np.zeros((h, w), np.uint8)).save(
-                    osp.join(out, f'{stem}.png'))
+                Image.fromarray(np.zeros(
+                    (h, w), np.uint8)).save(osp.join(out, f'{stem}.png'))
             with open(osp.join(out, 'export_summary.json'), 'w') as f:
                 json.dump(dict(failed=0), f)
         else:
@@ -161,15 +173,24 @@ def toy(tmp_path_factory):
     return str(root / 'VOCdevkit' / 'VOC2012')
 
 
-def make_pipeline(work, tools, data_root, stage1=STAGE1, seeds=(),
-                  stage3=(), export_args=()):
+def make_pipeline(work,
+                  tools,
+                  data_root,
+                  stage1=STAGE1,
+                  seeds=(),
+                  stage3=(),
+                  export_args=()):
     opts = data_root_options(data_root)
     return Pipeline(
-        work, 'voc', stage1_config=stage1, seed_config=SEEDS,
+        work,
+        'voc',
+        stage1_config=stage1,
+        seed_config=SEEDS,
         stage3_config=STAGE3,
-        cfg_options=dict(stage1=opts, seeds=opts + list(seeds),
-                         stage3=opts + list(stage3)),
-        export_args=export_args, runner=tools)
+        cfg_options=dict(
+            stage1=opts, seeds=opts + list(seeds), stage3=opts + list(stage3)),
+        export_args=export_args,
+        runner=tools)
 
 
 def statuses(summary):
@@ -187,10 +208,12 @@ def test_pipeline_reruns_what_changed(toy, tmp_path):
     summary = run()
     assert statuses(summary) == ALL_DONE
     calls = tools.take()
-    assert [(s, t) for s, t, _ in calls] == [
-        ('stage1', 'train.py'), ('seeds', 'test.py'),
-        ('pseudo', 'export_pseudo_labels.py'), ('stage3', 'train.py'),
-        ('stage3', 'test.py')]
+    assert [(s, t)
+            for s, t, _ in calls] == [('stage1', 'train.py'),
+                                      ('seeds', 'test.py'),
+                                      ('pseudo', 'export_pseudo_labels.py'),
+                                      ('stage3', 'train.py'),
+                                      ('stage3', 'test.py')]
     # the export runs the seed config's model at the sweep's threshold,
     # with the seed stage's options
     export = calls[2][2]
@@ -206,8 +229,8 @@ def test_pipeline_reruns_what_changed(toy, tmp_path):
 
     # a stage-3 option: stage 3 only, its old folder moved aside
     summary = run(stage3=['model.decode_head.dropout_ratio=0.2'])
-    assert statuses(summary) == dict(stage1='skipped', seeds='skipped',
-                                     pseudo='skipped', stage3='done')
+    assert statuses(summary) == dict(
+        stage1='skipped', seeds='skipped', pseudo='skipped', stage3='done')
     assert len(glob.glob(osp.join(work, 'stage3.stale-*'))) == 1
     assert [c[:2] for c in tools.take()] == [('stage3', 'train.py'),
                                              ('stage3', 'test.py')]
@@ -215,12 +238,12 @@ def test_pipeline_reruns_what_changed(toy, tmp_path):
 
     # an export argument: the export and stage 3
     summary = run(stage3=stage3, export_args=['--num-workers', '0'])
-    assert statuses(summary) == dict(stage1='skipped', seeds='skipped',
-                                     pseudo='done', stage3='done')
+    assert statuses(summary) == dict(
+        stage1='skipped', seeds='skipped', pseudo='done', stage3='done')
     calls = tools.take()
     assert calls[0][1] == 'export_pseudo_labels.py'
-    assert calls[0][2][calls[0][2].index('--no-progress') + 1:][:2] == [
-        '--num-workers', '0']
+    assert calls[0][2][calls[0][2].index('--no-progress') +
+                       1:][:2] == ['--num-workers', '0']
     export_args = ['--num-workers', '0']
 
     # a seed option: seeds, export, stage 3; the tokens reach the tools
@@ -229,8 +252,8 @@ def test_pipeline_reruns_what_changed(toy, tmp_path):
     summary = run(stage3=stage3, export_args=export_args, seeds=seeds)
     assert statuses(summary) == dict(ALL_DONE, stage1='skipped')
     calls = tools.take()
-    assert [c[1] for c in calls] == ['test.py', 'export_pseudo_labels.py',
-                                     'train.py', 'test.py']
+    assert [c[1] for c in calls
+            ] == ['test.py', 'export_pseudo_labels.py', 'train.py', 'test.py']
     assert calls[0][2][-2:] == seeds
     assert calls[1][2][-3:] == seeds + ['model.bg_threshold=0.3']
 
@@ -274,27 +297,39 @@ def test_pipeline_config_content_and_upstream(toy, tmp_path):
     os.remove(osp.join(work, 'stage3', 'val_metrics.json'))
     tools.take()
     summary = run()
-    assert statuses(summary) == dict(stage1='skipped', seeds='skipped',
-                                     pseudo='skipped', stage3='done')
+    assert statuses(summary) == dict(
+        stage1='skipped', seeds='skipped', pseudo='skipped', stage3='done')
     assert [c[:2] for c in tools.take()] == [('stage3', 'test.py')]
 
 
 def test_pipeline_bg_threshold_and_bad_options(toy, tmp_path):
     tools = FakeTools(toy)
     opts = data_root_options(toy)
-    pipe = Pipeline(str(tmp_path / 'w'), 'voc', STAGE1, SEEDS, STAGE3,
-                    cfg_options=dict(stage1=opts, seeds=opts, stage3=opts),
-                    bg_threshold=0.45, runner=tools)
+    pipe = Pipeline(
+        str(tmp_path / 'w'),
+        'voc',
+        STAGE1,
+        SEEDS,
+        STAGE3,
+        cfg_options=dict(stage1=opts, seeds=opts, stage3=opts),
+        bg_threshold=0.45,
+        runner=tools)
     summary = pipe.run()
     assert summary['best_threshold'] == 0.45
     export = [c for c in tools.calls if c[1] == 'export_pseudo_labels.py']
     assert export[0][2][-1] == 'model.bg_threshold=0.45'
     with pytest.raises(StageError, match='only stage1, seeds, irn, stage3'):
         Pipeline(str(tmp_path / 'w'), cfg_options=dict(pseudo=['a=1']))
-    with pytest.raises(StageError,
-                       match="--cfg-options-stage3: 'oops' is not KEY="):
-        Pipeline(str(tmp_path / 'w2'), 'voc', STAGE1, SEEDS, STAGE3,
-                 cfg_options=dict(stage3=['oops']), runner=tools)
+    with pytest.raises(
+            StageError, match="--cfg-options-stage3: 'oops' is not KEY="):
+        Pipeline(
+            str(tmp_path / 'w2'),
+            'voc',
+            STAGE1,
+            SEEDS,
+            STAGE3,
+            cfg_options=dict(stage3=['oops']),
+            runner=tools)
 
 
 # ----------------------------------------------------------------------------
@@ -302,13 +337,17 @@ def test_pipeline_bg_threshold_and_bad_options(toy, tmp_path):
 # ----------------------------------------------------------------------------
 IRN = osp.join(TOY, 'irn_r18_e2e.py')
 #: what the fake tools.py reports for the refined masks
-MASK_METRICS = {'mIoU': 50.0, 'sweep/mIoU': 55.0,
-                'sweep/best_threshold': 0.4, 'sweep/mIoU@0.40': 55.0}
+MASK_METRICS = {
+    'mIoU': 50.0,
+    'sweep/mIoU': 55.0,
+    'sweep/best_threshold': 0.4,
+    'sweep/mIoU@0.40': 55.0
+}
 
 
 class FakeRefineTools(FakeTools):
-    """FakeTools plus the score files of ``--save-scores`` and the mask
-    metrics of the ``masks`` stage's config."""
+    """FakeTools plus the score files of ``--save-scores`` and the mask metrics
+    of the ``masks`` stage's config."""
 
     def run_tool(self, stage, tool, args, log_file=None):
         if tool == 'test.py' and osp.basename(args[0]) == 'masks_config.py':
@@ -323,24 +362,37 @@ class FakeRefineTools(FakeTools):
         if tool == 'export_pseudo_labels.py' and '--save-scores' in args:
             out = args[args.index('--out') + 1]
             for png in glob.glob(osp.join(out, '*.png')):
-                np.savez(png[:-4] + '.npz', maps=np.zeros((1, 2, 2)),
-                         classes=np.array([1]))
+                np.savez(
+                    png[:-4] + '.npz',
+                    maps=np.zeros((1, 2, 2)),
+                    classes=np.array([1]))
         return 0.0
 
 
 def make_refine_pipeline(work, tools, data_root, irn=(), **kw):
     opts = data_root_options(data_root)
     return Pipeline(
-        work, 'voc', stage1_config=STAGE1, seed_config=SEEDS,
+        work,
+        'voc',
+        stage1_config=STAGE1,
+        seed_config=SEEDS,
         stage3_config=STAGE3,
-        cfg_options=dict(stage1=opts, seeds=opts, stage3=opts,
-                         irn=list(irn)),
-        runner=tools, refine='irn', irn_config=IRN, **kw)
+        cfg_options=dict(stage1=opts, seeds=opts, stage3=opts, irn=list(irn)),
+        runner=tools,
+        refine='irn',
+        irn_config=IRN,
+        **kw)
 
 
-REFINE_DONE = dict(stage1='done', seeds='done', relabels='done',
-                   irn='done', refine='done', masks='done', pseudo='done',
-                   stage3='done')
+REFINE_DONE = dict(
+    stage1='done',
+    seeds='done',
+    relabels='done',
+    irn='done',
+    refine='done',
+    masks='done',
+    pseudo='done',
+    stage3='done')
 
 
 def _config_of(call):
@@ -355,12 +407,15 @@ def test_refine_stages_and_their_configs(toy, tmp_path):
     assert statuses(summary) == REFINE_DONE
     assert list(summary['stages']) == list(REFINE_DONE)
     calls = tools.take()
-    assert [c[:2] for c in calls] == [
-        ('stage1', 'train.py'), ('seeds', 'test.py'),
-        ('relabels', 'export_pseudo_labels.py'), ('irn', 'train.py'),
-        ('refine', 'export_pseudo_labels.py'), ('masks', 'test.py'),
-        ('pseudo', 'export_pseudo_labels.py'), ('stage3', 'train.py'),
-        ('stage3', 'test.py')]
+    assert [c[:2] for c in calls] == [('stage1', 'train.py'),
+                                      ('seeds', 'test.py'),
+                                      ('relabels', 'export_pseudo_labels.py'),
+                                      ('irn', 'train.py'),
+                                      ('refine', 'export_pseudo_labels.py'),
+                                      ('masks', 'test.py'),
+                                      ('pseudo', 'export_pseudo_labels.py'),
+                                      ('stage3', 'train.py'),
+                                      ('stage3', 'test.py')]
     stage1_ckpt = summary['stages']['stage1']['checkpoint']
     seeds_cfg = load_stage_config(SEEDS, data_root_options(toy))
     train_set = seeds_cfg.train_dataloader.dataset
@@ -376,8 +431,9 @@ def test_refine_stages_and_their_configs(toy, tmp_path):
 
     # relabels: the seed model with the relation-label refiner
     relabels = calls[2]
-    assert relabels[2][:2] == [osp.join(work, 'relabels_export_config.py'),
-                               stage1_ckpt]
+    assert relabels[2][:2] == [
+        osp.join(work, 'relabels_export_config.py'), stage1_ckpt
+    ]
     assert relabels[2][relabels[2].index('--out') + 1] == \
         osp.join(work, 'relabels')
     cfg = _config_of(relabels)
@@ -402,8 +458,9 @@ def test_refine_stages_and_their_configs(toy, tmp_path):
 
     # refine: the walk with the trained IRN, maps stored, labels at 0.22
     refine = calls[4]
-    assert refine[2][:2] == [osp.join(work, 'refine_export_config.py'),
-                             stage1_ckpt]
+    assert refine[2][:2] == [
+        osp.join(work, 'refine_export_config.py'), stage1_ckpt
+    ]
     assert '--save-scores' in refine[2]
     cfg = _config_of(refine)
     refiner = cfg.model.refiner
@@ -418,10 +475,12 @@ def test_refine_stages_and_their_configs(toy, tmp_path):
     masks = calls[5]
     assert masks[2][0] == osp.join(work, 'masks_config.py')
     cfg = _config_of(masks)
-    assert cfg.model == dict(type='StoredMapsInferencer',
-                             maps_dir=osp.join(work, 'refine'),
-                             num_classes=20, bg_threshold=0.22,
-                             fg_threshold=None)
+    assert cfg.model == dict(
+        type='StoredMapsInferencer',
+        maps_dir=osp.join(work, 'refine'),
+        num_classes=20,
+        bg_threshold=0.22,
+        fg_threshold=None)
     assert cfg.test_dataloader == seeds_cfg.test_dataloader
     assert cfg.test_evaluator == seeds_cfg.test_evaluator
     assert 'export_dataloader' not in cfg
@@ -434,8 +493,7 @@ def test_refine_stages_and_their_configs(toy, tmp_path):
     assert cfg.model.type == 'StoredMapsInferencer'
     check_export_set(cfg)
     # stage 3 trains on them
-    assert f"seg_map_path={osp.join(work, 'pseudo')}" in ' '.join(
-        calls[7][2])
+    assert f"seg_map_path={osp.join(work, 'pseudo')}" in ' '.join(calls[7][2])
 
     assert summary['seed_mIoU'] == 45.0 and summary['best_threshold'] == 0.3
     assert summary['mask_mIoU'] == 55.0
@@ -462,12 +520,15 @@ def test_refine_resume_and_fingerprints(toy, tmp_path):
 
     # an IRN option: IRN and everything after it; the relabels stay
     summary = run(irn=['optim_wrapper.optimizer.lr=0.05'])
-    assert statuses(summary) == dict(REFINE_DONE, stage1='skipped',
-                                     seeds='skipped', relabels='skipped')
-    assert [c[:2] for c in tools.take()] == [
-        ('irn', 'train.py'), ('refine', 'export_pseudo_labels.py'),
-        ('masks', 'test.py'), ('pseudo', 'export_pseudo_labels.py'),
-        ('stage3', 'train.py'), ('stage3', 'test.py')]
+    assert statuses(summary) == dict(
+        REFINE_DONE, stage1='skipped', seeds='skipped', relabels='skipped')
+    assert [c[:2]
+            for c in tools.take()] == [('irn', 'train.py'),
+                                       ('refine', 'export_pseudo_labels.py'),
+                                       ('masks', 'test.py'),
+                                       ('pseudo', 'export_pseudo_labels.py'),
+                                       ('stage3', 'train.py'),
+                                       ('stage3', 'test.py')]
     for stage in ('irn', 'refine', 'masks', 'pseudo', 'stage3'):
         assert len(glob.glob(osp.join(work, f'{stage}.stale-*'))) == 1
     assert not glob.glob(osp.join(work, 'relabels.stale-*'))
@@ -483,8 +544,8 @@ def test_refine_resume_and_fingerprints(toy, tmp_path):
     with open(osp.join(work, 'irn', 'last_checkpoint'), 'w') as f:
         f.write(mid)
     summary = run(irn=irn)
-    assert statuses(summary) == dict(REFINE_DONE, stage1='skipped',
-                                     seeds='skipped', relabels='skipped')
+    assert statuses(summary) == dict(
+        REFINE_DONE, stage1='skipped', seeds='skipped', relabels='skipped')
     calls = tools.take()
     assert calls[0][:2] == ('irn', 'train.py') and '--resume' in calls[0][2]
     assert len(glob.glob(osp.join(work, 'irn.stale-*'))) == 1  # resumed
@@ -496,14 +557,15 @@ def test_refine_resume_and_fingerprints(toy, tmp_path):
     summary = run(irn=irn)
     assert summary['stages']['refine']['status'] == 'done'
     assert summary['stages']['masks']['status'] == 'skipped'
-    assert [c[:2] for c in tools.take()] == [
-        ('refine', 'export_pseudo_labels.py')]
+    assert [c[:2]
+            for c in tools.take()] == [('refine', 'export_pseudo_labels.py')]
 
     # mask metrics lost: only the mask evaluation runs again
     os.remove(osp.join(work, 'masks', 'mask_metrics.json'))
     summary = run(irn=irn)
-    assert statuses(summary) == dict(
-        {s: 'skipped' for s in REFINE_DONE}, masks='done')
+    assert statuses(summary) == dict({s: 'skipped'
+                                      for s in REFINE_DONE},
+                                     masks='done')
     assert [c[:2] for c in tools.take()] == [('masks', 'test.py')]
 
     # a fixed --bg-threshold is the masks' export threshold
@@ -515,8 +577,7 @@ def test_refine_resume_and_fingerprints(toy, tmp_path):
 
     # without --refine the pipeline is the plain one, in its own folders
     summary = make_pipeline(work, tools, toy).run()
-    assert list(summary['stages']) == ['stage1', 'seeds', 'pseudo',
-                                       'stage3']
+    assert list(summary['stages']) == ['stage1', 'seeds', 'pseudo', 'stage3']
     assert 'mask_mIoU' not in summary
     # its export reads the stage-1 train set through the test pipeline
     # (whole images), not the training pipeline (resize, crop, flip)
@@ -541,15 +602,28 @@ def test_refine_missing_maps_and_bad_arguments(toy, tmp_path):
     # a test image without refined maps: named, with the fix
     lost = osp.join(work, 'refine', '2008_000002.npz')
     os.remove(lost)
-    with pytest.raises(PipelineError,
-                       match=r'1 of the 4 test images .*2008_000002\.npz'
-                       r'.*test_dataloader'):
+    with pytest.raises(
+            PipelineError,
+            match=r'1 of the 4 test images .*2008_000002\.npz'
+            r'.*test_dataloader'):
         pipe.masks(ckpt, osp.join(work, 'refine'))
     with pytest.raises(StageError, match='add --refine irn'):
-        Pipeline(str(tmp_path / 'w'), 'voc', STAGE1, SEEDS, STAGE3,
-                 cfg_options=dict(irn=['a=1']), runner=tools)
+        Pipeline(
+            str(tmp_path / 'w'),
+            'voc',
+            STAGE1,
+            SEEDS,
+            STAGE3,
+            cfg_options=dict(irn=['a=1']),
+            runner=tools)
     with pytest.raises(StageError, match="refine 'crf' is not one of irn"):
-        Pipeline(str(tmp_path / 'w'), 'voc', STAGE1, SEEDS, STAGE3,
-                 refine='crf', runner=tools)
+        Pipeline(
+            str(tmp_path / 'w'),
+            'voc',
+            STAGE1,
+            SEEDS,
+            STAGE3,
+            refine='crf',
+            runner=tools)
     with pytest.raises(StageError, match='--cfg-options-irn: .* KEY='):
         make_refine_pipeline(str(tmp_path / 'w'), tools, toy, irn=['x'])

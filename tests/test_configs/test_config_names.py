@@ -1,8 +1,8 @@
 # Copyright (c) mmbas contributors. All rights reserved.
 """Config names follow mmseg's pattern and say what the configs hold;
-``configs/bas/metafile.yaml`` (and ``model-index.yml``) point at real
-configs; :func:`mmbas.apis.stages.find_root` finds ``tools/`` and
-``configs/`` in a checkout and in an installed package's ``.mim``."""
+``configs/bas/metafile.yaml`` (and ``model-index.yml``) point at real configs;
+:func:`mmbas.apis.stages.find_root` finds ``tools/`` and ``configs/`` in a
+checkout and in an installed package's ``.mim``."""
 import glob
 import os
 import os.path as osp
@@ -50,8 +50,7 @@ def test_name_pattern(path):
 
 
 @pytest.mark.parametrize(
-    'path', [p for p in method_configs()
-             if TRAIN_NAME.match(osp.basename(p))])
+    'path', [p for p in method_configs() if TRAIN_NAME.match(osp.basename(p))])
 def test_name_matches_content(path):
     """Batch size, schedule and crop in the name are the config's."""
     m = TRAIN_NAME.match(osp.basename(path))
@@ -65,8 +64,8 @@ def test_name_matches_content(path):
         assert cfg.train_cfg.max_iters == sched * 1000
     crop = int(m['crop'])
     crops = [
-        tuple(t['crop_size'] if isinstance(t['crop_size'], (list, tuple))
-              else (t['crop_size'], ) * 2)
+        tuple(t['crop_size'] if isinstance(t['crop_size'], (
+            list, tuple)) else (t['crop_size'], ) * 2)
         for t in cfg.train_dataloader.dataset.pipeline if 'crop_size' in t
     ]
     assert crops and all(c == (crop, crop) for c in crops), crops
@@ -99,13 +98,13 @@ def test_metafile_points_at_configs():
         assert osp.basename(model['Config']) == model['Name'] + '.py'
         assert 'Weights' not in model  # none released by mmbas
         metrics = model['Results']['Metrics']
-        assert metrics and all(
-            isinstance(v, float) for v in metrics.values()), model['Name']
+        assert metrics and all(isinstance(v, float)
+                               for v in metrics.values()), model['Name']
 
 
 def test_readme_names_existing_configs():
-    """Every config the BAS README names exists (and every BAS config is
-    named there)."""
+    """Every config the BAS README names exists (and every BAS config is named
+    there)."""
     with open(osp.join(ROOT, 'configs', 'bas', 'README.md')) as f:
         text = f.read()
     named = set(

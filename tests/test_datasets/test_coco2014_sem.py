@@ -1,6 +1,6 @@
 # Copyright (c) mmbas contributors. All rights reserved.
-"""COCO2014SegDataset reads the layout of tools/dataset_converters/
-coco2014.py (81 classes, stems from ImageSets/<split>.txt)."""
+"""COCO2014SegDataset reads the layout of tools/dataset_converters/ coco2014.py
+(81 classes, stems from ImageSets/<split>.txt)."""
 import importlib.util
 import os.path as osp
 
@@ -43,8 +43,8 @@ def test_val_set_and_loading(coco):
     ds = COCO2014SegDataset(
         data_root=coco['root'],
         ann_file='ImageSets/val2014.txt',
-        data_prefix=dict(img_path='val2014',
-                         seg_map_path='SegmentationClass/val2014'),
+        data_prefix=dict(
+            img_path='val2014', seg_map_path='SegmentationClass/val2014'),
         test_mode=True)
     stems = open(osp.join(coco['root'], 'ImageSets',
                           'val2014.txt')).read().split()
@@ -57,8 +57,10 @@ def test_val_set_and_loading(coco):
     results = LoadAnnotations()(LoadImageFromFile()(dict(info)))
     seg = results['gt_seg_map']
     assert seg.shape == results['img'].shape[:2]
-    exact = [r for r in coco['splits']['val']
-             if osp.basename(r['img_path'])[:-4] == stems[0]][0]
+    exact = [
+        r for r in coco['splits']['val']
+        if osp.basename(r['img_path'])[:-4] == stems[0]
+    ][0]
     labels = set(np.unique(seg)) - {0, 255}
     assert labels == {c + 1 for c in exact['labels']}
 
@@ -66,8 +68,8 @@ def test_val_set_and_loading(coco):
 def test_pseudo_folder(coco, tmp_path):
     ds = COCO2014SegDataset(
         data_root=coco['root'],
-        data_prefix=dict(img_path='train2014',
-                         seg_map_path=str(tmp_path / 'pseudo')))
+        data_prefix=dict(
+            img_path='train2014', seg_map_path=str(tmp_path / 'pseudo')))
     assert len(ds) == 4  # default ann_file ImageSets/train2014.txt
     assert ds.get_data_info(0)['seg_map_path'].startswith(
         str(tmp_path / 'pseudo'))

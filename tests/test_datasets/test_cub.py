@@ -79,12 +79,16 @@ def test_cub_metadata_mode(toy, tmp_path):
     for name, lines in (('image_ids', ids), ('class_labels', labels),
                         ('image_sizes', sizes), ('localization', locs)):
         (meta / f'{name}.txt').write_text('\n'.join(lines) + '\n')
-    ds = _cub(man['root'], split='test',
-              metadata_root=str(tmp_path / 'metadata' / 'CUB'))
+    ds = _cub(
+        man['root'],
+        split='test',
+        metadata_root=str(tmp_path / 'metadata' / 'CUB'))
     ref = _cub(man['root'], split='test')
     assert len(ds) == len(ref) == len(recs)
-    got = {ds.get_data_info(i)['img_path']: ds.get_data_info(i)
-           for i in range(len(ds))}
+    got = {
+        ds.get_data_info(i)['img_path']: ds.get_data_info(i)
+        for i in range(len(ds))
+    }
     for i in range(len(ref)):
         r = ref.get_data_info(i)
         np.testing.assert_allclose(got[r['img_path']]['gt_bboxes'],
@@ -94,20 +98,24 @@ def test_cub_metadata_mode(toy, tmp_path):
     # id missing from localization.txt -> error naming id and file
     (meta / 'localization.txt').write_text('\n'.join(locs[1:]) + '\n')
     with pytest.raises(ValueError, match=f"{ids[0]}.*localization.txt"):
-        _cub(man['root'], split='test',
-             metadata_root=str(tmp_path / 'metadata' / 'CUB'))
+        _cub(
+            man['root'],
+            split='test',
+            metadata_root=str(tmp_path / 'metadata' / 'CUB'))
     # box outside the image (image_sizes.txt known)
     bad = locs[:]
     bad[0] = f"{ids[0]},0,0,{recs[0]['width'] + 20},5"
     (meta / 'localization.txt').write_text('\n'.join(bad) + '\n')
     with pytest.raises(ValueError, match=f'{ids[0]}.*outside the image'):
-        _cub(man['root'], split='test',
-             metadata_root=str(tmp_path / 'metadata' / 'CUB'))
+        _cub(
+            man['root'],
+            split='test',
+            metadata_root=str(tmp_path / 'metadata' / 'CUB'))
 
 
 def test_cub_errors(toy, tmp_path):
-    with pytest.raises(FileNotFoundError,
-                       match='CUB_200_2011 folder.*make_toy_data'):
+    with pytest.raises(
+            FileNotFoundError, match='CUB_200_2011 folder.*make_toy_data'):
         _cub(str(tmp_path / 'missing'))
     root = _copy(toy, tmp_path)
     # negative width in bounding_boxes.txt
@@ -117,25 +125,31 @@ def test_cub_errors(toy, tmp_path):
     lines[0] = f'{first_id} 10.0 10.0 -5.0 4.0'
     open(path, 'w').write('\n'.join(lines) + '\n')
     with pytest.raises(ValueError, match=f'image {first_id} .*negative'):
-        _cub(root, split='train' if toy['cub']['splits']['train'][0]['id']
-             == first_id else 'test')
+        _cub(
+            root,
+            split='train'
+            if toy['cub']['splits']['train'][0]['id'] == first_id else 'test')
     # id listed in images.txt but missing from image_class_labels.txt
     path = osp.join(root, 'image_class_labels.txt')
     lines = open(path).read().splitlines()
     open(path, 'w').write('\n'.join(lines[1:]) + '\n')
-    with pytest.raises(ValueError,
-                       match='image id 1 .*image_class_labels.txt'):
+    with pytest.raises(
+            ValueError, match='image id 1 .*image_class_labels.txt'):
         _cub(root)
     # mask-image size mismatch names the image
     shutil.rmtree(root)
     shutil.rmtree(tmp_path / 'segmentations')
     root = _copy(toy, tmp_path)
-    ds = _cub(root, split='test', mask_dir='../segmentations',
-              pipeline=[dict(type='LoadImageFromFile'),
-                         dict(type='LoadWSOLAnnotations')])
+    ds = _cub(
+        root,
+        split='test',
+        mask_dir='../segmentations',
+        pipeline=[
+            dict(type='LoadImageFromFile'),
+            dict(type='LoadWSOLAnnotations')
+        ])
     info = ds.get_data_info(0)
     cv2.imwrite(info['mask_paths'][0], np.zeros((7, 9), np.uint8))
-    with pytest.raises(ValueError,
-                       match=f"image {info['img_path']} is"):
+    with pytest.raises(ValueError, match=f"image {info['img_path']} is"):
         ds[0]
     assert os.path.isfile(info['img_path'])

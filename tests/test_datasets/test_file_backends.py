@@ -1,7 +1,9 @@
 # Copyright (c) mmbas contributors. All rights reserved.
-"""Datasets and loading transforms read every file through mmengine
-``fileio``: a toy VOC and a toy CUB served by an in-memory backend (no
-local path of them exists) load like the local copies."""
+"""Datasets and loading transforms read every file through mmengine ``fileio``:
+
+a toy VOC and a toy CUB served by an in-memory backend (no local path of them
+exists) load like the local copies.
+"""
 import os
 import os.path as osp
 from typing import Dict
@@ -17,8 +19,10 @@ _FILES: Dict[str, bytes] = {}
 
 
 class MemoryBackend(BaseStorageBackend):
-    """Files held in :data:`_FILES`; a folder exists when a file lies
-    under it. Counts its reads in ``reads``."""
+    """Files held in :data:`_FILES`; a folder exists when a file lies under it.
+
+    Counts its reads in ``reads``.
+    """
 
     reads = 0
 
@@ -89,8 +93,8 @@ def _pipeline(backend_args):
 
 
 def _same(local, remote, root_local, root_remote):
-    """Same samples, paths moved from one root to the other, and the
-    loaded arrays equal."""
+    """Same samples, paths moved from one root to the other, and the loaded
+    arrays equal."""
     assert len(local) == len(remote) > 0
     assert local.metainfo['classes'] == remote.metainfo['classes']
     for i in range(len(local)):

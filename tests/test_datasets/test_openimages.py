@@ -22,11 +22,14 @@ def test_openimages_train(toy):
 
 def test_openimages_masks(toy):
     man = toy['openimages']
-    ds = _oi(toy, split='test', pipeline=[
-        dict(type='LoadImageFromFile'),
-        dict(type='LoadWSOLAnnotations'),
-        dict(type='PackBASInputs')
-    ])
+    ds = _oi(
+        toy,
+        split='test',
+        pipeline=[
+            dict(type='LoadImageFromFile'),
+            dict(type='LoadWSOLAnnotations'),
+            dict(type='PackBASInputs')
+        ])
     recs = man['splits']['test']
     assert len(ds) == len(recs)
     for i, rec in enumerate(recs):
@@ -51,17 +54,18 @@ def test_openimages_mask_resize_option(toy, tmp_path):
     ds = _oi(toy, split='val')
     info = ds.get_data_info(0)
     mask = cv2.imread(info['mask_paths'][0], cv2.IMREAD_GRAYSCALE)
-    small = cv2.resize(mask, (mask.shape[1] // 2, mask.shape[0] // 2),
-                       interpolation=cv2.INTER_NEAREST)
+    small = cv2.resize(
+        mask, (mask.shape[1] // 2, mask.shape[0] // 2),
+        interpolation=cv2.INTER_NEAREST)
     path = str(tmp_path / 'small.png')
     cv2.imwrite(path, small)
     from mmcv.transforms import LoadImageFromFile
     from mmseg.registry import TRANSFORMS
-    results = LoadImageFromFile()(dict(img_path=info['img_path'],
-                                       mask_paths=[path]))
+    results = LoadImageFromFile()(
+        dict(img_path=info['img_path'], mask_paths=[path]))
     with pytest.raises(ValueError, match='mask_size_mismatch'):
         TRANSFORMS.build(dict(type='LoadWSOLAnnotations'))(dict(results))
     out = TRANSFORMS.build(
-        dict(type='LoadWSOLAnnotations',
-             mask_size_mismatch='resize'))(dict(results))
+        dict(type='LoadWSOLAnnotations', mask_size_mismatch='resize'))(
+            dict(results))
     assert out['gt_mask'].shape == results['img'].shape[:2]

@@ -27,11 +27,13 @@ def test_backbone_and_bias_multipliers_compose():
     wrapper = build_optim_wrapper(
         model,
         dict(
-            optimizer=dict(type='SGD', lr=1e-2, momentum=0.9,
-                           weight_decay=5e-4),
+            optimizer=dict(
+                type='SGD', lr=1e-2, momentum=0.9, weight_decay=5e-4),
             constructor='BASOptimWrapperConstructor',
-            paramwise_cfg=dict(custom_keys={'backbone': dict(lr_mult=0.1)},
-                               bias_lr_mult=2.0, norm_decay_mult=0.0)))
+            paramwise_cfg=dict(
+                custom_keys={'backbone': dict(lr_mult=0.1)},
+                bias_lr_mult=2.0,
+                norm_decay_mult=0.0)))
     got = lrs_by_name(model, wrapper)
     assert got['backbone.0.weight'] == (pytest.approx(1e-3), 5e-4)
     assert got['backbone.0.bias'] == (pytest.approx(2e-3), 5e-4)
@@ -52,7 +54,8 @@ def test_default_constructor_would_drop_the_bias_multiplier():
         model,
         dict(
             optimizer=dict(type='SGD', lr=1e-2, weight_decay=5e-4),
-            paramwise_cfg=dict(custom_keys={'backbone': dict(lr_mult=0.1)},
-                               bias_lr_mult=2.0)))
+            paramwise_cfg=dict(
+                custom_keys={'backbone': dict(lr_mult=0.1)},
+                bias_lr_mult=2.0)))
     assert lrs_by_name(model, wrapper)['backbone.0.bias'][0] == \
         pytest.approx(1e-3)

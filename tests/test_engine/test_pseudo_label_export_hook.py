@@ -1,6 +1,6 @@
 # Copyright (c) mmbas contributors. All rights reserved.
-"""PseudoLabelExportHook in a real test run (the export session of the
-export tool)."""
+"""PseudoLabelExportHook in a real test run (the export session of the export
+tool)."""
 import json
 import os
 import os.path as osp
@@ -29,10 +29,10 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 @pytest.fixture(scope='module')
 def setup(tmp_path_factory):
     init_default_scope('mmseg')
-    setup = make_export_setup(str(tmp_path_factory.mktemp('hook')),
-                              num_train=5)
-    setup['seed_config'] = make_seed_setup(setup, fusion=False, crf=False,
-                                           scales=(1.0, 0.5))
+    setup = make_export_setup(
+        str(tmp_path_factory.mktemp('hook')), num_train=5)
+    setup['seed_config'] = make_seed_setup(
+        setup, fusion=False, crf=False, scales=(1.0, 0.5))
     return setup
 
 
@@ -64,8 +64,9 @@ def test_hook_writes_the_export_pngs_and_skips_before_inference(
     model.test_step = lambda data: calls.append(1) or real(data)
     runner.test()
     n = len(runner.test_dataloader.dataset)
-    hook = [h for h in runner.hooks
-            if type(h).__name__ == 'PseudoLabelExportHook'][0]
+    hook = [
+        h for h in runner.hooks if type(h).__name__ == 'PseudoLabelExportHook'
+    ][0]
     assert len(calls) == n
     assert hook.summary['written'] == n and hook.summary['failed'] == 0
     assert not osp.exists(osp.join(out, '.tmp'))
@@ -75,9 +76,13 @@ def test_hook_writes_the_export_pngs_and_skips_before_inference(
     seed_model = MODELS.build(cfg.model)
     load_checkpoint_strict(seed_model, setup['checkpoint'])
     ref = str(tmp_path / 'tool')
-    export_pseudo_labels(seed_model.eval(), build_export_dataset(cfg)[0],
-                         ref, save_scores=True, num_workers=0,
-                         progress=False)
+    export_pseudo_labels(
+        seed_model.eval(),
+        build_export_dataset(cfg)[0],
+        ref,
+        save_scores=True,
+        num_workers=0,
+        progress=False)
     assert _files(out) == _files(ref) and len(_files(ref)) == 2 * n
 
     # a second run skips the finished images BEFORE inference; a torn temp
@@ -140,11 +145,17 @@ def test_two_ranks_count_each_image_once(setup, tmp_path):
     """5 images on 2 ranks: mmengine's sampler pads rank 1 with a repeat of
     the first image; the summary still counts 5 images, and the masks
     equal a single-process run's."""
-    ids = [ln.strip() for ln in open(osp.join(
-        setup['data_root'], 'ImageSets', 'Segmentation', 'train.txt'))]
+    ids = [
+        ln.strip() for ln in open(
+            osp.join(setup['data_root'], 'ImageSets', 'Segmentation',
+                     'train.txt'))
+    ]
     assert len(ids) % 2 == 1, ids
-    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHON=sys.executable,
-               PORT=_free_port())
+    env = dict(
+        os.environ,
+        OMP_NUM_THREADS='1',
+        PYTHON=sys.executable,
+        PORT=_free_port())
     env['PYTHONPATH'] = ROOT + os.pathsep + env.get('PYTHONPATH', '')
     outs = {}
     for nproc in (1, 2):
@@ -161,12 +172,13 @@ def test_two_ranks_count_each_image_once(setup, tmp_path):
         if nproc == 2:
             cmd.append('2')
         cmd += ['--work-dir', str(tmp_path / f'work{nproc}')]
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True,
-                              timeout=300)
+        proc = subprocess.run(
+            cmd, env=env, capture_output=True, text=True, timeout=300)
         assert proc.returncode == 0, proc.stderr[-3000:]
         outs[nproc] = out
-    one, two = (json.load(open(osp.join(outs[k], 'export_summary.json')))
-                for k in (1, 2))
+    one, two = (
+        json.load(open(osp.join(outs[k], 'export_summary.json')))
+        for k in (1, 2))
     assert one['written'] == two['written'] == len(ids)
     assert two['class_pixels'] == one['class_pixels']
     assert _files(outs[2]) == _files(outs[1])

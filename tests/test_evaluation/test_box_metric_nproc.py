@@ -9,8 +9,11 @@ def _samples(n=10):
     out = []
     for i in range(n):
         m = rng.random((12, 12)).repeat(3, 0).repeat(3, 1)
-        out.append(dict(pred_loc_map=m, img_path=f'{i}.jpg',
-                        gt_bboxes=np.array([[2., 3., 20., 30.]])))
+        out.append(
+            dict(
+                pred_loc_map=m,
+                img_path=f'{i}.jpg',
+                gt_bboxes=np.array([[2., 3., 20., 30.]])))
     return out
 
 

@@ -25,8 +25,7 @@ def test_iou_degenerate_and_disjoint():
 def test_iou_matrix_multiple_gt():
     iou = pairwise_iou_inclusive([[0, 0, 1, 1], [2, 2, 3, 3]],
                                  [[0, 0, 1, 1], [2, 2, 3, 3], [0, 0, 3, 3]])
-    np.testing.assert_array_equal(
-        iou, [[1, 0, 4 / 16], [0, 1, 4 / 16]])
+    np.testing.assert_array_equal(iou, [[1, 0, 4 / 16], [0, 1, 4 / 16]])
 
 
 def test_validate_gt_boxes_ok_border():

@@ -3,8 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from mmbas.evaluation.functional import (official_box_ious,
-                                         official_thresholds)
+from mmbas.evaluation.functional import official_box_ious, official_thresholds
 from mmbas.evaluation.metrics import (WSOLBoxMetric, WSOLMaskMetric,
                                       WSOLPaperMetric)
 
@@ -20,14 +19,15 @@ def make_samples(n=6, size=24, seed=0):
         gt = [[x0, y0, x0 + 7, y0 + 7]] if i % 2 else [[0, 0, 5, 5]]
         score = torch.zeros(10)
         score[i % 10] = 1.
-        out.append(dict(
-            img_path=f'img_{i}.jpg',
-            pred_loc_map=dict(data=torch.from_numpy(m)[None]),
-            gt_bboxes=torch.tensor(gt, dtype=torch.float32),
-            gt_label=torch.tensor([i % 3]),
-            pred_score=score,
-            gt_mask=torch.from_numpy(m > 0.5),
-        ))
+        out.append(
+            dict(
+                img_path=f'img_{i}.jpg',
+                pred_loc_map=dict(data=torch.from_numpy(m)[None]),
+                gt_bboxes=torch.tensor(gt, dtype=torch.float32),
+                gt_label=torch.tensor([i % 3]),
+                pred_score=score,
+                gt_mask=torch.from_numpy(m > 0.5),
+            ))
     return out
 
 
@@ -46,14 +46,15 @@ def test_box_metric_matches_functional():
     metric.process({}, samples[3:])
     res = metric.evaluate(len(samples))
     thr = official_thresholds(0.05)
-    v1 = np.stack([official_box_ious(s['pred_loc_map']['data'][0].numpy(),
-                                     s['gt_bboxes'].numpy(), thr)[0]
-                   for s in samples])
+    v1 = np.stack([
+        official_box_ious(s['pred_loc_map']['data'][0].numpy(),
+                          s['gt_bboxes'].numpy(), thr)[0] for s in samples
+    ])
     curve = (v1 >= 0.5).mean(0) * 100
     assert res['MaxBoxAcc'] == curve.max()
     assert res['MaxBoxAcc_threshold'] == thr[int(np.argmax(curve))]
-    assert res['MaxBoxAccV2'] == pytest.approx(np.mean(
-        [res[f'MaxBoxAccV2_IoU{d}'] for d in (30, 50, 70)]))
+    assert res['MaxBoxAccV2'] == pytest.approx(
+        np.mean([res[f'MaxBoxAccV2_IoU{d}'] for d in (30, 50, 70)]))
     for key in ('MaxBoxAccV2_IoU30_threshold', 'MaxBoxAccV2_IoU70_threshold'):
         assert key in res
     assert all(isinstance(v, float) for v in res.values())

@@ -34,8 +34,9 @@ def slow_reference(scoremap, gt_boxes, thresholds, multi_contour):
             boxes = []
             for c in contours:
                 x, y, w, h = cv2.boundingRect(c)
-                boxes.append([x, y, min(x + w, width - 1),
-                              min(y + h, height - 1)])
+                boxes.append(
+                    [x, y, min(x + w, width - 1),
+                     min(y + h, height - 1)])
         best.append(pairwise_iou_inclusive(boxes, gt_boxes).max())
     return np.array(best)
 
@@ -133,8 +134,8 @@ def test_v2_picks_a_threshold_per_delta():
     np.testing.assert_array_equal(v2, [16 / 49, 16 / 49, 9 / 16])
     ious = np.stack([v2, [1., 1., 0.]])  # second image, hand-made
     curves = box_accuracy_curves(ious, (30, 50, 70))
-    np.testing.assert_array_equal(
-        curves, [[100, 100, 50], [50, 50, 50], [50, 50, 0]])
+    np.testing.assert_array_equal(curves,
+                                  [[100, 100, 50], [50, 50, 50], [50, 50, 0]])
     res = max_box_acc(ious, thr, (30, 50, 70))
     assert res['acc_30'] == 100 and res['thr_30'] == 0.
     assert res['acc_50'] == 50 and res['thr_50'] == 0.
@@ -159,8 +160,8 @@ def test_bad_inputs_name_the_image():
     with pytest.raises(ValueError, match='inf'):
         official_box_ious(np.full((5, 5), np.inf), [[0, 0, 3, 3]], [0.])
     with pytest.raises(ValueError, match='outside'):
-        official_box_ious(np.full((5, 5), 2.), [[0, 0, 3, 3]], [0.],
-                          normalize=False)
+        official_box_ious(
+            np.full((5, 5), 2.), [[0, 0, 3, 3]], [0.], normalize=False)
 
 
 @pytest.mark.parametrize('method', ['auto', 'contours'])

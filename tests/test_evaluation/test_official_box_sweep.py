@@ -33,8 +33,8 @@ def test_extension_is_built_where_a_compiler_is():
 # --------------------------------------------------------------------------
 def smooth(rng, h, w, grid=None):
     gh, gw = grid or (int(rng.integers(2, 9)), int(rng.integers(2, 9)))
-    return cv2.resize(rng.random((gh, gw)), (w, h),
-                      interpolation=cv2.INTER_LINEAR)
+    return cv2.resize(
+        rng.random((gh, gw)), (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 def rings(h, w, period, cy=None, cx=None, square=False):
@@ -53,8 +53,7 @@ def family_maps(family, rng, count):
     for i in range(count):
         h, w = (int(v) for v in rng.integers(3, 50, 2))
         if family == 'cam':  # smooth CAM-like, some with a little noise
-            m = smooth(rng, h, w) + (0.02 * rng.random((h, w)) if i % 2
-                                     else 0)
+            m = smooth(rng, h, w) + (0.02 * rng.random((h, w)) if i % 2 else 0)
         elif family == 'noise':
             m = rng.random((h, w))
         elif family == 'plateaus':
@@ -62,8 +61,7 @@ def family_maps(family, rng, count):
         elif family == 'holes':  # ring-shaped ridges around basins
             m = np.abs(np.sin(smooth(rng, h, w) * float(rng.uniform(8, 25))))
         elif family == 'nested':  # rings in holes in rings, graded levels
-            r, band = rings(h, w, int(rng.integers(1, 4)),
-                            square=bool(i % 2))
+            r, band = rings(h, w, int(rng.integers(1, 4)), square=bool(i % 2))
             m = band * (1 + r) if i % 3 else band + 0.1 * r
         elif family == 'pixels':  # isolated single pixels, some diagonal
             m = (rng.random((h, w)) < 0.12) * rng.random((h, w))
@@ -77,8 +75,8 @@ def family_maps(family, rng, count):
             m[d, d] = 1.0  # diagonal line: 8-connected only
             m[d[::-1], d] = np.maximum(m[d[::-1], d], 0.2)
         elif family == 'diagonal':  # checkerboards: diagonal connections
-            m = ((np.indices((h, w)).sum(0) % 2) *
-                 (1 + (rng.random((h, w)) < 0.3)))
+            m = ((np.indices((h, w)).sum(0) % 2) * (1 + (rng.random(
+                (h, w)) < 0.3)))
         elif family == 'border':  # blocks and frames touching the border
             m = np.zeros((h, w))
             m[:int(rng.integers(1, h)), :int(rng.integers(1, w))] = 1
@@ -113,10 +111,9 @@ def random_gt(rng, h, w):
 
 
 def assert_same(m, gt, thr, normalize=True):
-    r1, r2 = official_box_ious(m, gt, thr, normalize=normalize,
-                               method='contours')
-    f1, f2 = official_box_ious(m, gt, thr, normalize=normalize,
-                               method='sweep')
+    r1, r2 = official_box_ious(
+        m, gt, thr, normalize=normalize, method='contours')
+    f1, f2 = official_box_ious(m, gt, thr, normalize=normalize, method='sweep')
     np.testing.assert_array_equal(f1, r1, err_msg='MaxBoxAcc (largest)')
     np.testing.assert_array_equal(f2, r2, err_msg='MaxBoxAccV2 (all)')
 
@@ -198,20 +195,24 @@ def test_nan_and_huge_thresholds_follow_numpy():
 @pytest.mark.parametrize('method', ['sweep', 'contours'])
 def test_errors_are_the_same_for_both_methods(method):
     with pytest.raises(ValueError, match='x.png'):
-        official_box_ious(np.zeros((5, 5)), [[0, 0, 7, 3]], [0.],
-                          name='x.png', method=method)
+        official_box_ious(
+            np.zeros((5, 5)), [[0, 0, 7, 3]], [0.],
+            name='x.png',
+            method=method)
     with pytest.raises(ValueError, match='inf'):
-        official_box_ious(np.full((5, 5), -np.inf), [[0, 0, 3, 3]], [0.],
-                          method=method)
+        official_box_ious(
+            np.full((5, 5), -np.inf), [[0, 0, 3, 3]], [0.], method=method)
     with pytest.raises(ValueError, match='outside'):
-        official_box_ious(np.full((5, 5), 2.), [[0, 0, 3, 3]], [0.],
-                          normalize=False, method=method)
+        official_box_ious(
+            np.full((5, 5), 2.), [[0, 0, 3, 3]], [0.],
+            normalize=False,
+            method=method)
     with pytest.raises(ValueError, match='expected one non-empty'):
-        official_box_ious(np.zeros((2, 3, 4)), [[0, 0, 1, 1]], [0.],
-                          method=method)
+        official_box_ious(
+            np.zeros((2, 3, 4)), [[0, 0, 1, 1]], [0.], method=method)
     with pytest.raises(ValueError, match='No ground-truth box'):
-        official_box_ious(np.zeros((5, 5)), np.zeros((0, 4)), [0.],
-                          method=method)
+        official_box_ious(
+            np.zeros((5, 5)), np.zeros((0, 4)), [0.], method=method)
 
 
 def test_method_argument():
@@ -245,8 +246,12 @@ def test_extension_checks_its_buffers():
 
 def test_metric_method_option():
     rng = np.random.default_rng(1)
-    samples = [dict(pred_loc_map=smooth(rng, 30, 40), img_path=f'{i}.jpg',
-                    gt_bboxes=random_gt(rng, 30, 40)) for i in range(6)]
+    samples = [
+        dict(
+            pred_loc_map=smooth(rng, 30, 40),
+            img_path=f'{i}.jpg',
+            gt_bboxes=random_gt(rng, 30, 40)) for i in range(6)
+    ]
     results = []
     for method in ('auto', 'contours'):
         metric = WSOLBoxMetric(step=0.05, method=method)

@@ -123,5 +123,5 @@ def test_matches_slow_reference():
         x = np.sort(rng.integers(0, w, (2, 2)), 1)
         y = np.sort(rng.integers(0, h, (2, 2)), 1)
         gt = np.stack([x[:, 0], y[:, 0], x[:, 1], y[:, 1]], 1)
-        np.testing.assert_array_equal(paper_box_ious(m, gt, thr),
-                                      slow_reference(m, gt, thr))
+        np.testing.assert_array_equal(
+            paper_box_ious(m, gt, thr), slow_reference(m, gt, thr))

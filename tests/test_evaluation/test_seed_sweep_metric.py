@@ -30,8 +30,8 @@ def _iou_metric(samples, t):
     metric.dataset_meta = dict(classes=CLASSES)
     dss = []
     for s in samples:
-        logits = torch.cat([torch.full_like(s['loc_maps'][:1], t),
-                            s['loc_maps']])
+        logits = torch.cat(
+            [torch.full_like(s['loc_maps'][:1], t), s['loc_maps']])
         ds = SegDataSample()
         ds.gt_sem_seg = PixelData(data=s['gt_sem_seg']['data'])
         ds.pred_sem_seg = PixelData(data=logits.argmax(0, keepdim=True))
@@ -70,8 +70,8 @@ def test_confusion_exact_and_default_thresholds():
         t = np.float32(metric.thresholds[k])
         ref = np.zeros((4, 4), np.int64)
         for s in samples:
-            logits = torch.cat([torch.full_like(s['loc_maps'][:1],
-                                                float(t)), s['loc_maps']])
+            logits = torch.cat(
+                [torch.full_like(s['loc_maps'][:1], float(t)), s['loc_maps']])
             p = logits.argmax(0).numpy().ravel()
             g = s['gt_sem_seg']['data'].numpy().ravel()
             v = g != 255
@@ -97,8 +97,11 @@ def test_errors():
     metric = SeedSweepMetric(thresholds=[0.3])
     metric.dataset_meta = dict(classes=CLASSES)
     with pytest.raises(ValueError, match='foreground classes'):
-        metric.process({}, [dict(loc_maps=torch.zeros(5, 4, 4),
-                                 gt_sem_seg=dict(data=torch.zeros(1, 4, 4)))])
+        metric.process({}, [
+            dict(
+                loc_maps=torch.zeros(5, 4, 4),
+                gt_sem_seg=dict(data=torch.zeros(1, 4, 4)))
+        ])
     with pytest.raises(ValueError, match='increasing'):
         SeedSweepMetric(thresholds=[0.3, 0.2])
 
@@ -108,8 +111,8 @@ def _reference_class_iou(samples, t):
     ``argmax([t, maps])``, counted pixel by pixel."""
     conf = np.zeros((4, 4), np.int64)
     for s in samples:
-        logits = torch.cat([torch.full_like(s['loc_maps'][:1], float(t)),
-                            s['loc_maps']])
+        logits = torch.cat(
+            [torch.full_like(s['loc_maps'][:1], float(t)), s['loc_maps']])
         p = logits.argmax(0).numpy().ravel()
         g = s['gt_sem_seg']['data'].numpy().ravel()
         v = g != 255
@@ -127,9 +130,8 @@ def test_per_class_iou_at_best_threshold():
     metric.process({}, samples)
     res = metric.evaluate(len(samples))  # prefixed, as tools/test.py dumps
     ref = _reference_class_iou(samples, res['sweep/best_threshold'])
-    assert [k for k in res if k.startswith('sweep/IoU.')] == [
-        f'sweep/IoU.{c}' for c in CLASSES
-    ]
+    assert [k for k in res if k.startswith('sweep/IoU.')
+            ] == [f'sweep/IoU.{c}' for c in CLASSES]
     for c, v in zip(CLASSES, ref):
         assert res[f'sweep/IoU.{c}'] == pytest.approx(v, abs=0.005)
     # mIoU is their mean (up to the 2-decimal rounding of each)

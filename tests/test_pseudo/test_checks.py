@@ -17,8 +17,8 @@ from mmbas.testing import make_voc
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOY = osp.join(ROOT, 'configs', 'toy', 'deeplabv3plus_r18_toy.py')
 _spec = importlib.util.spec_from_file_location(
-    'check_pseudo_masks', osp.join(ROOT, 'tools', 'misc',
-                                   'check_pseudo_masks.py'))
+    'check_pseudo_masks',
+    osp.join(ROOT, 'tools', 'misc', 'check_pseudo_masks.py'))
 _tool = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_tool)
 main = _tool.main
@@ -30,11 +30,13 @@ def setup(tmp_path):
     data_root = str(tmp_path / 'VOCdevkit' / 'VOC2012')
     pseudo = str(tmp_path / 'pseudo')
     os.makedirs(pseudo)
-    ids = open(osp.join(data_root, 'ImageSets', 'Segmentation',
-                        'trainaug.txt')).read().split()
+    ids = open(
+        osp.join(data_root, 'ImageSets', 'Segmentation',
+                 'trainaug.txt')).read().split()
     for i in ids:  # "pseudo masks" = the toy aug masks
-        shutil.copy(osp.join(data_root, 'SegmentationClassAug', f'{i}.png'),
-                    osp.join(pseudo, f'{i}.png'))
+        shutil.copy(
+            osp.join(data_root, 'SegmentationClassAug', f'{i}.png'),
+            osp.join(pseudo, f'{i}.png'))
     opts = {
         'train_dataloader.dataset.data_root': data_root,
         'train_dataloader.dataset.data_prefix.seg_map_path': pseudo
@@ -53,8 +55,8 @@ def test_ok_and_cli(setup, capsys):
     assert report['num_images'] == len(ids) == 9
     assert report['mask_dir'] == pseudo
     assert 1 <= report['max_label'] <= 20
-    assert main([TOY, '--cfg-options'] +
-                [f'{k}={v}' for k, v in opts.items()]) == 0
+    assert main([TOY, '--cfg-options'] + [f'{k}={v}'
+                                          for k, v in opts.items()]) == 0
     assert 'pseudo-mask check ok: 9 masks' in capsys.readouterr().out
 
 
@@ -77,8 +79,8 @@ def test_problems_are_listed_with_the_fix(setup, capsys):
     assert f'{ids[3]}.png (values [40])' in msg
     assert 'outside 0..20 and 255' in msg
     assert msg.count('fix:') == 3
-    assert main([TOY, '--cfg-options'] +
-                [f'{k}={v}' for k, v in opts.items()]) == 1
+    assert main([TOY, '--cfg-options'] + [f'{k}={v}'
+                                          for k, v in opts.items()]) == 1
     assert 'pseudo-mask check failed' in capsys.readouterr().err
 
 

@@ -41,8 +41,7 @@ def seed_model(setup, cfg):
     """The tiny BAS model in a SeedInferencer (3 scales + flip)."""
     from mmseg.registry import MODELS
     model = MODELS.build(
-        dict(type='SeedInferencer', module=cfg.model,
-             scales=[1.0, 0.5, 1.5]))
+        dict(type='SeedInferencer', module=cfg.model, scales=[1.0, 0.5, 1.5]))
     load_checkpoint_strict(model, setup['checkpoint'])
     return model.eval()
 
@@ -87,8 +86,8 @@ def test_summary_hand_checked(dataset, items, tmp_path):
     out = str(tmp_path / 'out')
 
     def export_stub(ds):
-        return export_pseudo_labels(StubSeedModel(20), ds, out,
-                                    num_workers=0, progress=False)
+        return export_pseudo_labels(
+            StubSeedModel(20), ds, out, num_workers=0, progress=False)
 
     sub = dataset.get_subset([0, 1, 2])
     summary = export_stub(sub)
@@ -106,8 +105,8 @@ def test_summary_hand_checked(dataset, items, tmp_path):
     assert list(summary['class_pixels'].values()) == expected.tolist()
     assert summary['total_pixels'] == expected.sum()
     share = summary['class_pixel_share']
-    assert share['background'] == pytest.approx(expected[0] / expected.sum(),
-                                                abs=1e-6)
+    assert share['background'] == pytest.approx(
+        expected[0] / expected.sum(), abs=1e-6)
     on_disk = json.load(open(osp.join(out, 'export_summary.json')))
     assert on_disk['class_pixels'] == summary['class_pixels']
     # rerun: everything written is skipped before inference
@@ -132,23 +131,25 @@ def test_shards_cover_the_list_once(dataset, tmp_path):
     add up to the list, every image once."""
     out = str(tmp_path / 'out')
     counts = [
-        export_pseudo_labels(StubSeedModel(20), dataset, out,
-                             num_workers=0, progress=False, rank=r,
-                             world_size=4)['rank_counts']
-        for r in range(4)
+        export_pseudo_labels(
+            StubSeedModel(20),
+            dataset,
+            out,
+            num_workers=0,
+            progress=False,
+            rank=r,
+            world_size=4)['rank_counts'] for r in range(4)
     ]
-    assert [c['shard'] for c in counts] == [
-        len(range(r, len(dataset), 4)) for r in range(4)]
+    assert [c['shard'] for c in counts
+            ] == [len(range(r, len(dataset), 4)) for r in range(4)]
     assert sum(c['written'] for c in counts) == len(dataset)
 
 
-def test_interrupted_export_resumes_byte_identical(seed_model, dataset,
-                                                   items, tmp_path,
-                                                   interrupt_writes):
+def test_interrupted_export_resumes_byte_identical(seed_model, dataset, items,
+                                                   tmp_path, interrupt_writes):
     kw = dict(save_scores=True, num_workers=0, progress=False)
     ref = str(tmp_path / 'ref')
-    export_pseudo_labels(seed_model, dataset, ref,
-                         **dict(kw, num_workers=1))
+    export_pseudo_labels(seed_model, dataset, ref, **dict(kw, num_workers=1))
     reference = read_dir(ref)
     assert len(reference) == 2 * len(items)
 
@@ -197,8 +198,7 @@ def test_unwritable_out_dir(dataset, tmp_path):
     blocker = tmp_path / 'file'
     blocker.write_text('x')
     with pytest.raises(ExportError, match='is not writable'):
-        export_pseudo_labels(StubSeedModel(), dataset,
-                             str(blocker / 'out'))
+        export_pseudo_labels(StubSeedModel(), dataset, str(blocker / 'out'))
 
 
 def test_wrong_checkpoint(setup, cfg, seed_model, tmp_path):
@@ -215,9 +215,10 @@ def test_wrong_checkpoint(setup, cfg, seed_model, tmp_path):
     sd['extra.weight'] = torch.zeros(1)
     path = str(tmp_path / 'keys.pth')
     torch.save(sd, path)
-    with pytest.raises(CheckpointMismatchError,
-                       match=r'1 missing keys: head.generator'
-                       r'.weight; 1 unexpected keys: extra.weight'):
+    with pytest.raises(
+            CheckpointMismatchError,
+            match=r'1 missing keys: head.generator'
+            r'.weight; 1 unexpected keys: extra.weight'):
         load_checkpoint_strict(bas_model, path)
     # a file whose unpickling would run code is read weights-only
     marker = tmp_path / 'ran'
@@ -227,8 +228,9 @@ def test_wrong_checkpoint(setup, cfg, seed_model, tmp_path):
         def __reduce__(self):
             return (open, (str(marker), 'w'))
 
-    torch.save(dict(state_dict=bas_model.state_dict(), meta=Payload()),
-               str(tmp_path / 'evil.pth'))
+    torch.save(
+        dict(state_dict=bas_model.state_dict(), meta=Payload()),
+        str(tmp_path / 'evil.pth'))
     load_checkpoint_strict(bas_model, str(tmp_path / 'evil.pth'))
     assert not marker.exists()
 
@@ -237,17 +239,17 @@ def test_masks_load_in_pascal_voc_dataset(setup, seed_model, dataset, items,
                                           tmp_path):
     from mmseg.datasets import PascalVOCDataset
     out = str(tmp_path / 'masks')
-    export_pseudo_labels(seed_model, dataset, out, num_workers=0,
-                         progress=False)
-    ds = PascalVOCDataset(data_root=setup['data_root'],
-                          data_prefix=dict(img_path='JPEGImages',
-                                           seg_map_path=out),
-                          ann_file='ImageSets/Segmentation/trainaug.txt',
-                          pipeline=[
-                              dict(type='LoadImageFromFile'),
-                              dict(type='LoadAnnotations'),
-                              dict(type='PackSegInputs')
-                          ])
+    export_pseudo_labels(
+        seed_model, dataset, out, num_workers=0, progress=False)
+    ds = PascalVOCDataset(
+        data_root=setup['data_root'],
+        data_prefix=dict(img_path='JPEGImages', seg_map_path=out),
+        ann_file='ImageSets/Segmentation/trainaug.txt',
+        pipeline=[
+            dict(type='LoadImageFromFile'),
+            dict(type='LoadAnnotations'),
+            dict(type='PackSegInputs')
+        ])
     assert len(ds) == len(items)
     for i in range(len(ds)):
         sample = ds[i]['data_samples']

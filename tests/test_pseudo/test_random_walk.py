@@ -17,8 +17,8 @@ from mmbas.pseudo.random_walk import (load_refined_maps, random_walk,
 # ----------------------------------------------------------------------
 # the reference, written out literally (float64, dense n x n matrices)
 def _path(dy, dx):
-    """Pixels of the box spanned by (0, 0) and (dy, dx) closer than one
-    pixel to the line through them (distance by the area formula)."""
+    """Pixels of the box spanned by (0, 0) and (dy, dx) closer than one pixel
+    to the line through them (distance by the area formula)."""
     length = math.hypot(dy, dx)
     return [(y, x) for y in range(min(0, dy),
                                   max(0, dy) + 1)
@@ -72,8 +72,8 @@ def _smooth(gen, shape, scale):
 
 
 def _case(seed, k, h, w):
-    """Random maps and a boundary map, float64 holding float32 values (so
-    the float32 walk and the float64 reference see the same input)."""
+    """Random maps and a boundary map, float64 holding float32 values (so the
+    float32 walk and the float64 reference see the same input)."""
     gen = torch.Generator().manual_seed(seed)
     maps = torch.rand(k, h, w, generator=gen, dtype=torch.float64)
     # a boundary ridge plus weaker texture

@@ -44,9 +44,12 @@ def test_no_classes_is_background():
 
 
 def test_combination_rule_after_crf(monkeypatch):
-    """The CRF may move the two threshold maps apart; the reference keeps
-    the foreground-threshold class then. A stand-in CRF returns chosen
-    marginals so that every case of the rule is hand-checked."""
+    """The CRF may move the two threshold maps apart; the reference keeps the
+    foreground-threshold class then.
+
+    A stand-in CRF returns chosen marginals so that every case of the rule is
+    hand-checked.
+    """
     # index maps after the (fake) CRF, per pixel; indices: 0 bg, 1 class 2,
     # 2 class 5 (label values 0, 3, 6)
     fg_idx = np.array([[1, 1, 2, 0, 0]])
@@ -60,8 +63,8 @@ def test_combination_rule_after_crf(monkeypatch):
 
     monkeypatch.setattr(rl_module, 'dense_crf', fake_crf)
     img = np.zeros((1, 5, 3), np.uint8)
-    maps = np.array([[[0.9, 0.2, 0.1, 0.1, 0.0]],
-                     [[0.0, 0.1, 0.2, 0.1, 0.0]]], np.float32)
+    maps = np.array([[[0.9, 0.2, 0.1, 0.1, 0.0]], [[0.0, 0.1, 0.2, 0.1, 0.0]]],
+                    np.float32)
     out = make_relation_labels(img, maps, [2, 5], crf_cfg=dict(t=3))
     # px0 both class 2 -> 3; px1 fg class 2, bg background -> 3 (fg wins);
     # px2 fg class 5, bg class 2 -> 6; px3 both bg -> 0; px4 fg bg, bg
@@ -99,9 +102,12 @@ def test_bad_inputs(bad, match):
 
 @needs_crf
 def test_crf_snaps_to_the_image_edge():
-    """Black left half, white right half; the seed of class 0 covers the
-    white half shifted 3 px to the left. The CRF moves the label to the
-    edge; both thresholds agree (maps are 0 / 1), so nothing is ignored."""
+    """Black left half, white right half; the seed of class 0 covers the white
+    half shifted 3 px to the left.
+
+    The CRF moves the label to the edge; both thresholds agree (maps are 0 /
+    1), so nothing is ignored.
+    """
     img = np.zeros((24, 40, 3), np.uint8)
     img[:, 20:] = 255
     maps = np.zeros((1, 24, 40), np.float32)

@@ -113,11 +113,11 @@ def test_fusion_ori_shape_and_checkpoint(tmp_path):
     assert out.loc_maps.shape == (C, 50, 40)
     x = model.module.data_preprocessor(data, False)['inputs']
     import torch.nn.functional as F
-    up = lambda m: F.interpolate(
-        m,
-        size=(50, 40),
-        mode='bilinear',  # noqa
-        align_corners=False)
+
+    def up(m):
+        return F.interpolate(
+            m, size=(50, 40), mode='bilinear', align_corners=False)
+
     bas.eval(), cam.eval()
     ref = fuse_maps(
         up(multiscale_maps(bas, x, [1.0])), up(multiscale_maps(cam, x, [1.0])),
@@ -128,6 +128,7 @@ def test_fusion_ori_shape_and_checkpoint(tmp_path):
 @pytest.mark.skipif(not crf_available(), reason='pydensecrf2 missing')
 def test_dense_crf(tmp_path):
     import mmcv
+
     from mmbas.pseudo import dense_crf
     img = np.zeros((30, 40, 3), np.uint8)
     img[:, 20:] = 255

@@ -11,10 +11,13 @@ from mmbas.pseudo import (SeedRecipe, crop_valid, fuse_maps, gt_classes,
                           to_original, valid_region)
 
 
-def multiscale_seed_maps(model, x, labels, scales=(1.0, 0.5, 1.5, 2.0),
+def multiscale_seed_maps(model,
+                         x,
+                         labels,
+                         scales=(1.0, 0.5, 1.5, 2.0),
                          flip=True):
-    return normalise_class_maps(multiscale_maps(model, x, scales, flip),
-                                labels)
+    return normalise_class_maps(
+        multiscale_maps(model, x, scales, flip), labels)
 
 
 class StubMaps(nn.Module):
@@ -46,8 +49,8 @@ def slow_maps(model, x, scales, flip):
         for f in ([False, True] if flip else [False]):
             inp = xs.flip(-1) if f else xs
             m, _ = model.forward_maps(inp)
-            m = F.interpolate(m, size=(h, w), mode='bilinear',
-                              align_corners=False)
+            m = F.interpolate(
+                m, size=(h, w), mode='bilinear', align_corners=False)
             total = total + (m.flip(-1) if f else m)
     return total
 
@@ -64,8 +67,7 @@ def test_multiscale_equals_loop(flip):
     ref = slow_maps(model, x, scales, flip)
     torch.testing.assert_close(fast, ref, rtol=1e-5, atol=1e-6)
     # seeds: restricted to the classes, max-normalised
-    seeds = multiscale_seed_maps(model, x, torch.tensor([3, 1]), scales,
-                                 flip)
+    seeds = multiscale_seed_maps(model, x, torch.tensor([3, 1]), scales, flip)
     exp = ref.clone()
     exp[:, [0, 2, 4]] = 0
     exp = exp / (exp.amax((2, 3), keepdim=True) + 1e-5)
@@ -92,8 +94,8 @@ def test_batch_and_padded_batch():
 def test_scores_and_fusion():
     model = StubMaps()
     x = torch.randn(1, 3, 24, 24)
-    maps, scores = multiscale_maps(model, x, (1.0, 0.5), True,
-                                   return_scores=True)
+    maps, scores = multiscale_maps(
+        model, x, (1.0, 0.5), True, return_scores=True)
     assert scores.shape == (1, 5)
     a = torch.rand(1, 5, 6, 7) * 3
     b = torch.rand(1, 5, 6, 7) * 0.2
@@ -126,8 +128,8 @@ def test_valid_region_and_original():
     # mmseg's padding_size is (left, right, top, bottom)
     assert valid_region(dict(padding_size=(1, 2, 0, 3)), (6, 8)) == \
         (0, 3, 1, 6)
-    torch.testing.assert_close(crop_valid(x, dict(padding_size=(1, 2, 0, 3))),
-                               x[:, 0:3, 1:6])
+    torch.testing.assert_close(
+        crop_valid(x, dict(padding_size=(1, 2, 0, 3))), x[:, 0:3, 1:6])
     flipped = to_original(x, dict(flip=True, flip_direction='horizontal'))
     torch.testing.assert_close(flipped, x.flip(2))
     up = to_original(x, dict(ori_shape=(12, 16)))
@@ -161,22 +163,23 @@ def test_class_selection_and_labels():
 def test_recipe_padded_batch_equals_single_images():
     model = StubMaps()
     x = torch.randn(2, 3, 32, 40)
-    samples = [_sample([0], img_shape=(32, 40), ori_shape=(32, 40)),
-               _sample([2, 4], img_shape=(20, 28), ori_shape=(40, 56))]
+    samples = [
+        _sample([0], img_shape=(32, 40), ori_shape=(32, 40)),
+        _sample([2, 4], img_shape=(20, 28), ori_shape=(40, 56))
+    ]
     recipe = SeedRecipe(scales=(1.0, 0.5), bg_threshold=0.3)
     out = recipe.predict(model, x, samples, 5)
     # sample 1 ran alone on its valid crop, then went to ori_shape
     ref = normalise_class_maps(
-        to_original(multiscale_maps(model, x[1:, :, :20, :28],
-                                    (1.0, 0.5))[0], dict(ori_shape=(40, 56))),
-        [[2, 4]])
+        to_original(
+            multiscale_maps(model, x[1:, :, :20, :28], (1.0, 0.5))[0],
+            dict(ori_shape=(40, 56))), [[2, 4]])
     torch.testing.assert_close(out[1].loc_maps, ref)
     assert out[1].seg_logits.shape == (40, 56)
     assert out[0].loc_maps.shape == (5, 32, 40)
     assert 'pred_score' not in out[0]  # GT classes: no scores needed
-    torch.testing.assert_close(
-        out[0].pred_sem_seg.data,
-        seed_labels(seed_logits(out[0].loc_maps, 0.3)))
+    torch.testing.assert_close(out[0].pred_sem_seg.data,
+                               seed_labels(seed_logits(out[0].loc_maps, 0.3)))
     # without gt_label the classes come from the mean scores
     out = recipe.predict(model, x[:1], [_sample(img_shape=(32, 40))], 5)
     assert out[0].pred_score.shape == (5, )
@@ -190,11 +193,16 @@ def test_bas_maps_without_scores_equal_forward_maps():
     from mmbas.testing.bas_reference import register_tiny_backbone
     backbone = register_tiny_backbone()
     torch.manual_seed(0)
-    bas = MODELS.build(dict(
-        type='BAS', multi_label=True,
-        backbone=dict(type=backbone, f2_pool=False),
-        head=dict(type='BASHead', num_classes=5, variant='wsss',
-                  loss_cls=dict(type='MultiLabelPosNegLoss')))).eval()
+    bas = MODELS.build(
+        dict(
+            type='BAS',
+            multi_label=True,
+            backbone=dict(type=backbone, f2_pool=False),
+            head=dict(
+                type='BASHead',
+                num_classes=5,
+                variant='wsss',
+                loss_cls=dict(type='MultiLabelPosNegLoss')))).eval()
     x = torch.randn(2, 3, 32, 24)
     with torch.no_grad():
         fast, none = bas.forward_maps(x, with_scores=False)

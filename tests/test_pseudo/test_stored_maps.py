@@ -23,28 +23,36 @@ def exported(tmp_path_factory):
     init_default_scope('mmseg')
     root = tmp_path_factory.mktemp('stored')
     setup = make_export_setup(str(root / 'toy'), num_train=4)
-    cfg = Config.fromfile(make_seed_setup(setup, fusion=False, crf=False,
-                                          scales=(1.0, 0.5)))
+    cfg = Config.fromfile(
+        make_seed_setup(setup, fusion=False, crf=False, scales=(1.0, 0.5)))
     model = MODELS.build(cfg.model)
     load_checkpoint_strict(model, setup['checkpoint'])
     dataset = build_export_dataset(cfg)[0]
     out = str(root / 'maps')
-    export_pseudo_labels(model.eval(), dataset, out, save_scores=True,
-                         num_workers=0, progress=False)
+    export_pseudo_labels(
+        model.eval(),
+        dataset,
+        out,
+        save_scores=True,
+        num_workers=0,
+        progress=False)
     return setup, dataset, out
 
 
 def test_labels_from_stored_maps(exported, tmp_path):
     setup, dataset, maps_dir = exported
     for thr in (0.2, 0.45):
-        model = MODELS.build(dict(type='StoredMapsInferencer',
-                                  maps_dir=maps_dir, num_classes=20,
-                                  bg_threshold=thr))
+        model = MODELS.build(
+            dict(
+                type='StoredMapsInferencer',
+                maps_dir=maps_dir,
+                num_classes=20,
+                bg_threshold=thr))
         # any checkpoint is accepted and ignored (no weights)
         load_checkpoint_strict(model, setup['checkpoint'])
         out = str(tmp_path / f'thr{thr}')
-        summary = export_pseudo_labels(model, dataset, out, num_workers=0,
-                                       progress=False)
+        summary = export_pseudo_labels(
+            model, dataset, out, num_workers=0, progress=False)
         assert summary['written'] == len(dataset)
         for f in sorted(os.listdir(maps_dir)):
             if not f.endswith('.npz'):
@@ -62,11 +70,13 @@ def test_labels_from_stored_maps(exported, tmp_path):
 
 def test_missing_maps_name_the_file(exported, tmp_path):
     _, dataset, _ = exported
-    model = MODELS.build(dict(type='StoredMapsInferencer',
-                              maps_dir=str(tmp_path / 'none'),
-                              num_classes=20))
-    summary = export_pseudo_labels(model, dataset, str(tmp_path / 'out'),
-                                   num_workers=0, progress=False)
+    model = MODELS.build(
+        dict(
+            type='StoredMapsInferencer',
+            maps_dir=str(tmp_path / 'none'),
+            num_classes=20))
+    summary = export_pseudo_labels(
+        model, dataset, str(tmp_path / 'out'), num_workers=0, progress=False)
     assert summary['failed'] == len(dataset)
     assert 'none' in summary['failed_images'][0]
     assert '--save-scores' in summary['failed_images'][0]

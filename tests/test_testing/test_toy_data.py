@@ -19,10 +19,9 @@ try:
 except ImportError:  # source checkout, package not installed
     sys.path.insert(0, _REPO)
 
-from mmbas.testing import (COCO_CATEGORY_IDS, COCO_CLASSES,  # noqa: E402
-                           MAX_TOY_CLASSES, VOC_CLASSES, make_all, make_cub,
-                           make_voc, part_appearance, render_scene,
-                           voc_palette)
+from mmbas.testing import (COCO_CATEGORY_IDS, COCO_CLASSES, MAX_TOY_CLASSES,
+                           VOC_CLASSES, make_all, make_cub, make_voc,
+                           part_appearance, render_scene, voc_palette)
 
 
 # --------------------------------------------------------------------------
@@ -41,8 +40,8 @@ def _records(manifest):
 
 def _all_objects(manifests):
     return [
-        obj for manifest in manifests.values()
-        for rec in _records(manifest) for obj in rec['objects']
+        obj for manifest in manifests.values() for rec in _records(manifest)
+        for obj in rec['objects']
     ]
 
 
@@ -76,9 +75,10 @@ def _xml_boxes(path):
     boxes = []
     for obj in root.findall('object'):
         box = obj.find('bndbox')
-        boxes.append((obj.find('name').text, int(obj.find('difficult').text),
-                      [int(box.find(t).text)
-                       for t in ('xmin', 'ymin', 'xmax', 'ymax')]))
+        boxes.append(
+            (obj.find('name').text, int(obj.find('difficult').text),
+             [int(box.find(t).text)
+              for t in ('xmin', 'ymin', 'xmax', 'ymax')]))
     return wh, boxes
 
 
@@ -240,8 +240,8 @@ def test_voc_layout(toy):
         (width, height), boxes = _xml_boxes(
             osp.join(data_root, 'Annotations', f'{img_id}.xml'))
         assert (width, height) == (rec['width'], rec['height'])
-        aug = _read_png(osp.join(data_root, 'SegmentationClassAug',
-                                 f'{img_id}.png'))
+        aug = _read_png(
+            osp.join(data_root, 'SegmentationClassAug', f'{img_id}.png'))
         assert aug.dtype == np.uint8 and aug.shape == (height, width)
         assert set(np.unique(aug)) <= set(range(21)) | {255}
         assert 255 in aug
@@ -276,8 +276,8 @@ def test_voc_layout(toy):
             x0, y0, x1, y1 = outer
             assert pixels[y0:y1 + 1, x0:x1 + 1].sum() == pixels.sum()
         # class and instance maps share the same foreground and void band
-        assert np.array_equal((seg == 0) | (seg == 255), (inst == 0) |
-                              (inst == 255))
+        assert np.array_equal((seg == 0) | (seg == 255),
+                              (inst == 0) | (inst == 255))
         assert np.array_equal(seg == 255, inst == 255)
 
 
@@ -285,8 +285,9 @@ def test_coco_layout(toy):
     root, manifests = toy
     coco = manifests['coco']
     for split, folder in (('train', 'train2014'), ('val', 'val2014')):
-        with open(osp.join(root, 'coco', 'annotations',
-                           f'instances_{folder}.json')) as f:
+        with open(
+                osp.join(root, 'coco', 'annotations',
+                         f'instances_{folder}.json')) as f:
             data = json.load(f)
         cats = data['categories']
         assert [c['id'] for c in cats] == list(COCO_CATEGORY_IDS)
@@ -334,8 +335,8 @@ def test_cub_layout(toy):
     base = osp.join(root, 'CUB_200_2011')
 
     def table(name):
-        return dict(line.split(' ', 1) for line in
-                    _read_lines(osp.join(base, name)))
+        return dict(
+            line.split(' ', 1) for line in _read_lines(osp.join(base, name)))
 
     images, labels = table('images.txt'), table('image_class_labels.txt')
     split, boxes = table('train_test_split.txt'), table('bounding_boxes.txt')
@@ -346,8 +347,8 @@ def test_cub_layout(toy):
     for img_id, relpath in images.items():
         assert relpath.split('/')[0] == classes[labels[img_id]]
         assert osp.isfile(osp.join(base, 'images', relpath))
-        seg = _read_png(osp.join(root, 'segmentations',
-                                 relpath.replace('.jpg', '.png')))
+        seg = _read_png(
+            osp.join(root, 'segmentations', relpath.replace('.jpg', '.png')))
         assert set(np.unique(seg)) == {0, 255}
         x, y, w, h = (float(v) for v in boxes[img_id].split())
         x0, y0, x1, y1 = _mask_bbox(seg == 255)
@@ -380,18 +381,18 @@ def test_ilsvrc_layout(toy):
         assert ids == [r['relpath'] for r in recs]
         assert all(osp.isfile(osp.join(base, p)) for p in ids)
         labels = dict(
-            ln.split(',') for ln in _read_lines(
-                osp.join(meta, 'class_labels.txt')))
-        assert [int(labels[r['relpath']]) for r in recs] == [
-            r['labels'][0] for r in recs
+            ln.split(',')
+            for ln in _read_lines(osp.join(meta, 'class_labels.txt')))
+        assert [int(labels[r['relpath']])
+                for r in recs] == [r['labels'][0] for r in recs]
+        loc = [
+            ln.split(',')
+            for ln in _read_lines(osp.join(meta, 'localization.txt'))
         ]
-        loc = [ln.split(',') for ln in _read_lines(
-            osp.join(meta, 'localization.txt'))]
-        expected = [[r['relpath']] + [str(v) for v in o['bbox']]
-                    for r in recs for o in r['objects']]
+        expected = [[r['relpath']] + [str(v) for v in o['bbox']] for r in recs
+                    for o in r['objects']]
         assert loc == expected
-        assert len(_read_lines(osp.join(meta, 'image_sizes.txt'))) == len(
-            recs)
+        assert len(_read_lines(osp.join(meta, 'image_sizes.txt'))) == len(recs)
 
 
 def test_openimages_layout(toy):
@@ -411,8 +412,10 @@ def test_openimages_layout(toy):
             assert osp.isfile(osp.join(base, rec['relpath']))
         if split == 'train':
             continue
-        loc = [ln.split(',') for ln in _read_lines(
-            osp.join(meta, 'localization.txt'))]
+        loc = [
+            ln.split(',')
+            for ln in _read_lines(osp.join(meta, 'localization.txt'))
+        ]
         assert len(loc) == sum(len(r['objects']) for r in recs)
         assert any(len(r['objects']) == 2 for r in recs)
         for rec in recs:
@@ -438,8 +441,8 @@ def test_cli(tmp_path, capsys):
         run_name='make_toy_data')
     out = str(tmp_path / 'cli')
     script['main']([
-        '--out', out, '--datasets', 'cub', 'voc', '--seed', '3',
-        '--num-train', '4', '--num-val', '2', '--size', '64'
+        '--out', out, '--datasets', 'cub', 'voc', '--seed', '3', '--num-train',
+        '4', '--num-val', '2', '--size', '64'
     ])
     assert 'cub' in capsys.readouterr().out
     with open(osp.join(out, 'toy_manifest.json')) as f:

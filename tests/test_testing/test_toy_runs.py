@@ -1,6 +1,6 @@
 # Copyright (c) mmbas contributors. All rights reserved.
-"""``mmbas.testing.toy_runs``: config options of the toy runs and the mIoU
-of trivial label maps, checked by hand."""
+"""``mmbas.testing.toy_runs``: config options of the toy runs and the mIoU of
+trivial label maps, checked by hand."""
 import numpy as np
 import pytest
 

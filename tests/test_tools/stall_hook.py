@@ -16,7 +16,10 @@ class StallAfterCheckpointHook(Hook):
     # after CheckpointHook (VERY_LOW), which saves in after_train_iter
     priority = 'LOWEST'
 
-    def after_train_iter(self, runner, batch_idx, data_batch=None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx,
+                         data_batch=None,
                          outputs=None):
         at = os.environ.get('MMBAS_STALL_AT_ITER')
         if at is None or runner.iter + 1 != int(at):

@@ -1,7 +1,7 @@
 # Copyright (c) mmbas contributors. All rights reserved.
-"""Bad input gets one line naming the file / key, and leaves nothing
-half-written (issue 13): truncated images, images missing from disk, empty
-image lists, truncated checkpoints, checkpoints of another model, and a
+"""Bad input gets one line naming the file / key, and leaves nothing half-
+written (issue 13): truncated images, images missing from disk, empty image
+lists, truncated checkpoints, checkpoints of another model, and a
 ``cam_checkpoint`` that runs code when unpickled."""
 import glob
 import os
@@ -27,7 +27,7 @@ from mmbas.utils.errors import (BadInputError, CheckpointMismatchError,
 from mmbas.utils.image_io import check_image_file, imread_strict
 
 sys.path.insert(0, osp.dirname(__file__))
-from test_train_test_tools import ROOT, run  # noqa: E402
+from test_train_test_tools import ROOT, run
 
 TOY_CONFIG = osp.join(ROOT, 'configs', 'toy', 'bas_voc_toy_r18.py')
 TOY_CAM_CONFIG = osp.join(ROOT, 'configs', 'toy', 'cam_voc_toy.py')
@@ -50,8 +50,10 @@ def _cut(src: str, dst: str, keep: float = 0.5) -> str:
 
 
 def _one_line_error(log: str, tool: str) -> str:
-    lines = [line for line in log.splitlines()
-             if line.startswith(f'{tool}: error: ')]
+    lines = [
+        line for line in log.splitlines()
+        if line.startswith(f'{tool}: error: ')
+    ]
     assert lines, log[-3000:]
     assert 'Traceback' not in log, log[-3000:]
     return lines[0]
@@ -80,10 +82,13 @@ def _first_train_image(data_root: str, ann='trainaug.txt') -> tuple:
 
 def _voc(data_root, ann='trainaug.txt', test_mode=False):
     return DATASETS.build(
-        dict(type='VOCClsDataset', data_root=data_root,
-             ann_file=f'ImageSets/Segmentation/{ann}',
-             data_prefix=dict(img_path='JPEGImages'), test_mode=test_mode,
-             pipeline=[dict(type='StrictLoadImageFromFile')]))
+        dict(
+            type='VOCClsDataset',
+            data_root=data_root,
+            ann_file=f'ImageSets/Segmentation/{ann}',
+            data_prefix=dict(img_path='JPEGImages'),
+            test_mode=test_mode,
+            pipeline=[dict(type='StrictLoadImageFromFile')]))
 
 
 # ---------------------------------------------------------------------------
@@ -121,9 +126,9 @@ def test_truncated_jpeg_and_png_are_refused(toy_voc, tmp_path):
     with pytest.raises(CorruptFileError, match='empty.jpg is empty'):
         check_image_file(str(tmp_path / 'empty.jpg'))
     # mmcv's transform keeps its ignore_empty contract
-    assert TRANSFORMS.build(dict(type='StrictLoadImageFromFile',
-                                 ignore_empty=True))(
-                                     dict(img_path=cut)) is None
+    assert TRANSFORMS.build(
+        dict(type='StrictLoadImageFromFile',
+             ignore_empty=True))(dict(img_path=cut)) is None
 
 
 def _pipelines(dataset):
@@ -136,11 +141,11 @@ def _pipelines(dataset):
 
 
 def test_every_config_loads_images_strictly():
-    """No dataloader of an mmbas config reads images with mmcv's lenient
-    loader (the stock DeepLabV3+ configs keep mmseg's pipelines)."""
+    """No dataloader of an mmbas config reads images with mmcv's lenient loader
+    (the stock DeepLabV3+ configs keep mmseg's pipelines)."""
     stock = ('deeplabv3plus_r101-d8', )
-    paths = sorted(glob.glob(osp.join(ROOT, 'configs', '**', '*.py'),
-                             recursive=True))
+    paths = sorted(
+        glob.glob(osp.join(ROOT, 'configs', '**', '*.py'), recursive=True))
     checked = 0
     for path in paths:
         if osp.basename(path).startswith(stock) or '_base_' in path:
@@ -148,8 +153,7 @@ def test_every_config_loads_images_strictly():
         cfg = Config.fromfile(path)
         for loader in ('train_dataloader', 'val_dataloader',
                        'test_dataloader'):
-            for pipeline in _pipelines((cfg.get(loader) or {}).get(
-                    'dataset')):
+            for pipeline in _pipelines((cfg.get(loader) or {}).get('dataset')):
                 types = [t.get('type') for t in pipeline]
                 assert 'LoadImageFromFile' not in types, (path, loader)
                 checked += 'StrictLoadImageFromFile' in types
@@ -285,10 +289,10 @@ def bas_checkpoint(tmp_path_factory):
     from mmengine.logging import HistoryBuffer
     path = str(tmp_path_factory.mktemp('ckpt') / 'bas.pth')
     torch.save(
-        dict(meta=dict(epoch=0, iter=1, seed=0),
-             state_dict=_toy_model().state_dict(),
-             message_hub=dict(log_scalars=dict(loss=HistoryBuffer()))),
-        path)
+        dict(
+            meta=dict(epoch=0, iter=1, seed=0),
+            state_dict=_toy_model().state_dict(),
+            message_hub=dict(log_scalars=dict(loss=HistoryBuffer()))), path)
     return path
 
 
@@ -320,8 +324,9 @@ def test_tools_refuse_a_truncated_checkpoint(how, toy_voc, bas_checkpoint,
     if how == 'test':
         args = ['tools/test.py', TOY_CONFIG, cut, '--work-dir', work]
     elif how == 'resume':
-        args = ['tools/train.py', TOY_CONFIG, '--work-dir', work,
-                '--resume', cut]
+        args = [
+            'tools/train.py', TOY_CONFIG, '--work-dir', work, '--resume', cut
+        ]
     else:
         args = ['tools/train.py', TOY_CONFIG, '--work-dir', work]
         opts.append(f'load_from={cut}')
@@ -331,8 +336,8 @@ def test_tools_refuse_a_truncated_checkpoint(how, toy_voc, bas_checkpoint,
     line = _one_line_error(log, tool)
     assert f'checkpoint {cut} is truncated or corrupt' in line
     _no_checkpoint_written(work)
-    assert not glob.glob(osp.join(work, '**', '*metrics*.json'),
-                         recursive=True)
+    assert not glob.glob(
+        osp.join(work, '**', '*metrics*.json'), recursive=True)
 
 
 # ---------------------------------------------------------------------------
@@ -354,14 +359,16 @@ def test_strict_load_names_missing_and_unexpected_keys(tmp_path):
 
 
 @pytest.mark.parametrize('other', ['cam', 'deeplab'])
-def test_test_tool_refuses_checkpoint_of_another_model(
-        other, toy_voc, tmp_path):
+def test_test_tool_refuses_checkpoint_of_another_model(other, toy_voc,
+                                                       tmp_path):
     config = TOY_CAM_CONFIG if other == 'cam' else TOY_DEEPLAB_CONFIG
     ckpt = str(tmp_path / f'{other}.pth')
     torch.save(dict(state_dict=_toy_model(config).state_dict()), ckpt)
     work = str(tmp_path / 'work')
-    args = [sys.executable, 'tools/test.py', TOY_CONFIG, ckpt,
-            '--work-dir', work, '--cfg-options'] + data_root_options(toy_voc)
+    args = [
+        sys.executable, 'tools/test.py', TOY_CONFIG, ckpt, '--work-dir', work,
+        '--cfg-options'
+    ] + data_root_options(toy_voc)
     result, log = run(args)
     assert result.returncode == 2, log[-3000:]
     line = _one_line_error(log, 'test.py')
@@ -402,13 +409,19 @@ class _CallsOs:
 
 
 def _tiny(kind):
-    head = dict(type='BASHead' if kind == 'BAS' else 'CAMHead',
-                in_channels_f1=8, in_channels_f2=16, num_classes=3,
-                variant='wsss', loss_cls=dict(type='MultiLabelPosNegLoss'))
-    return dict(type=kind, multi_label=True,
-                data_preprocessor=dict(type='SegDataPreProcessor'),
-                backbone=dict(type=register_tiny_backbone(), f2_pool=False),
-                head=head)
+    head = dict(
+        type='BASHead' if kind == 'BAS' else 'CAMHead',
+        in_channels_f1=8,
+        in_channels_f2=16,
+        num_classes=3,
+        variant='wsss',
+        loss_cls=dict(type='MultiLabelPosNegLoss'))
+    return dict(
+        type=kind,
+        multi_label=True,
+        data_preprocessor=dict(type='SegDataPreProcessor'),
+        backbone=dict(type=register_tiny_backbone(), f2_pool=False),
+        head=head)
 
 
 def test_cam_checkpoint_runs_no_code(tmp_path):
@@ -420,42 +433,68 @@ def test_cam_checkpoint_runs_no_code(tmp_path):
     loss = HistoryBuffer()
     loss.update(np.float64(0.5))  # numpy objects, as in a training run
     torch.save(
-        dict(state_dict=cam.state_dict(), meta=dict(note=_RunsCode(marker)),
-             message_hub=dict(log_scalars=dict(loss=loss))), ckpt)
+        dict(
+            state_dict=cam.state_dict(),
+            meta=dict(note=_RunsCode(marker)),
+            message_hub=dict(log_scalars=dict(loss=loss))), ckpt)
     model = MODELS.build(
-        dict(type='SeedInferencer', module=_tiny('BAS'),
-             cam_module=_tiny('CAM'), cam_checkpoint=ckpt, scales=[1.0]))
+        dict(
+            type='SeedInferencer',
+            module=_tiny('BAS'),
+            cam_module=_tiny('CAM'),
+            cam_checkpoint=ckpt,
+            scales=[1.0]))
     assert not osp.exists(marker)  # the payload never ran
     for key, value in cam.state_dict().items():
         assert torch.equal(model.cam_module.state_dict()[key], value)
     # os / sys globals: torch refuses them outright, named
-    torch.save(dict(state_dict=cam.state_dict(),
-                    meta=_CallsOs(f'touch {marker}')), ckpt)
-    with pytest.raises(BadInputError, match=f'checkpoint {ckpt} holds '
-                       'Python objects .*system'):
-        MODELS.build(dict(type='SeedInferencer', module=_tiny('BAS'),
-                          cam_module=_tiny('CAM'), cam_checkpoint=ckpt))
+    torch.save(
+        dict(state_dict=cam.state_dict(), meta=_CallsOs(f'touch {marker}')),
+        ckpt)
+    with pytest.raises(
+            BadInputError,
+            match=f'checkpoint {ckpt} holds '
+            'Python objects .*system'):
+        MODELS.build(
+            dict(
+                type='SeedInferencer',
+                module=_tiny('BAS'),
+                cam_module=_tiny('CAM'),
+                cam_checkpoint=ckpt))
     assert not osp.exists(marker)
     # the payload inside the state dict: refused, still without running
-    torch.save(dict(state_dict=dict(cam.state_dict(),
-                                    extra=_RunsCode(marker))), ckpt)
-    with pytest.raises(BadInputError, match=f'checkpoint {ckpt} has no '
-                       'state dict of tensors'):
+    torch.save(
+        dict(state_dict=dict(cam.state_dict(), extra=_RunsCode(marker))), ckpt)
+    with pytest.raises(
+            BadInputError,
+            match=f'checkpoint {ckpt} has no '
+            'state dict of tensors'):
         load_weights_only(ckpt)
     assert not osp.exists(marker)
     # a truncated or mismatching cam_checkpoint is named
     torch.save(dict(state_dict=cam.state_dict()), ckpt)
     cut = _cut(ckpt, str(tmp_path / 'cut.pth'))
-    with pytest.raises(CorruptFileError, match=f'checkpoint {cut} is '
-                       'truncated'):
-        MODELS.build(dict(type='SeedInferencer', module=_tiny('BAS'),
-                          cam_module=_tiny('CAM'), cam_checkpoint=cut))
+    with pytest.raises(
+            CorruptFileError, match=f'checkpoint {cut} is '
+            'truncated'):
+        MODELS.build(
+            dict(
+                type='SeedInferencer',
+                module=_tiny('BAS'),
+                cam_module=_tiny('CAM'),
+                cam_checkpoint=cut))
     bas_ckpt = str(tmp_path / 'bas.pth')
     torch.save(MODELS.build(_tiny('BAS')).state_dict(), bas_ckpt)
-    with pytest.raises(CheckpointMismatchError, match=f'checkpoint '
-                       f'{bas_ckpt} does not match'):
-        MODELS.build(dict(type='SeedInferencer', module=_tiny('BAS'),
-                          cam_module=_tiny('CAM'), cam_checkpoint=bas_ckpt))
+    with pytest.raises(
+            CheckpointMismatchError,
+            match=f'checkpoint '
+            f'{bas_ckpt} does not match'):
+        MODELS.build(
+            dict(
+                type='SeedInferencer',
+                module=_tiny('BAS'),
+                cam_module=_tiny('CAM'),
+                cam_checkpoint=bas_ckpt))
 
 
 def test_runner_saves_checkpoints_atomically(tmp_path, monkeypatch):
@@ -477,6 +516,7 @@ def test_runner_saves_checkpoints_atomically(tmp_path, monkeypatch):
 
     monkeypatch.setattr(LocalBackend, 'put', dies_half_way)
     with pytest.raises(OSError, match='No space left'):
-        save_checkpoint_atomic(dict(state_dict=dict(w=torch.ones(3))),
-                               str(tmp_path / 'iter_2.pth'))
+        save_checkpoint_atomic(
+            dict(state_dict=dict(w=torch.ones(3))),
+            str(tmp_path / 'iter_2.pth'))
     assert os.listdir(tmp_path) == ['iter_1.pth']

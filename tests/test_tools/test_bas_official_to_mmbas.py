@@ -7,9 +7,9 @@ from collections import OrderedDict
 import pytest
 import torch
 import torch.nn as nn
+from mmseg.registry import MODELS
 
 import mmbas  # noqa: F401
-from mmseg.registry import MODELS
 
 _TOOL = osp.join(
     osp.dirname(__file__), '..', '..', 'tools', 'model_converters',
@@ -23,13 +23,14 @@ NUM_CLASSES = 7
 
 # ---- reference-style models (module names as in wpy1999/BAS[-Extension]) --
 class RefVGG(nn.Module):
-    """conv1_1 .. conv5_3 as attributes, classifier_cls / classifier_loc."""
+    """The reference VGG16: conv1_1 to conv5_3 as attributes, then
+    classifier_cls / classifier_loc."""
 
     def __init__(self):
         super().__init__()
         cin = 3
-        for g, (cout, n) in enumerate(((64, 2), (128, 2), (256, 3),
-                                       (512, 3), (512, 3)), 1):
+        stages = ((64, 2), (128, 2), (256, 3), (512, 3), (512, 3))
+        for g, (cout, n) in enumerate(stages, 1):
             for i in range(1, n + 1):
                 setattr(self, f'conv{g}_{i}', nn.Conv2d(cin, cout, 3))
                 cin = cout
@@ -74,10 +75,9 @@ def _reference_state_dict(variant):
     # ResNet / Inception / MobileNet: the reference backbone names equal
     # torchvision's (ResNet, Inception) or ``model.<i>.<j>`` (MobileNet),
     # which the mmbas backbones also use; values are randomised.
-    backbone = MODELS.build(
-        dict(converter.BACKBONES[variant], init_cfg=None))
-    sd = OrderedDict((k, torch.randn_like(v.float()).to(v.dtype)
-                      if v.is_floating_point() else v.clone())
+    backbone = MODELS.build(dict(converter.BACKBONES[variant], init_cfg=None))
+    sd = OrderedDict((k, torch.randn_like(v.float()).to(v.dtype) if v.
+                      is_floating_point() else v.clone())
                      for k, v in backbone.state_dict().items())
     c1, c2 = backbone.f1_channels, backbone.f2_channels
     if variant == 'wsss-resnet50':
@@ -103,8 +103,7 @@ def _check_loads(dst, variant, src_sd):
     assert ckpt['meta']['variant'] == variant
     assert ckpt['meta']['num_classes'] == NUM_CLASSES
     new_sd = ckpt['state_dict']
-    backbone = MODELS.build(
-        dict(converter.BACKBONES[variant], init_cfg=None))
+    backbone = MODELS.build(dict(converter.BACKBONES[variant], init_cfg=None))
     backbone.load_state_dict(
         {
             k[len('backbone.'):]: v
@@ -157,8 +156,7 @@ def test_cvpr_copies_dropped_and_unknown_keys_reported(tmp_path, capsys):
     src = tmp_path / 'cvpr.pth.tar'
     _save_reference(sd, src)
     dst = tmp_path / 'out.pth'
-    assert converter.main(
-        [str(src), str(dst), '--variant', 'wsol-vgg16']) == 0
+    assert converter.main([str(src), str(dst), '--variant', 'wsol-vgg16']) == 0
     out = capsys.readouterr().out
     assert 'dropped 2 keys' in out
     assert 'something_else.weight' in out
@@ -171,8 +169,8 @@ def test_errors(tmp_path, capsys):
     _save_reference(sd, src)
     dst = tmp_path / 'out.pth'
     # variant disagreeing with the keys
-    assert converter.main(
-        [str(src), str(dst), '--variant', 'wsol-resnet50']) == 1
+    assert converter.main([str(src),
+                           str(dst), '--variant', 'wsol-resnet50']) == 1
     assert 'look like wsol-vgg16' in capsys.readouterr().err
     # unknown layout
     torch.save({'foo.weight': torch.zeros(1)}, src)
@@ -191,8 +189,7 @@ def test_errors(tmp_path, capsys):
 
 
 def test_helpers():
-    assert converter.strip_module_prefix(
-        {'module.module.a': 1})['a'] == 1
+    assert converter.strip_module_prefix({'module.module.a': 1})['a'] == 1
     assert converter.map_key('conv4_3.bias',
                              'wsol-vgg16') == 'backbone.features.21.bias'
     assert converter.map_key('classifier_loc.0.weight', 'wsss-resnet50') == \

@@ -1,6 +1,6 @@
 # Copyright (c) mmbas contributors. All rights reserved.
-"""tools/analysis_tools/benchmark_random_walk.py: its dense reference is
-IRN's walk, and a tiny run reports every mode (timings never asserted)."""
+"""tools/analysis_tools/benchmark_random_walk.py: its dense reference is IRN's
+walk, and a tiny run reports every mode (timings never asserted)."""
 import importlib.util
 import json
 import os.path as osp
@@ -11,8 +11,7 @@ import pytest
 import torch
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-SCRIPT = osp.join(ROOT, 'tools', 'analysis_tools',
-                  'benchmark_random_walk.py')
+SCRIPT = osp.join(ROOT, 'tools', 'analysis_tools', 'benchmark_random_walk.py')
 
 
 @pytest.fixture(scope='module')
@@ -41,8 +40,13 @@ def test_tiny_run_reports_every_mode(tmp_path):
     result = subprocess.run([
         sys.executable, SCRIPT, '--size', '24', '20', '--modes', 'sparse',
         'sparse-fp32', 'dense', '--repeats', '1', '--threads', '1',
-        '--work-dir', str(tmp_path)
-    ], capture_output=True, text=True, cwd=ROOT, timeout=600)
+        '--work-dir',
+        str(tmp_path)
+    ],
+                            capture_output=True,
+                            text=True,
+                            cwd=ROOT,
+                            timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
     line = [x for x in result.stdout.splitlines() if x.startswith('JSON ')]
     report = json.loads(line[-1][len('JSON '):])

@@ -2,7 +2,9 @@
 """tools/analysis_tools/benchmark_train.py: the FLOP count and cost model
 behind the speed-up ceiling in docs/benchmarks.md, and a one-step run of the
 interleaved timing on the toy ResNet-18 config (slow; mechanics only:
-timings are never asserted) and its JSON report."""
+
+timings are never asserted) and its JSON report.
+"""
 import importlib.util
 import json
 import os.path as osp
@@ -59,7 +61,11 @@ def test_interleaved_run_reports_every_mode(tmp_path):
         '--iters', '1', '--warmup', '0', '--device', 'cpu',
         '--compare-reference', '--compare-plain', '--interleave', '--json',
         str(out)
-    ], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    ],
+                            capture_output=True,
+                            text=True,
+                            cwd=ROOT,
+                            timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     line = [x for x in result.stdout.splitlines() if x.startswith('JSON ')]
     report = json.loads(line[-1][len('JSON '):])

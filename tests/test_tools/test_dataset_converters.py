@@ -10,13 +10,13 @@ from PIL import Image
 import mmbas  # noqa: F401
 from mmbas.testing.toy_data import make_coco, make_voc
 
-ROOT = osp.join(osp.dirname(__file__), '..', '..', 'tools',
-                'dataset_converters')
+ROOT = osp.join(
+    osp.dirname(__file__), '..', '..', 'tools', 'dataset_converters')
 
 
 def _load(name):
-    spec = importlib.util.spec_from_file_location(name, osp.join(
-        ROOT, f'{name}.py'))
+    spec = importlib.util.spec_from_file_location(name,
+                                                  osp.join(ROOT, f'{name}.py'))
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
@@ -47,8 +47,9 @@ def test_voc_aug(voc, tmp_path):
         sbd_m = m.copy()
         if rec['seg_path']:
             sbd_m[sbd_m == 255] = 0  # SBD differs: VOC must win
-        savemat(str(sbd / 'cls' / f'{rec["id"]}.mat'), dict(
-            GTcls=dict(Segmentation=sbd_m)))
+        savemat(
+            str(sbd / 'cls' / f'{rec["id"]}.mat'),
+            dict(GTcls=dict(Segmentation=sbd_m)))
     (sbd / 'train.txt').write_text('\n'.join(aug_ids + va[:1]) + '\n')
     (sbd / 'val.txt').write_text(tr[0] + '\n')
     for _ in range(2):  # rerunnable
@@ -59,8 +60,8 @@ def test_voc_aug(voc, tmp_path):
     assert open(osp.join(sets, 'aug.txt')).read().split() == sorted(aug_ids)
     assert res['from_sbd'] == len(aug_ids)
     for i in aug_ids + tr + va:
-        out = np.array(Image.open(osp.join(vroot, 'SegmentationClassAug',
-                                           f'{i}.png')))
+        out = np.array(
+            Image.open(osp.join(vroot, 'SegmentationClassAug', f'{i}.png')))
         src = [r for r in sum(voc['splits'].values(), []) if r['id'] == i][0]
         np.testing.assert_array_equal(
             out, np.array(Image.open(src['aug_seg_path'])))
@@ -73,10 +74,12 @@ def test_voc_cls_labels(voc, tmp_path):
     mod = _load('voc_cls_labels')
     out = str(tmp_path / 'labels.txt')
     n = mod.make_labels(voc['root'], 'trainaug', out)
-    ds_xml = VOCClsDataset(data_root=voc['root'],
-                           ann_file='ImageSets/Segmentation/trainaug.txt')
-    ds_txt = VOCClsDataset(data_root=voc['root'], label_file=out,
-                           ann_file='ImageSets/Segmentation/trainaug.txt')
+    ds_xml = VOCClsDataset(
+        data_root=voc['root'], ann_file='ImageSets/Segmentation/trainaug.txt')
+    ds_txt = VOCClsDataset(
+        data_root=voc['root'],
+        label_file=out,
+        ann_file='ImageSets/Segmentation/trainaug.txt')
     assert n == len(ds_xml) == len(ds_txt)
     for i in range(n):
         a, b = ds_xml.get_data_info(i), ds_txt.get_data_info(i)
@@ -100,8 +103,10 @@ def test_coco2014(tmp_path):
         mod.convert_split(root, 'val2014')
     for rec in meta['splits']['val']:
         exact = np.array(Image.open(rec['exact_mask_path']))
-        out = np.array(Image.open(osp.join(root, 'SegmentationClass',
-                                           'val2014', f'{rec["id"]}.png')))
+        out = np.array(
+            Image.open(
+                osp.join(root, 'SegmentationClass', 'val2014',
+                         f'{rec["id"]}.png')))
         assert out.shape == exact.shape
         for c in np.unique(exact[exact > 0]):
             inter = ((out == c) & (exact == c)).sum()

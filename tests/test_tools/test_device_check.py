@@ -1,7 +1,7 @@
 # Copyright (c) mmbas contributors. All rights reserved.
 """tools/analysis_tools/device_check.sh and its summary: the targets judged
-from hand-made benchmark reports, and (slow) a smoke run end to end on the
-CPU that must leave parseable JSON and markdown."""
+from hand-made benchmark reports, and (slow) a smoke run end to end on the CPU
+that must leave parseable JSON and markdown."""
 import importlib.util
 import json
 import os
@@ -41,8 +41,9 @@ def _train_report(fast_s, ref_s, fast_mem, ref_mem, batch=16, size=448):
         results=dict(
             fast=dict(sec_per_iter=fast_s, peak_mem_mib=fast_mem),
             reference=dict(sec_per_iter=ref_s, peak_mem_mib=ref_mem)),
-        ratios=dict(speedup_vs_reference=ref_s / fast_s,
-                    peak_mem_fast_over_reference=fast_mem / ref_mem))
+        ratios=dict(
+            speedup_vs_reference=ref_s / fast_s,
+            peak_mem_fast_over_reference=fast_mem / ref_mem))
 
 
 JUNIT = """<?xml version="1.0" encoding="utf-8"?>
@@ -78,18 +79,20 @@ def test_summary_judges_the_targets(summary_mod, tmp_path):
         'step\tstatus\trc\tseconds\tlog\n'
         'pytest_cuda\tok\t0\t12\tlogs/pytest_cuda.log\n'
         'export\tskipped\t\t0\tlogs/export.log\n')
-    summary = summary_mod.summarise(str(out), 'cpu', smoke=False,
-                                    elapsed=42)
-    met = {(t['model'], t['target'].split(',')[0]): (t['value'], t['met'])
-           for t in summary['targets']}
+    summary = summary_mod.summarise(str(out), 'cpu', smoke=False, elapsed=42)
+    met = {
+        (t['model'], t['target'].split(',')[0]): (t['value'], t['met'])
+        for t in summary['targets']
+    }
     value, ok = met[('wsss-r50', 'fast step / reference (fp32)')]
     assert value == pytest.approx(1.25) and ok is True
     value, ok = met[('wsss-r50', 'AMP + channels_last / fp32 eager')]
     assert value == pytest.approx(2.5) and ok is True
     value, ok = met[('wsol-r50', 'AMP + channels_last / fp32 eager')]
     assert value == pytest.approx(1.6) and ok is False
-    assert met[('wsss-r50', 'peak memory fast / reference (AMP)')] == (
-        pytest.approx(1.1), False)
+    assert met[('wsss-r50',
+                'peak memory fast / reference (AMP)')] == (pytest.approx(1.1),
+                                                           False)
     assert met[('wsss-r50', 'peak memory fast / reference (fp32)')][1]
     # the reference speed-up target applies to WSSS only
     assert ('wsol-r50', 'fast step / reference (fp32)') not in met
@@ -113,14 +116,15 @@ def test_benchmark_device_arguments(bench):
     bench.resolve_device_args(args)
     assert args.amp_dtype == 'bfloat16'
     with pytest.raises(SystemExit, match='bfloat16 only'):
-        bench.resolve_device_args(bench.parse_args(
-            ['--model', 'wsss-r50', '--device', 'cpu', '--amp',
-             '--amp-dtype', 'float16']))
+        bench.resolve_device_args(
+            bench.parse_args([
+                '--model', 'wsss-r50', '--device', 'cpu', '--amp',
+                '--amp-dtype', 'float16'
+            ]))
     if not bench.torch.cuda.is_available():
         with pytest.raises(SystemExit, match='no CUDA device'):
             bench.resolve_device_args(
-                bench.parse_args(['--model', 'wsss-r50', '--device',
-                                  'cuda']))
+                bench.parse_args(['--model', 'wsss-r50', '--device', 'cuda']))
     with pytest.raises(SystemExit, match='cpu or cuda'):
         bench.resolve_device_args(
             bench.parse_args(['--model', 'wsss-r50', '--device', 'meta']))
@@ -148,7 +152,11 @@ def test_smoke_run_end_to_end(tmp_path):
     env = dict(os.environ, DEVICE='cpu', OUT=str(out), PYTHON=sys.executable)
     result = subprocess.run(
         ['bash', osp.join(TOOLS, 'device_check.sh'), '--smoke'],
-        capture_output=True, text=True, cwd=ROOT, env=env, timeout=1200)
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=1200)
     assert result.returncode == 0, result.stdout + result.stderr
     summary = json.loads((out / 'summary.json').read_text())
     assert summary['smoke'] and summary['all_steps_ok']
@@ -166,9 +174,8 @@ def test_smoke_run_end_to_end(tmp_path):
     for rep in runs.values():
         assert set(rep['results']) == {'fast', 'reference'}
         assert rep['ratios']['speedup_vs_reference'] > 0
-    assert [r['mode'] for r in summary['export']['results']] == [
-        'naive', 'fast'
-    ]
+    assert [r['mode']
+            for r in summary['export']['results']] == ['naive', 'fast']
     assert len(summary['targets']) == 5
     md = (out / 'summary.md').read_text()
     assert md.startswith('# mmbas device check')

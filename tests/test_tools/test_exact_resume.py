@@ -51,19 +51,25 @@ def setup(tmp_path_factory):
         'default_hooks = dict(checkpoint=dict(interval=1, max_keep_ckpts=10),'
         '\n    logger=dict(interval=1))\n')
     data_root = str(root / 'data' / 'VOCdevkit' / 'VOC2012')
-    opts = ['--cfg-options'] + data_root_options(
-        data_root, ('train_dataloader', ))
+    opts = ['--cfg-options'] + data_root_options(data_root,
+                                                 ('train_dataloader', ))
     return str(config), opts, root
 
 
 def _train(config, opts, work, *extra, env=None):
-    return [sys.executable, 'tools/train.py', config, '--work-dir', work,
-            *extra] + opts
+    return [
+        sys.executable, 'tools/train.py', config, '--work-dir', work, *extra
+    ] + opts
 
 
 def _run(args, env=None):
-    result = subprocess.run(args, cwd=ROOT, env=_env(env), timeout=900,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        args,
+        cwd=ROOT,
+        env=_env(env),
+        timeout=900,
+        capture_output=True,
+        text=True)
     log = result.stdout + result.stderr
     assert result.returncode == 0, log[-3000:]
     return log
@@ -73,8 +79,12 @@ def _kill_after_checkpoint(args, work):
     """Start ``args``; SIGKILL it once the checkpoint of KILL_AT is on disk
     (the stall hook holds the process there)."""
     proc = subprocess.Popen(
-        args, cwd=ROOT, env=_env(dict(MMBAS_STALL_AT_ITER=str(KILL_AT))),
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        args,
+        cwd=ROOT,
+        env=_env(dict(MMBAS_STALL_AT_ITER=str(KILL_AT))),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True)
     deadline = time.time() + 900
     try:
         while not osp.isfile(osp.join(work, 'stalled')):
@@ -91,8 +101,10 @@ def _kill_after_checkpoint(args, work):
 
 
 def _final_weights(work):
-    ckpt = torch.load(osp.join(work, f'iter_{MAX_ITERS}.pth'),
-                      map_location='cpu', weights_only=False)
+    ckpt = torch.load(
+        osp.join(work, f'iter_{MAX_ITERS}.pth'),
+        map_location='cpu',
+        weights_only=False)
     return ckpt['state_dict'], ckpt['optimizer']['state']
 
 
@@ -114,8 +126,10 @@ def test_sigkill_then_resume_equals_uninterrupted(setup, tmp_path):
     assert not osp.exists(osp.join(killed, f'iter_{KILL_AT + 1}.pth'))
     with open(osp.join(killed, 'last_checkpoint')) as f:
         assert f.read().strip().endswith(f'iter_{KILL_AT}.pth')
-    ckpt = torch.load(osp.join(killed, f'iter_{KILL_AT}.pth'),
-                      map_location='cpu', weights_only=False)
+    ckpt = torch.load(
+        osp.join(killed, f'iter_{KILL_AT}.pth'),
+        map_location='cpu',
+        weights_only=False)
     assert CHECKPOINT_KEY in ckpt  # the class sampler is in the checkpoint
     log = _run(_train(config, opts, killed, '--resume'))
     assert f'resumed epoch: 0, iter: {KILL_AT}' in log

@@ -1,9 +1,9 @@
 # Copyright (c) mmbas contributors. All rights reserved.
-"""tools/export_pseudo_labels.py and tools/dist_export.sh end to end on the
-toy VOC (CPU, gloo): 2 ranks split the list and write exactly the files of
-a single-process run; an export SIGKILLed midway and rerun leaves exactly
-the files of an uninterrupted run; user errors end with one line and exit
-status 2."""
+"""tools/export_pseudo_labels.py and tools/dist_export.sh end to end on the toy
+VOC (CPU, gloo): 2 ranks split the list and write exactly the files of a
+single-process run; an export SIGKILLed midway and rerun leaves exactly the
+files of an uninterrupted run; user errors end with one line and exit status
+2."""
 import json
 import os
 import os.path as osp
@@ -80,9 +80,11 @@ def _tree(path):
 
 @pytest.fixture(scope='module')
 def reference(setup, tmp_path_factory):
-    """Uninterrupted single-process export with ARGS. It runs in-process
-    (same code path as the tool) with one thread, like every torchrun rank
-    and the tool subprocesses here (OMP_NUM_THREADS=1)."""
+    """Uninterrupted single-process export with ARGS.
+
+    It runs in-process (same code path as the tool) with one thread, like every
+    torchrun rank and the tool subprocesses here (OMP_NUM_THREADS=1).
+    """
     import torch
 
     out = str(tmp_path_factory.mktemp('reference') / 'out')
@@ -143,10 +145,13 @@ def test_cli_user_errors(setup, tmp_path):
 
 def test_killed_export_rerun_is_byte_identical(setup, reference, tmp_path):
     """SIGKILL the tool midway, rerun the same command: the folder then holds
-    exactly the files of an uninterrupted export, byte for byte, and no
-    temp file. The config's backbone sleeps 0.25 s per forward (test-only
-    SlowTinyBackbone, same weights and maps), so the kill, sent once 3 of
-    the 9 masks exist, lands with most of the list still to do."""
+    exactly the files of an uninterrupted export, byte for byte, and no temp
+    file.
+
+    The config's backbone sleeps 0.25 s per forward (test-only
+    SlowTinyBackbone, same weights and maps), so the kill, sent once 3 of the 9
+    masks exist, lands with most of the list still to do.
+    """
     n = len(open(setup['list']).read().split())
     out = str(tmp_path / 'out')
     cmd = [
@@ -224,10 +229,10 @@ def _labels(path):
 
 @pytest.mark.parametrize('threshold', [None, 0.4])
 def test_export_writes_the_label_maps_test_scores(setup, tmp_path, threshold):
-    """The seed config (3 scales + flip, CAM fusion, dense CRF) exported
-    with the tool's defaults gives exactly the label maps tools/test.py
-    scored (its IoUMetric writes them with --out), also when the
-    threshold is overridden the same way in both."""
+    """The seed config (3 scales + flip, CAM fusion, dense CRF) exported with
+    the tool's defaults gives exactly the label maps tools/test.py scored (its
+    IoUMetric writes them with --out), also when the threshold is overridden
+    the same way in both."""
     config = make_seed_setup(
         setup, fusion=True, crf=True, scales=(1.0, 0.5, 1.5), bg_threshold=0.3)
     opts = [] if threshold is None else [

@@ -12,8 +12,10 @@ from mmbas.testing import make_voc
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
+STOCK = ('mmseg::deeplabv3plus/'
+         'deeplabv3plus_r101-d8_4xb4-20k_voc12aug-512x512.py')
 CONFIG = '''
-_base_ = ['mmseg::deeplabv3plus/deeplabv3plus_r101-d8_4xb4-20k_voc12aug-512x512.py']
+_base_ = [{stock!r}]
 custom_imports = dict(imports=['mmbas'], allow_failed_imports=False)
 data_root = {data_root!r}
 crop_size = (64, 64)
@@ -54,12 +56,20 @@ default_hooks = dict(logger=dict(interval=1),
 def test_deeplabv3plus_voc12aug_one_iteration(tmp_path):
     make_voc(str(tmp_path / 'data'), num_train=4, num_val=2)
     config = tmp_path / 'deeplab_toy.py'
-    config.write_text(CONFIG.format(
-        data_root=str(tmp_path / 'data' / 'VOCdevkit' / 'VOC2012')))
-    result = subprocess.run(
-        [sys.executable, osp.join(ROOT, 'tools', 'train.py'), str(config),
-         '--work-dir', str(tmp_path / 'work')],
-        capture_output=True, text=True, timeout=600, cwd=ROOT)
+    config.write_text(
+        CONFIG.format(
+            stock=STOCK,
+            data_root=str(tmp_path / 'data' / 'VOCdevkit' / 'VOC2012')))
+    result = subprocess.run([
+        sys.executable,
+        osp.join(ROOT, 'tools', 'train.py'),
+        str(config), '--work-dir',
+        str(tmp_path / 'work')
+    ],
+                            capture_output=True,
+                            text=True,
+                            timeout=600,
+                            cwd=ROOT)
     log = result.stdout + result.stderr
     assert result.returncode == 0, log[-3000:]
     assert 'Iter(train) [1/1]' in log

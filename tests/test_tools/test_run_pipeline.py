@@ -26,7 +26,8 @@ single-threaded, so the numbers repeat from run to run (measured: seed mIoU
 4.5 minutes of one CPU core (pretraining ~85 s, first pipeline run ~2 min,
 rerun and stage-3 resume ~45 s), hence ``slow``. The resume decisions
 themselves are tested fast with fake tools in
-tests/test_apis/test_pipeline_stages.py."""
+tests/test_apis/test_pipeline_stages.py.
+"""
 import json
 import os
 import os.path as osp
@@ -50,25 +51,28 @@ STAGE3_CONFIG = osp.join(TOY, 'deeplabv2_r18_e2e.py')
 
 def read_gts(data_root: str, split: str):
     """The ``SegmentationClass`` label maps of ``split``."""
-    ids = open(osp.join(data_root, 'ImageSets', 'Segmentation',
-                        f'{split}.txt')).read().split()
-    return [np.array(Image.open(
-        osp.join(data_root, 'SegmentationClass', f'{i}.png'))) for i in ids]
+    ids = open(
+        osp.join(data_root, 'ImageSets', 'Segmentation',
+                 f'{split}.txt')).read().split()
+    return [
+        np.array(
+            Image.open(osp.join(data_root, 'SegmentationClass', f'{i}.png')))
+        for i in ids
+    ]
 
 
 def pipeline_cmd(data_root, work_dir, pretrained):
     opts = data_root_options(data_root)
     return [
-        sys.executable, osp.join(ROOT, 'tools', 'run_pipeline.py'),
-        '--dataset', 'voc', '--work-dir', work_dir,
-        '--stage1-config', STAGE1_CONFIG,
-        '--seed-config', SEED_CONFIG,
-        '--stage3-config', STAGE3_CONFIG,
-        '--cfg-options-stage1'] + opts + [f'load_from={pretrained}'] + [
-        '--cfg-options-seeds'] + opts + [
-        '--cfg-options-stage3'] + opts + [f'load_from={pretrained}'] + [
-        '--export-args', '--num-workers 0'
-    ]
+        sys.executable,
+        osp.join(ROOT, 'tools',
+                 'run_pipeline.py'), '--dataset', 'voc', '--work-dir',
+        work_dir, '--stage1-config', STAGE1_CONFIG, '--seed-config',
+        SEED_CONFIG, '--stage3-config', STAGE3_CONFIG, '--cfg-options-stage1'
+    ] + opts + [f'load_from={pretrained}'] + ['--cfg-options-seeds'] + opts + [
+        '--cfg-options-stage3'
+    ] + opts + [f'load_from={pretrained}'
+                ] + ['--export-args', '--num-workers 0']
 
 
 def run(cmd):
@@ -78,8 +82,8 @@ def run(cmd):
     # the fixed seeds every run on a machine gives the same ones), and the
     # time does not blow up on a shared CPU (oversubscribed OpenMP threads)
     env['OMP_NUM_THREADS'] = env['MKL_NUM_THREADS'] = '1'
-    res = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True,
-                         text=True, timeout=900)
+    res = subprocess.run(
+        cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     return res, res.stdout + res.stderr
 
 
@@ -97,8 +101,9 @@ def pretrain(data_root, work_dir):
     path of its final checkpoint and the wall time."""
     start = time.time()
     res, log = run([
-        sys.executable, osp.join(ROOT, 'tools', 'train.py'), PRETRAIN_CONFIG,
-        '--work-dir', work_dir, '--cfg-options'
+        sys.executable,
+        osp.join(ROOT, 'tools', 'train.py'), PRETRAIN_CONFIG, '--work-dir',
+        work_dir, '--cfg-options'
     ] + data_root_options(data_root))
     assert res.returncode == 0, log[-4000:]
     iters = config_value(PRETRAIN_CONFIG, 'max_iters')
@@ -120,15 +125,20 @@ def first_run(tmp_path_factory):
     if res.returncode == 0:
         with open(osp.join(work, 'summary.json')) as f:
             summary = json.load(f)
-    return dict(data_root=data_root, work=work, cmd=cmd, res=res, log=log,
-                summary=summary, pretrained=pretrained,
-                pretrain_s=pretrain_s)
+    return dict(
+        data_root=data_root,
+        work=work,
+        cmd=cmd,
+        res=res,
+        log=log,
+        summary=summary,
+        pretrained=pretrained,
+        pretrain_s=pretrain_s)
 
 
 @pytest.mark.slow
 def test_pipeline_end_to_end_and_resume(first_run):
-    res, log, work, cmd = (first_run[k] for k in ('res', 'log', 'work',
-                                                  'cmd'))
+    res, log, work, cmd = (first_run[k] for k in ('res', 'log', 'work', 'cmd'))
     assert res.returncode == 0, log[-4000:]
     for stage in ('stage1', 'seeds', 'pseudo', 'stage3'):
         assert f'[pipeline] {stage}: done' in log, stage
@@ -141,14 +151,16 @@ def test_pipeline_end_to_end_and_resume(first_run):
         assert summary['stages'][stage]['status'] == 'done'
         assert summary['stages'][stage]['time_s'] > 0
     assert osp.isfile(osp.join(work, 'pseudo', 'export_summary.json'))
-    assert len([f for f in os.listdir(osp.join(work, 'pseudo'))
-                if f.endswith('.png')]) == 24
+    assert len([
+        f for f in os.listdir(osp.join(work, 'pseudo')) if f.endswith('.png')
+    ]) == 24
     assert 'BAS pipeline summary' in log
     # the export ran the seed config (same options) at the sweep's best
     # threshold
-    export = [ln for ln in stage_lines(log)
-              if ln.startswith('[pipeline] pseudo: ') and
-              'export_pseudo_labels.py' in ln]
+    export = [
+        ln for ln in stage_lines(log) if ln.startswith('[pipeline] pseudo: ')
+        and 'export_pseudo_labels.py' in ln
+    ]
     assert len(export) == 1
     assert f'{SEED_CONFIG} ' in export[0] or osp.join(
         work, 'pseudo_export_config.py') in export[0]
@@ -203,8 +215,8 @@ def test_final_model_beats_all_background(first_run):
     train_bg = all_background_miou(
         read_gts(first_run['data_root'], 'train'), 21)
     times = {k: v['time_s'] for k, v in summary['stages'].items()}
-    print(f"\ntoy pipeline: pretrain {first_run['pretrain_s']:.1f} s, "
-          + ', '.join(f'{k} {v:.1f} s' for k, v in times.items()) +
+    print(f"\ntoy pipeline: pretrain {first_run['pretrain_s']:.1f} s, " +
+          ', '.join(f'{k} {v:.1f} s' for k, v in times.items()) +
           f"\n  seed mIoU (train) {summary['seed_mIoU']:.2f} at bg threshold "
           f"{summary['best_threshold']:g} vs all-background {train_bg:.2f}"
           f"\n  val mIoU {summary['val_mIoU']:.2f} vs all-background "
@@ -220,7 +232,8 @@ def test_bad_pseudo_masks_stop_before_stage3(tmp_path):
     make_voc(str(tmp_path / 'data'), num_train=4, num_val=2, size=64)
     data_root = str(tmp_path / 'data' / 'VOCdevkit' / 'VOC2012')
     pipeline = Pipeline(
-        str(tmp_path / 'w'), 'voc',
+        str(tmp_path / 'w'),
+        'voc',
         stage1_config=osp.join(TOY, 'bas_voc_toy_r18.py'),
         seed_config=osp.join(TOY, 'bas_voc_toy_r18_seed.py'),
         stage3_config=osp.join(TOY, 'deeplabv3plus_r18_toy.py'),
@@ -250,21 +263,31 @@ def test_refine_irn_end_to_end(first_run):
     assert first_run['res'].returncode == 0, first_run['log'][-4000:]
     work, data_root = first_run['work'], first_run['data_root']
     cmd = first_run['cmd'] + [
-        '--refine', 'irn', '--irn-config', IRN_CONFIG,
-        '--cfg-options-irn', f"load_from={first_run['pretrained']}"]
+        '--refine', 'irn', '--irn-config', IRN_CONFIG, '--cfg-options-irn',
+        f"load_from={first_run['pretrained']}"
+    ]
     res, log = run(cmd)
     assert res.returncode == 0, log[-4000:]
     with open(osp.join(work, 'summary.json')) as f:
         summary = json.load(f)
     status = {k: v['status'] for k, v in summary['stages'].items()}
-    assert status == dict(stage1='skipped', seeds='skipped',
-                          relabels='done', irn='done', refine='done',
-                          masks='done', pseudo='done', stage3='done')
-    ids = open(osp.join(data_root, 'ImageSets', 'Segmentation',
-                        'trainaug.txt')).read().split()
+    assert status == dict(
+        stage1='skipped',
+        seeds='skipped',
+        relabels='done',
+        irn='done',
+        refine='done',
+        masks='done',
+        pseudo='done',
+        stage3='done')
+    ids = open(
+        osp.join(data_root, 'ImageSets', 'Segmentation',
+                 'trainaug.txt')).read().split()
     # relation labels: background, class + 1, unknown band
-    labels = [np.array(Image.open(osp.join(work, 'relabels', f'{i}.png')))
-              for i in ids]
+    labels = [
+        np.array(Image.open(osp.join(work, 'relabels', f'{i}.png')))
+        for i in ids
+    ]
     values = set(np.unique(np.concatenate([a.ravel() for a in labels])))
     assert {0, 255} <= values <= set(range(21)) | {255}
     assert values & set(range(1, 21))
@@ -273,10 +296,9 @@ def test_refine_irn_end_to_end(first_run):
     irn_ckpt = osp.join(work, 'irn', f'iter_{iters}.pth')
     assert summary['stages']['irn']['checkpoint'] == irn_ckpt
     from mmengine.config import Config
-    refiner = Config.fromfile(
-        osp.join(work, 'refine_export_config.py')).model.refiner
-    assert (refiner.type, refiner.checkpoint) == ('IRNWalkRefiner',
-                                                  irn_ckpt)
+    refiner = Config.fromfile(osp.join(
+        work, 'refine_export_config.py')).model.refiner
+    assert (refiner.type, refiner.checkpoint) == ('IRNWalkRefiner', irn_ckpt)
     for i in ids:
         with np.load(osp.join(work, 'refine', f'{i}.npz')) as z:
             assert z['maps'].dtype == np.float16
@@ -284,19 +306,20 @@ def test_refine_irn_end_to_end(first_run):
     # the mask sweep on the stored maps picked the export threshold
     assert 0.05 <= summary['mask_threshold'] <= 0.95
     assert 0 <= summary['mask_mIoU'] <= 100
-    export = [ln for ln in stage_lines(log)
-              if ln.startswith('[pipeline] pseudo: ')
-              and 'export_pseudo_labels.py' in ln]
+    export = [
+        ln for ln in stage_lines(log) if ln.startswith('[pipeline] pseudo: ')
+        and 'export_pseudo_labels.py' in ln
+    ]
     assert export[0].endswith(
         f"model.bg_threshold={float(summary['mask_threshold'])!r}")
     assert 'pseudo-mask check ok (24 masks' in log
     times = {k: v['time_s'] for k, v in summary['stages'].items()}
-    print('\ntoy --refine irn: ' + ', '.join(
-        f'{k} {v:.1f} s' for k, v in times.items()) +
-        f"\n  seed mIoU {summary['seed_mIoU']:.2f} at "
-        f"{summary['best_threshold']:g}, mask mIoU "
-        f"{summary['mask_mIoU']:.2f} at {summary['mask_threshold']:g}, "
-        f"val mIoU {summary['val_mIoU']:.2f}")
+    print('\ntoy --refine irn: ' + ', '.join(f'{k} {v:.1f} s'
+                                             for k, v in times.items()) +
+          f"\n  seed mIoU {summary['seed_mIoU']:.2f} at "
+          f"{summary['best_threshold']:g}, mask mIoU "
+          f"{summary['mask_mIoU']:.2f} at {summary['mask_threshold']:g}, "
+          f"val mIoU {summary['val_mIoU']:.2f}")
 
     # rerun: every stage is complete
     res, log = run(cmd)

@@ -1,6 +1,8 @@
 # Copyright (c) mmbas contributors. All rights reserved.
 """tools/train.py on the toy IRN config (configs/toy/irn_r18_voc_toy.py):
-relation labels = the toy GT masks, 3 iterations."""
+
+relation labels = the toy GT masks, 3 iterations.
+"""
 import math
 import os
 import os.path as osp
@@ -26,21 +28,27 @@ def test_train_toy_irn(tmp_path):
     work = str(tmp_path / 'work')
     env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')
     env['PYTHONPATH'] = os.pathsep.join([ROOT, env.get('PYTHONPATH', '')])
-    result = subprocess.run(
-        [sys.executable, 'tools/train.py', TOY_CONFIG, '--work-dir', work,
-         '--cfg-options', f'train_dataloader.dataset.data_root={data_root}',
-         'train_cfg.max_iters=3', 'param_scheduler.0.end=3'],
-        capture_output=True, text=True, cwd=ROOT, timeout=600, env=env)
+    result = subprocess.run([
+        sys.executable, 'tools/train.py', TOY_CONFIG, '--work-dir', work,
+        '--cfg-options', f'train_dataloader.dataset.data_root={data_root}',
+        'train_cfg.max_iters=3', 'param_scheduler.0.end=3'
+    ],
+                            capture_output=True,
+                            text=True,
+                            cwd=ROOT,
+                            timeout=600,
+                            env=env)
     log = result.stdout + result.stderr
     assert result.returncode == 0, log[-3000:]
     lines = [ln for ln in log.splitlines() if 'Iter(train) [' in ln]
     assert len(lines) == 3, log[-3000:]
     for key in KEYS:
-        values = [float(re.search(rf' {key}: (\S+)', ln).group(1))
-                  for ln in lines]
+        values = [
+            float(re.search(rf' {key}: (\S+)', ln).group(1)) for ln in lines
+        ]
         assert all(math.isfinite(v) for v in values), (key, values)
-    ckpt = torch.load(osp.join(work, 'iter_3.pth'), map_location='cpu',
-                      weights_only=False)
+    ckpt = torch.load(
+        osp.join(work, 'iter_3.pth'), map_location='cpu', weights_only=False)
     state = ckpt['state_dict']
     assert 'boundary_head.fuse.weight' in state
     assert 'displacement_head.mean_shift.running_mean' in state

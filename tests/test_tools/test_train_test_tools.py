@@ -1,7 +1,7 @@
 # Copyright (c) mmbas contributors. All rights reserved.
-"""tools/train.py, --resume, tools/test.py and tools/dist_train.sh on the
-toy VOC layout with configs/toy/bas_voc_toy.py (the issue's acceptance
-run), and the one-line errors of the tools."""
+"""tools/train.py, --resume, tools/test.py and tools/dist_train.sh on the toy
+VOC layout with configs/toy/bas_voc_toy.py (the issue's acceptance run), and
+the one-line errors of the tools."""
 import os
 import os.path as osp
 import subprocess
@@ -25,8 +25,13 @@ def run(args, cwd=ROOT, timeout=600, env=None):
     full_env['PYTHONPATH'] = os.pathsep.join(
         [ROOT, osp.dirname(__file__),
          full_env.get('PYTHONPATH', '')])
-    result = subprocess.run(args, capture_output=True, text=True, cwd=cwd,
-                            timeout=timeout, env=full_env)
+    result = subprocess.run(
+        args,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=timeout,
+        env=full_env)
     return result, result.stdout + result.stderr
 
 
@@ -55,14 +60,16 @@ def test_train_resume_test(toy_voc, tmp_path):
     assert osp.isfile(osp.join(work, 'iter_6.pth'))
 
     # --resume CKPT resumes from that file
-    result, log = run(train + ['--resume', osp.join(work, 'iter_4.pth')] +
-                      opts + ['train_cfg.max_iters=5'])
+    result, log = run(train +
+                      ['--resume', osp.join(work, 'iter_4.pth')] + opts +
+                      ['train_cfg.max_iters=5'])
     assert result.returncode == 0, log[-3000:]
     assert 'resumed epoch: 0, iter: 4' in log
 
     result, log = run([
         sys.executable, 'tools/test.py', TOY_CONFIG,
-        osp.join(work, 'iter_6.pth'), '--work-dir', str(tmp_path / 'test')
+        osp.join(work, 'iter_6.pth'), '--work-dir',
+        str(tmp_path / 'test')
     ] + opts)
     assert result.returncode == 0, log[-3000:]
     assert 'Iter(test)' in log and 'mIoU' in log
@@ -77,8 +84,10 @@ def test_dist_train_two_cpu_ranks(toy_voc, tmp_path):
         "custom_hooks = [dict(type='RecordSamplesHook')]\n")
     work = str(tmp_path / 'dist')
     result, log = run(
-        ['bash', 'tools/dist_train.sh', str(config), '2', '--work-dir', work,
-         '--cfg-options'] + data_root_options(toy_voc) +
+        [
+            'bash', 'tools/dist_train.sh',
+            str(config), '2', '--work-dir', work, '--cfg-options'
+        ] + data_root_options(toy_voc) +
         ['train_cfg.max_iters=2', 'train_cfg.val_interval=100'],
         env=dict(PORT='29617', CUDA_VISIBLE_DEVICES=''))
     assert result.returncode == 0, log[-3000:]

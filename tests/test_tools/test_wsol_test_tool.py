@@ -17,8 +17,7 @@ from mmbas.testing import make_cub
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CUB_R50 = osp.join(REPO, 'configs', 'bas', 'bas_r50_1xb32-120e_cub-224x224.py')
-EVAL_BASE = osp.join(REPO, 'configs', '_base_', 'evaluation',
-                     'wsol_paper.py')
+EVAL_BASE = osp.join(REPO, 'configs', '_base_', 'evaluation', 'wsol_paper.py')
 
 # shrink the network / input; the evaluator, visualizer and hook stay the
 # ones of configs/bas/bas_r50_1xb32-120e_cub-224x224.py
@@ -90,10 +89,16 @@ def test_tools_test_prints_both_protocols_and_writes_overlays(tmp_path):
 
     show_dir = str(tmp_path / 'show')
     env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONWARNINGS='ignore')
-    proc = subprocess.run(
-        [sys.executable, osp.join(REPO, 'tools', 'test.py'), cfg_path, ckpt,
-         '--work-dir', str(tmp_path / 'work'), '--show-dir', show_dir],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run([
+        sys.executable,
+        osp.join(REPO, 'tools', 'test.py'), cfg_path, ckpt, '--work-dir',
+        str(tmp_path / 'work'), '--show-dir', show_dir
+    ],
+                          cwd=REPO,
+                          env=env,
+                          capture_output=True,
+                          text=True,
+                          timeout=300)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-4000:]
     # paper protocol table + keys

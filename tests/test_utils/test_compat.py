@@ -19,9 +19,12 @@ from mmbas.utils import (MissingMMCVOpError, get_installed_path,
 def run_python(code: str, **env) -> subprocess.CompletedProcess:
     """Run ``code`` in a fresh interpreter (compat fixes not applied)."""
     full_env = dict(os.environ, **env)
-    return subprocess.run([sys.executable, '-c', textwrap.dedent(code)],
-                          capture_output=True, text=True, env=full_env,
-                          timeout=300)
+    return subprocess.run(
+        [sys.executable, '-c', textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=300)
 
 
 # --------------------------------------------------------------- mmcv.ops
@@ -145,16 +148,23 @@ def test_resume_under_weights_only_default(tmp_path):
     work = str(tmp_path / 'work')
     with_fix = _write_script(tmp_path, 'import mmbas')
     first = subprocess.run([sys.executable, with_fix, work, '2', 'new'],
-                           capture_output=True, text=True, timeout=300)
+                           capture_output=True,
+                           text=True,
+                           timeout=300)
     assert first.returncode == 0, first.stderr
     # without mmbas, mmengine cannot resume its own checkpoint
     plain = _write_script(tmp_path, '')
     failed = subprocess.run([sys.executable, plain, work, '4', 'resume'],
-                            capture_output=True, text=True, timeout=300)
+                            capture_output=True,
+                            text=True,
+                            timeout=300)
     assert failed.returncode != 0
-    assert 'weights_only' in failed.stderr.replace('Weights only', 'weights_only')
+    assert 'weights_only' in failed.stderr.replace('Weights only',
+                                                   'weights_only')
     resumed = subprocess.run([sys.executable, with_fix, work, '4', 'resume'],
-                             capture_output=True, text=True, timeout=300)
+                             capture_output=True,
+                             text=True,
+                             timeout=300)
     assert resumed.returncode == 0, resumed.stderr
     assert 'ITER 4' in resumed.stdout
     log = resumed.stdout + resumed.stderr
@@ -170,7 +180,7 @@ def test_unnamed_checkpoints_stay_weights_only(tmp_path):
     class Evil:
 
         def __reduce__(self):
-            return (os.system, ('echo pwned',))
+            return (os.system, ('echo pwned', ))
 
     state = nn.Linear(2, 1).state_dict()
     plain = tmp_path / 'plain.pth'
@@ -186,9 +196,7 @@ def test_unnamed_checkpoints_stay_weights_only(tmp_path):
     with trusted_checkpoints():
         meta = {'state_dict': state, 'meta': {'a': 1}}
         torch.save(meta, evil)
-        assert CheckpointLoader.load_checkpoint(str(evil))['meta'] == {
-            'a': 1
-        }
+        assert CheckpointLoader.load_checkpoint(str(evil))['meta'] == {'a': 1}
 
 
 def test_missing_checkpoint_message(tmp_path):
@@ -208,9 +216,13 @@ def test_cpu_process_group_with_pytorch_launcher():
         print(dist.get_backend(), dist.get_world_size())
         dist.destroy_process_group()
     '''
-    env = dict(RANK='0', LOCAL_RANK='0', WORLD_SIZE='1',
-               MASTER_ADDR='127.0.0.1', MASTER_PORT='29631',
-               CUDA_VISIBLE_DEVICES='')
+    env = dict(
+        RANK='0',
+        LOCAL_RANK='0',
+        WORLD_SIZE='1',
+        MASTER_ADDR='127.0.0.1',
+        MASTER_PORT='29631',
+        CUDA_VISIBLE_DEVICES='')
     without = run_python(code.format('import mmengine'), **env)
     assert without.returncode != 0
     with_fix = run_python(code.format('import mmbas'), **env)

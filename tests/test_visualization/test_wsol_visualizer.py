@@ -18,14 +18,14 @@ GREEN = (0, 255, 0)
 
 
 def _sample():
-    """64x64 map with one blob (rows/cols 40..55) and a GT box far from
-    it (x 4..20, y 4..24)."""
+    """64x64 map with one blob (rows/cols 40..55) and a GT box far from it (x
+    4..20, y 4..24)."""
     loc = torch.zeros(64, 64)
     loc[40:56, 40:56] = 1.
-    ds = SegDataSample(metainfo=dict(img_path='a/bird.jpg',
-                                     img_shape=(64, 64)))
-    ds.set_data(dict(pred_loc_map=loc,
-                     gt_bboxes=torch.tensor([[4., 4., 20., 24.]])))
+    ds = SegDataSample(
+        metainfo=dict(img_path='a/bird.jpg', img_shape=(64, 64)))
+    ds.set_data(
+        dict(pred_loc_map=loc, gt_bboxes=torch.tensor([[4., 4., 20., 24.]])))
     return ds
 
 
@@ -62,8 +62,8 @@ def test_draw_colours():
 def test_add_datasample_out_file(tmp_path):
     vis = _visualizer('vis_file', box_threshold=0.5)
     out_file = str(tmp_path / 'o.png')
-    vis.add_datasample('x', np.zeros((64, 64, 3), np.uint8), _sample(),
-                       out_file=out_file)
+    vis.add_datasample(
+        'x', np.zeros((64, 64, 3), np.uint8), _sample(), out_file=out_file)
     import mmcv
     drawn = mmcv.imread(out_file, channel_order='rgb')
     assert tuple(drawn[4, 10]) == RED and tuple(drawn[40, 47]) == GREEN
@@ -87,8 +87,7 @@ def test_hook_writes_overlays(tmp_path):
     # packed input: (3, H, W) uint8 BGR, like PackBASInputs
     inputs = [torch.full((3, 64, 64), 100, dtype=torch.uint8)]
     hook.after_test_iter(_Runner(), 0, dict(inputs=inputs), [_sample()])
-    files = glob.glob(osp.join(str(tmp_path), '**', '*.png'),
-                      recursive=True)
+    files = glob.glob(osp.join(str(tmp_path), '**', '*.png'), recursive=True)
     assert len(files) == 1 and 'bird.jpg' in osp.basename(files[0])
     import mmcv
     drawn = mmcv.imread(files[0], channel_order='rgb')
@@ -96,8 +95,8 @@ def test_hook_writes_overlays(tmp_path):
     # draw=False: nothing more
     hook.draw = False
     hook.after_test_iter(_Runner(), 1, dict(inputs=inputs), [_sample()])
-    assert len(glob.glob(osp.join(str(tmp_path), '**', '*.png'),
-                         recursive=True)) == 1
+    assert len(
+        glob.glob(osp.join(str(tmp_path), '**', '*.png'), recursive=True)) == 1
 
 
 def test_hook_needs_wsol_visualizer():

@@ -52,33 +52,33 @@ def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--config', help='model config (default: WSSS R50)')
     parser.add_argument('--num-images', type=int, default=6)
-    parser.add_argument('--size',
-                        type=int,
-                        nargs=2,
-                        default=[500, 375],
-                        metavar=('W', 'H'))
-    parser.add_argument('--scales',
-                        type=float,
-                        nargs='+',
-                        default=None,
-                        help='default: the seed recipe\'s scales')
+    parser.add_argument(
+        '--size', type=int, nargs=2, default=[500, 375], metavar=('W', 'H'))
+    parser.add_argument(
+        '--scales',
+        type=float,
+        nargs='+',
+        default=None,
+        help='default: the seed recipe\'s scales')
     parser.add_argument('--no-flip', action='store_true')
     parser.add_argument('--num-workers', type=int, default=2)
-    parser.add_argument('--modes',
-                        nargs='+',
-                        default=['naive', 'fast'],
-                        choices=['naive', 'fast', 'fast-full'])
-    parser.add_argument('--rounds',
-                        type=int,
-                        default=2,
-                        help='alternate the modes over this many chunks')
+    parser.add_argument(
+        '--modes',
+        nargs='+',
+        default=['naive', 'fast'],
+        choices=['naive', 'fast', 'fast-full'])
+    parser.add_argument(
+        '--rounds',
+        type=int,
+        default=2,
+        help='alternate the modes over this many chunks')
     parser.add_argument('--work-dir', help='keep images/outputs here')
-    parser.add_argument('--device',
-                        default='cpu',
-                        help='cpu or cuda[:N] (default: cpu)')
-    parser.add_argument('--json',
-                        metavar='OUT',
-                        help='also write the settings and results here')
+    parser.add_argument(
+        '--device', default='cpu', help='cpu or cuda[:N] (default: cpu)')
+    parser.add_argument(
+        '--json',
+        metavar='OUT',
+        help='also write the settings and results here')
     parser.add_argument('--run-mode', help=argparse.SUPPRESS)
     parser.add_argument('--chunk', type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -129,9 +129,8 @@ def naive_export(model, items, out_dir, scales, flip, bg_threshold=None):
     import torch
     import torch.nn.functional as F
 
-    from mmbas.pseudo.seeds import (DEFAULT_BG_THRESHOLD,
-                                    normalise_class_maps, scaled_size,
-                                    seed_labels, seed_logits)
+    from mmbas.pseudo.seeds import (DEFAULT_BG_THRESHOLD, normalise_class_maps,
+                                    scaled_size, seed_labels, seed_logits)
     from mmbas.pseudo.writer import (atomic_write, check_writable,
                                      encode_label_png)
     tmp = check_writable(out_dir)
@@ -146,22 +145,25 @@ def naive_export(model, items, out_dir, scales, flip, bg_threshold=None):
             for s in scales:
                 xs = x
                 if scaled_size(size, s) != size:
-                    xs = F.interpolate(x,
-                                       size=scaled_size(size, s),
-                                       mode='bilinear',
-                                       align_corners=False)
+                    xs = F.interpolate(
+                        x,
+                        size=scaled_size(size, s),
+                        mode='bilinear',
+                        align_corners=False)
                 for flipped in ([False, True] if flip else [False]):
                     maps, _ = model.forward_maps(
                         xs.flip(-1) if flipped else xs)
-                    maps = F.interpolate(maps.float(),
-                                         size=size,
-                                         mode='bilinear',
-                                         align_corners=False)
+                    maps = F.interpolate(
+                        maps.float(),
+                        size=size,
+                        mode='bilinear',
+                        align_corners=False)
                     total = total + (maps.flip(-1) if flipped else maps)
             seeds = normalise_class_maps(total, [labels])[0]
         label = seed_labels(seed_logits(seeds, bg_threshold))[0]
-        atomic_write(osp.join(out_dir, name + '.png'),
-                     encode_label_png(label.cpu().numpy()), tmp)
+        atomic_write(
+            osp.join(out_dir, name + '.png'),
+            encode_label_png(label.cpu().numpy()), tmp)
 
 
 def run_mode(args):
@@ -196,10 +198,9 @@ def run_mode(args):
                 num_workers=args.num_workers,
                 progress=False)
             if summary['failed']:
-                raise SystemExit(
-                    f"mode {args.run_mode} on {args.device}: "
-                    f"{summary['failed']} image(s) failed, e.g. "
-                    f"{summary['failed_images'][:1]}")
+                raise SystemExit(f"mode {args.run_mode} on {args.device}: "
+                                 f"{summary['failed']} image(s) failed, e.g. "
+                                 f"{summary['failed_images'][:1]}")
         if device.type == 'cuda':
             torch.cuda.synchronize(device)
 
@@ -214,17 +215,18 @@ def run_mode(args):
         gpu_peak = torch.cuda.max_memory_allocated(device) / 2**20
     print(
         json.dumps(
-            dict(mode=args.run_mode,
-                 images=len(timed),
-                 wall_s=wall,
-                 images_per_s=len(timed) / wall,
-                 s_per_image=wall / len(timed),
-                 peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-                 / 1024,
-                 workers_peak_rss_mb=resource.getrusage(
-                     resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
-                 peak_gpu_mem_mib=gpu_peak,
-                 threads=torch.get_num_threads())))
+            dict(
+                mode=args.run_mode,
+                images=len(timed),
+                wall_s=wall,
+                images_per_s=len(timed) / wall,
+                s_per_image=wall / len(timed),
+                peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+                / 1024,
+                workers_peak_rss_mb=resource.getrusage(
+                    resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+                peak_gpu_mem_mib=gpu_peak,
+                threads=torch.get_num_threads())))
 
 
 def agreement(dir_a, dir_b):
@@ -268,12 +270,13 @@ def main():
         flush=True)
     results = {
         m:
-        dict(mode=m,
-             images=0,
-             wall_s=0.0,
-             peak_rss_mb=0.0,
-             workers_peak_rss_mb=0.0,
-             peak_gpu_mem_mib=None)
+        dict(
+            mode=m,
+            images=0,
+            wall_s=0.0,
+            peak_rss_mb=0.0,
+            workers_peak_rss_mb=0.0,
+            peak_gpu_mem_mib=None)
         for m in args.modes
     }
     for r in range(args.rounds):
@@ -314,8 +317,8 @@ def main():
     for res in results:
         res['images_per_s'] = res['images'] / res['wall_s']
         res['s_per_image'] = res['wall_s'] / res['images']
-        res['agreement'] = agreement(osp.join(work, args.modes[0]),
-                                     osp.join(work, res['mode']))
+        res['agreement'] = agreement(
+            osp.join(work, args.modes[0]), osp.join(work, res['mode']))
         print(
             f"{res['mode']:>9s}: {res['images_per_s']:.4f} images/s "
             f"({res['s_per_image']:.2f} s/image), peak RSS "
@@ -334,16 +337,18 @@ def main():
     if args.json:
         write_json(
             args.json,
-            dict(settings=dict(num_images=args.num_images,
-                               size=args.size,
-                               scales=args.scales,
-                               flip=not args.no_flip,
-                               num_workers=args.num_workers,
-                               rounds=args.rounds,
-                               device=args.device,
-                               config=args.config),
-                 results=results,
-                 speedup_vs_first=speedups))
+            dict(
+                settings=dict(
+                    num_images=args.num_images,
+                    size=args.size,
+                    scales=args.scales,
+                    flip=not args.no_flip,
+                    num_workers=args.num_workers,
+                    rounds=args.rounds,
+                    device=args.device,
+                    config=args.config),
+                results=results,
+                speedup_vs_first=speedups))
         print(f'wrote {args.json}')
     try:
         print(f'load average after {os.getloadavg()}')

@@ -56,30 +56,44 @@ import numpy as np
 import torch
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from benchmark_train import _rss_kib, _sync  # noqa: E402
+from benchmark_train import _rss_kib, _sync
 
 MODES = ('sparse', 'sparse-fp32', 'dense')
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--size', type=int, nargs=2, default=[500, 375],
-                        metavar=('W', 'H'), help='image size (VOC 500 375, '
-                        'COCO 640 480); the walk runs at stride 4')
+    parser.add_argument(
+        '--size',
+        type=int,
+        nargs=2,
+        default=[500, 375],
+        metavar=('W', 'H'),
+        help='image size (VOC 500 375, '
+        'COCO 640 480); the walk runs at stride 4')
     parser.add_argument('--classes', type=int, default=3)
-    parser.add_argument('--modes', nargs='+', default=['sparse', 'dense'],
-                        choices=MODES)
-    parser.add_argument('--repeats', type=int, default=3,
-                        help='timed runs per mode (dense: at most 1)')
+    parser.add_argument(
+        '--modes', nargs='+', default=['sparse', 'dense'], choices=MODES)
+    parser.add_argument(
+        '--repeats',
+        type=int,
+        default=3,
+        help='timed runs per mode (dense: at most 1)')
     parser.add_argument('--beta', type=float, default=10)
     parser.add_argument('--exp-times', type=int, default=8)
     parser.add_argument('--radius', type=int, default=5)
-    parser.add_argument('--dense-squarings', type=int, default=None,
-                        help='stop the dense reference after this many '
-                        'squarings and extrapolate its time')
+    parser.add_argument(
+        '--dense-squarings',
+        type=int,
+        default=None,
+        help='stop the dense reference after this many '
+        'squarings and extrapolate its time')
     parser.add_argument('--device', default='cpu', help='cpu or cuda')
-    parser.add_argument('--threads', type=int, default=None,
-                        help='torch threads (default: torch\'s)')
+    parser.add_argument(
+        '--threads',
+        type=int,
+        default=None,
+        help='torch threads (default: torch\'s)')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--work-dir', help='keep the modes\' outputs here')
     parser.add_argument('--mode', help=argparse.SUPPRESS)
@@ -88,13 +102,14 @@ def parse_args(argv=None):
 
 # ----------------------------------------------------------------------
 def _smooth(gen, shape, cells):
-    """(H, W) smooth random field in [0, 1]: a coarse grid of ``cells``
-    pixels per node, bilinearly upsampled."""
+    """(H, W) smooth random field in [0, 1]: a coarse grid of ``cells`` pixels
+    per node, bilinearly upsampled."""
     import torch.nn.functional as F
-    coarse = torch.rand((1, 1, max(2, shape[0] // cells + 2),
-                         max(2, shape[1] // cells + 2)), generator=gen)
-    return F.interpolate(coarse, size=shape, mode='bilinear',
-                         align_corners=True)[0, 0]
+    coarse = torch.rand(
+        (1, 1, max(2, shape[0] // cells + 2), max(2, shape[1] // cells + 2)),
+        generator=gen)
+    return F.interpolate(
+        coarse, size=shape, mode='bilinear', align_corners=True)[0, 0]
 
 
 def make_inputs(size_hw, classes, seed):
@@ -109,12 +124,18 @@ def make_inputs(size_hw, classes, seed):
     return maps, edge
 
 
-def dense_reference_walk(maps, edge, beta, exp_times, radius,
-                         squarings=None, times=None):
+def dense_reference_walk(maps,
+                         edge,
+                         beta,
+                         exp_times,
+                         radius,
+                         squarings=None,
+                         times=None):
     """IRN's dense walk: (K, h, w) maps, (h, w) edge -> (K, h, w).
 
     ``squarings`` < exp_times stops early (timing only); ``times`` (dict)
-    receives the build time and the time of every squaring."""
+    receives the build time and the time of every squaring.
+    """
     from mmbas.models.utils import (boundary_to_affinity, pair_offsets,
                                     pair_valid_mask)
     dev = maps.device
@@ -154,14 +175,20 @@ def refine(mode, maps, edge, size_hw, args, times=None):
                                           upsample_walked)
     labels = list(range(maps.shape[0]))
     if mode == 'dense':
-        walked = dense_reference_walk(maps.pow(1.5), edge, args.beta,
-                                      args.exp_times, args.radius,
-                                      args.dense_squarings, times)
+        walked = dense_reference_walk(
+            maps.pow(1.5), edge, args.beta, args.exp_times, args.radius,
+            args.dense_squarings, times)
         out = upsample_walked(walked, size_hw)
     else:
         dtype = torch.float64 if mode == 'sparse' else torch.float32
-        out = refine_maps(maps, edge, size_hw, args.beta, args.exp_times,
-                          args.radius, dtype=dtype)
+        out = refine_maps(
+            maps,
+            edge,
+            size_hw,
+            args.beta,
+            args.exp_times,
+            args.radius,
+            dtype=dtype)
     label = refined_to_label(out, labels)
     return out, label
 
@@ -199,23 +226,30 @@ def run_mode(args) -> dict:
         _sync(dev)
         runs.append(time.perf_counter() - t0)
         cpu.append(time.process_time() - c0)
-    result = dict(mode=args.mode, s_per_image=statistics.median(runs),
-                  runs_s=[round(t, 4) for t in runs],
-                  cpu_s_per_image=statistics.median(cpu),
-                  grid=list(maps.shape[1:]), pixels=maps[0].numel(),
-                  threads=torch.get_num_threads(), extrapolated=False)
+    result = dict(
+        mode=args.mode,
+        s_per_image=statistics.median(runs),
+        runs_s=[round(t, 4) for t in runs],
+        cpu_s_per_image=statistics.median(cpu),
+        grid=list(maps.shape[1:]),
+        pixels=maps[0].numel(),
+        threads=torch.get_num_threads(),
+        extrapolated=False)
     if partial:
         sq = times['squarings_s']
         rest = runs[0] - sum(sq)
         # the CPU time scales like the wall time of the squarings
         share = cpu[0] / runs[0]
         result.update(
-            extrapolated=True, squarings_timed=len(sq),
-            squaring_s=statistics.median(sq), build_s=times['build_s'],
-            measured_s=runs[0], measured_cpu_s=cpu[0],
+            extrapolated=True,
+            squarings_timed=len(sq),
+            squaring_s=statistics.median(sq),
+            build_s=times['build_s'],
+            measured_s=runs[0],
+            measured_cpu_s=cpu[0],
             s_per_image=rest + args.exp_times * statistics.median(sq),
-            cpu_s_per_image=share * (rest + args.exp_times *
-                                     statistics.median(sq)))
+            cpu_s_per_image=share *
+            (rest + args.exp_times * statistics.median(sq)))
     if dev.type == 'cuda':
         result['peak_mib'] = (torch.cuda.max_memory_allocated() -
                               before) / 2**20
@@ -224,16 +258,16 @@ def run_mode(args) -> dict:
         result['peak_rss_mib'] = peak / 1024
         result['peak_mib'] = (peak - rss_before) / 1024
     if not partial:
-        np.save(osp.join(args.work_dir, args.mode + '_maps.npy'),
-                out.float().cpu().numpy())
+        np.save(
+            osp.join(args.work_dir, args.mode + '_maps.npy'),
+            out.float().cpu().numpy())
         np.save(osp.join(args.work_dir, args.mode + '_labels.npy'), label)
     return result
 
 
 def _run_subprocess(argv, mode, work_dir) -> dict:
-    cmd = [sys.executable, osp.abspath(__file__)] + list(argv) + [
-        '--mode', mode, '--work-dir', work_dir
-    ]
+    cmd = [sys.executable, osp.abspath(__file__)
+           ] + list(argv) + ['--mode', mode, '--work-dir', work_dir]
     out = subprocess.run(cmd, capture_output=True, text=True)
     lines = [
         line for line in out.stdout.splitlines() if line.startswith('RESULT ')
@@ -256,11 +290,13 @@ def main(argv=None):
     os.makedirs(work, exist_ok=True)
     w, h = args.size
     grid = (-(-h // 4), -(-w // 4))
-    print(f'image {w}x{h} -> grid {grid[1]}x{grid[0]} (n = '
-          f'{grid[0] * grid[1]}), {args.classes} classes, beta {args.beta}, '
-          f'{2 ** args.exp_times} steps, radius {args.radius}, device '
-          f'{args.device}, {os.cpu_count()} CPUs, load average '
-          f'{os.getloadavg()[0]:.2f}', flush=True)
+    print(
+        f'image {w}x{h} -> grid {grid[1]}x{grid[0]} (n = '
+        f'{grid[0] * grid[1]}), {args.classes} classes, beta {args.beta}, '
+        f'{2 ** args.exp_times} steps, radius {args.radius}, device '
+        f'{args.device}, {os.cpu_count()} CPUs, load average '
+        f'{os.getloadavg()[0]:.2f}',
+        flush=True)
     results = {}
     for mode in args.modes:
         res = _run_subprocess(argv, mode, work)
@@ -270,20 +306,21 @@ def main(argv=None):
             extra = (f" EXTRAPOLATED from {res['squarings_timed']} of "
                      f"{args.exp_times} squarings ({res['squaring_s']:.2f} "
                      f"s each; measured {res['measured_s']:.2f} s)")
-        print(f"  {mode:11s} {res['s_per_image']:.3f} s/image (runs "
-              f"{res['runs_s']}; CPU {res['cpu_s_per_image']:.3f} s), peak "
-              f"+{res['peak_mib']:.1f} MiB"
-              + (f" (RSS {res['peak_rss_mib']:.0f} MiB)"
-                 if 'peak_rss_mib' in res else '') +
-              f", threads {res['threads']}{extra}, load average "
-              f'{os.getloadavg()[0]:.2f}', flush=True)
+        print(
+            f"  {mode:11s} {res['s_per_image']:.3f} s/image (runs "
+            f"{res['runs_s']}; CPU {res['cpu_s_per_image']:.3f} s), peak "
+            f"+{res['peak_mib']:.1f} MiB" +
+            (f" (RSS {res['peak_rss_mib']:.0f} MiB)" if 'peak_rss_mib' in res
+             else '') + f", threads {res['threads']}{extra}, load average "
+            f'{os.getloadavg()[0]:.2f}',
+            flush=True)
     first = args.modes[0]
     base_maps = osp.join(work, first + '_maps.npy')
     for mode in args.modes[1:]:
         res, ref = results[mode], results[first]
         res['speedup_of_first'] = res['s_per_image'] / ref['s_per_image']
-        res['cpu_speedup_of_first'] = (res['cpu_s_per_image'] /
-                                       ref['cpu_s_per_image'])
+        res['cpu_speedup_of_first'] = (
+            res['cpu_s_per_image'] / ref['cpu_s_per_image'])
         res['memory_ratio_to_first'] = res['peak_mib'] / max(
             ref['peak_mib'], 1e-9)
         print(f"  {first} vs {mode}: {res['speedup_of_first']:.1f}x faster "

@@ -83,46 +83,60 @@ BUILTIN = {
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config', nargs='?', help='config file (optional)')
-    parser.add_argument('--model', choices=sorted(BUILTIN),
-                        help='built-in model instead of a config')
+    parser.add_argument(
+        '--model',
+        choices=sorted(BUILTIN),
+        help='built-in model instead of a config')
     parser.add_argument('--batch', type=int, default=8)
     parser.add_argument('--size', type=int, default=224)
     parser.add_argument('--iters', type=int, default=3)
     parser.add_argument('--warmup', type=int, default=1)
     parser.add_argument(
-        '--amp', action='store_true',
+        '--amp',
+        action='store_true',
         help='mixed precision: AmpOptimWrapper (CUDA, GradScaler) or '
         'CPUAmpOptimWrapper (CPU)')
     parser.add_argument(
-        '--amp-dtype', choices=['float16', 'bfloat16'], default=None,
+        '--amp-dtype',
+        choices=['float16', 'bfloat16'],
+        default=None,
         help='autocast dtype of --amp (default: float16 on CUDA, bfloat16 '
         'on the CPU, whose autocast runs convolutions in bfloat16 only)')
     parser.add_argument(
-        '--no-cudnn-benchmark', action='store_true',
+        '--no-cudnn-benchmark',
+        action='store_true',
         help='CUDA: keep torch.backends.cudnn.benchmark off')
     parser.add_argument('--channels-last', action='store_true')
     parser.add_argument('--compare-reference', action='store_true')
     parser.add_argument('--compare-plain', action='store_true')
-    parser.add_argument('--device', default=None,
-                        help='cpu or cuda (default: cuda if available)')
+    parser.add_argument(
+        '--device',
+        default=None,
+        help='cpu or cuda (default: cuda if available)')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument(
-        '--repeat', type=int, default=1,
+        '--repeat',
+        type=int,
+        default=1,
         help='run the modes R times, interleaved (fast, reference, plain, '
         'fast, ...), and report for each mode the run with the lowest '
         'mean s/iter: on a shared machine this keeps load spikes from '
         'landing on one mode only')
     parser.add_argument(
-        '--interleave', action='store_true',
+        '--interleave',
+        action='store_true',
         help='time every mode in one process, their steps alternating, '
         'and report medians (robust to the machine changing speed; no '
         'memory figures)')
     parser.add_argument(
-        '--flops', action='store_true',
+        '--flops',
+        action='store_true',
         help='count the forward MACs of f1, f2, classifier and generator '
         'per image and print the cost model of each mode (no timing)')
     parser.add_argument(
-        '--json', metavar='OUT', default=None,
+        '--json',
+        metavar='OUT',
+        default=None,
         help='also write the settings and results to this JSON file')
     parser.add_argument('--mode', default=None, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -187,8 +201,9 @@ def make_batch(args, num_classes, multi_label, device):
     for i in range(args.batch):
         k = 1 + (i % 3) if multi_label else 1
         lab = torch.randperm(num_classes, generator=gen)[:k]
-        ds = SegDataSample(metainfo=dict(
-            img_path=f'random_{i}', img_shape=(args.size, args.size)))
+        ds = SegDataSample(
+            metainfo=dict(
+                img_path=f'random_{i}', img_shape=(args.size, args.size)))
         ds.set_data(dict(gt_label=lab.to(device)))
         samples.append(ds)
     return x.to(device), samples
@@ -203,8 +218,8 @@ def _rss_kib(field: str) -> int:
 
 
 def make_step(args, mode: str, device: torch.device):
-    """Build the model of ``mode`` and return a closure running one
-    training step (forward + backward + SGD step) on a fixed batch."""
+    """Build the model of ``mode`` and return a closure running one training
+    step (forward + backward + SGD step) on a fixed batch."""
     from mmseg.registry import MODELS
 
     from mmbas.testing.bas_reference import reference_bas_losses
@@ -216,8 +231,7 @@ def make_step(args, mode: str, device: torch.device):
     if args.channels_last:
         model.to(memory_format=torch.channels_last)
     wrapper = make_optim_wrapper(args, model, device)
-    x, samples = make_batch(args, model.num_classes, model.multi_label,
-                            device)
+    x, samples = make_batch(args, model.num_classes, model.multi_label, device)
 
     def step():
         with wrapper.optim_context(model):
@@ -244,23 +258,22 @@ def make_optim_wrapper(args, model, device: torch.device):
 
     import mmbas  # noqa: F401  (registers CPUAmpOptimWrapper)
     cfg = dict(
-        type='OptimWrapper',
-        optimizer=dict(type='SGD', lr=1e-3, momentum=0.9))
+        type='OptimWrapper', optimizer=dict(type='SGD', lr=1e-3, momentum=0.9))
     if args.amp and device.type == 'cuda':
-        cfg.update(type='AmpOptimWrapper', dtype=args.amp_dtype,
-                   loss_scale='dynamic')
+        cfg.update(
+            type='AmpOptimWrapper', dtype=args.amp_dtype, loss_scale='dynamic')
     elif args.amp:
         cfg.update(type='CPUAmpOptimWrapper', dtype=args.amp_dtype)
     return build_optim_wrapper(model, cfg)
 
 
 def count_part_macs(args) -> dict:
-    """Forward GMACs per image of f1, f2, classifier, the generator (all
-    C maps) and the selected-class generator (one map), counted by
+    """Forward GMACs per image of f1, f2, classifier, the generator (all C
+    maps) and the selected-class generator (one map), counted by
     :class:`torch.utils.flop_counter.FlopCounterMode` (FLOPs / 2)."""
+    from mmseg.registry import MODELS
     from torch.utils.flop_counter import FlopCounterMode
 
-    from mmseg.registry import MODELS
     import mmbas  # noqa: F401
     torch.manual_seed(args.seed)
     model = MODELS.build(model_cfg(args)).eval()
@@ -316,8 +329,11 @@ def _timed(step, device: torch.device):
 def run_interleaved(args, modes) -> dict:
     """All modes in this process, their steps alternating (fast, reference,
     plain, fast, ...): a change of the machine's speed during the run hits
-    every mode alike. Returns the median and mean s/iter of each mode (no
-    memory figures: the models share the process)."""
+    every mode alike.
+
+    Returns the median and mean s/iter of each mode (no
+    memory figures: the models share the process).
+    """
     import mmbas  # noqa: F401
     device = setup_device(args)
     steps = {mode: make_step(args, mode, device) for mode in modes}
@@ -329,18 +345,20 @@ def run_interleaved(args, modes) -> dict:
         for mode, step in steps.items():
             times[mode].append(_timed(step, device)[0])
     return {
-        mode: dict(mode=mode,
-                   sec_per_iter=statistics.median(ts),
-                   mean_sec_per_iter=sum(ts) / len(ts),
-                   images_per_s=args.batch / statistics.median(ts))
+        mode:
+        dict(
+            mode=mode,
+            sec_per_iter=statistics.median(ts),
+            mean_sec_per_iter=sum(ts) / len(ts),
+            images_per_s=args.batch / statistics.median(ts))
         for mode, ts in times.items()
     }
 
 
 def setup_device(args) -> torch.device:
     """The device of ``--device``; on CUDA select it and switch cuDNN's
-    autotuner on (mmseg's ``env_cfg.cudnn_benchmark``) unless
-    ``--no-cudnn-benchmark``."""
+    autotuner on (mmseg's ``env_cfg.cudnn_benchmark``) unless ``--no-cudnn-
+    benchmark``."""
     device = torch.device(args.device)
     if device.type == 'cuda':
         if device.index is not None:  # plain 'cuda': the current device
@@ -408,9 +426,8 @@ def run_mode(args) -> dict:
 
 
 def _run_subprocess(base, mode, device) -> dict:
-    cmd = [sys.executable, os.path.abspath(__file__)] + base + [
-        '--mode', mode, '--device', device
-    ]
+    cmd = [sys.executable, os.path.abspath(__file__)
+           ] + base + ['--mode', mode, '--device', device]
     out = subprocess.run(cmd, capture_output=True, text=True)
     lines = [
         line for line in out.stdout.splitlines() if line.startswith('RESULT ')
@@ -434,8 +451,8 @@ def main(argv=None):
         for part, value in parts.items():
             print(f'  {part:27s} {value:8.3f}')
         cost = step_cost_model(parts)
-        print('step cost model (forward-GMAC units per image): ' + ', '.join(
-            f'{mode} {value:.1f}' for mode, value in cost.items()))
+        print('step cost model (forward-GMAC units per image): ' +
+              ', '.join(f'{mode} {value:.1f}' for mode, value in cost.items()))
         print(f"  reference / fast ceiling: "
               f"{cost['reference'] / cost['fast']:.3f}x, BAS / plain floor: "
               f"{cost['fast'] / cost['plain']:.3f}x")
@@ -520,9 +537,9 @@ def main(argv=None):
 
 
 def compare_modes(results: dict, mem_key) -> dict:
-    """Speed-up of the fast step over the reference (reference s/iter /
-    fast s/iter), its peak-memory ratio (fast / reference) and the BAS
-    step's cost over the plain CAM step, for the modes present."""
+    """Speed-up of the fast step over the reference (reference s/iter / fast
+    s/iter), its peak-memory ratio (fast / reference) and the BAS step's cost
+    over the plain CAM step, for the modes present."""
     fast = results['fast']
     ratios = {}
     if 'reference' in results:

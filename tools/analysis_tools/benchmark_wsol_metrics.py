@@ -23,36 +23,54 @@ import time
 import cv2
 import numpy as np
 
-sys.path.insert(0, os.path.abspath(
-    os.path.join(os.path.dirname(__file__), '..', '..')))
+sys.path.insert(
+    0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..')))
 
-from mmbas.evaluation.functional import (  # noqa: E402
-    BOX_METHODS, mask_histograms, max_box_acc, official_box_ious,
-    official_thresholds, paper_box_ious, paper_loc_summary,
-    piou_from_histograms, pxap_from_histograms)
+from mmbas.evaluation.functional import (BOX_METHODS, mask_histograms,
+                                         max_box_acc, official_box_ious,
+                                         official_thresholds, paper_box_ious,
+                                         paper_loc_summary,
+                                         piou_from_histograms,
+                                         pxap_from_histograms)
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--num', type=int, default=10000, help='images')
     parser.add_argument('--size', type=int, default=224, help='map side')
-    parser.add_argument('--step', type=float, default=0.01,
-                        help='threshold step of the official box protocol')
-    parser.add_argument('--mask-step', type=float, default=0.001,
-                        help='threshold step of PxAP/PIoU')
-    parser.add_argument('--paper-thresholds', type=float, nargs='+',
-                        default=[0.1], help='paper protocol thresholds')
-    parser.add_argument('--protocols', nargs='+',
-                        default=['paper', 'box', 'mask'],
-                        choices=['paper', 'box', 'mask'])
     parser.add_argument(
-        '--box-methods', nargs='+', default=['auto'],
+        '--step',
+        type=float,
+        default=0.01,
+        help='threshold step of the official box protocol')
+    parser.add_argument(
+        '--mask-step',
+        type=float,
+        default=0.001,
+        help='threshold step of PxAP/PIoU')
+    parser.add_argument(
+        '--paper-thresholds',
+        type=float,
+        nargs='+',
+        default=[0.1],
+        help='paper protocol thresholds')
+    parser.add_argument(
+        '--protocols',
+        nargs='+',
+        default=['paper', 'box', 'mask'],
+        choices=['paper', 'box', 'mask'])
+    parser.add_argument(
+        '--box-methods',
+        nargs='+',
+        default=['auto'],
         choices=BOX_METHODS,
         help="official_box_ious method(s) to time: 'sweep' (C extension), "
         "'contours' (cv2.findContours per cut, the old path), 'auto'")
     parser.add_argument('--chunk', type=int, default=500)
     parser.add_argument(
-        '--nproc', type=int, default=1,
+        '--nproc',
+        type=int,
+        default=1,
         help='box protocol through WSOLBoxMetric(nproc=N) fed in batches '
         'of 32 (1: the plain function in this process; 0: all cores)')
     parser.add_argument('--seed', type=int, default=0)
@@ -60,12 +78,16 @@ def parse_args():
 
 
 def make_chunk(rng, n, size):
-    maps = [cv2.resize(rng.random((14, 14)), (size, size),
-                       interpolation=cv2.INTER_LINEAR).astype(np.float32)
-            for _ in range(n)]
+    maps = [
+        cv2.resize(
+            rng.random((14, 14)), (size, size),
+            interpolation=cv2.INTER_LINEAR).astype(np.float32)
+        for _ in range(n)
+    ]
     corners = np.sort(rng.integers(0, size, (n, 2, 2)), axis=1)
-    boxes = np.stack([corners[:, 0, 0], corners[:, 0, 1], corners[:, 1, 0],
-                      corners[:, 1, 1]], 1)[:, None, :]
+    boxes = np.stack([
+        corners[:, 0, 0], corners[:, 0, 1], corners[:, 1, 0], corners[:, 1, 1]
+    ], 1)[:, None, :]
     masks = [m > np.quantile(m, 0.7) for m in maps]
     return maps, boxes, masks
 
@@ -96,7 +118,8 @@ def time_box(method, maps, boxes, box_thr, timer, out, metric):
             for i in range(0, len(maps), 32):
                 metric.process({}, [
                     dict(pred_loc_map=m, gt_bboxes=b)
-                    for m, b in zip(maps[i:i + 32], boxes[i:i + 32])])
+                    for m, b in zip(maps[i:i + 32], boxes[i:i + 32])
+                ])
         return
     with timer:
         for m, b in zip(maps, boxes):
@@ -119,19 +142,23 @@ def main():
     metrics = {m: None for m in methods}
     if args.nproc != 1:
         from mmbas.evaluation.metrics import WSOLBoxMetric
-        metrics = {m: WSOLBoxMetric(step=args.step, nproc=args.nproc,
-                                    method=m) for m in methods}
+        metrics = {
+            m: WSOLBoxMetric(step=args.step, nproc=args.nproc, method=m)
+            for m in methods
+        }
     done = 0
     while done < args.num:
         n = min(args.chunk, args.num - done)
         maps, boxes, masks = make_chunk(rng, n, args.size)
         if 'paper' in timers:
             with timers['paper']:
-                paper_ious += [paper_box_ious(m, b, paper_thr)
-                               for m, b in zip(maps, boxes)]
+                paper_ious += [
+                    paper_box_ious(m, b, paper_thr)
+                    for m, b in zip(maps, boxes)
+                ]
         for m in methods:
-            time_box(m, maps, boxes, box_thr, timers[f'box:{m}'],
-                     box_out[m], metrics[m])
+            time_box(m, maps, boxes, box_thr, timers[f'box:{m}'], box_out[m],
+                     metrics[m])
         if 'mask' in timers:
             with timers['mask']:
                 for m, g in zip(maps, masks):
@@ -164,9 +191,10 @@ def main():
               f"MaxBoxAccV2 {r2['mean']:.2f})")
     if len(methods) > 1:
         same = all(
-            np.array_equal(np.stack([o[k] for o in box_out[methods[0]]]),
-                           np.stack([o[k] for o in box_out[m]]))
-            for m in methods[1:] for k in (0, 1))
+            np.array_equal(
+                np.stack([o[k] for o in box_out[methods[0]]]),
+                np.stack([o[k] for o in box_out[m]])) for m in methods[1:]
+            for k in (0, 1))
         print(f"box    per-threshold IoUs of {', '.join(methods)}: "
               f"{'identical' if same else 'DIFFERENT'}")
     if 'mask' in timers:

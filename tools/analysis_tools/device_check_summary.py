@@ -38,10 +38,13 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('out_dir', help='output folder of device_check.sh')
     parser.add_argument('--device', default='cuda')
-    parser.add_argument('--smoke', type=int, default=0,
-                        help='1: toy sizes, judge no target')
-    parser.add_argument('--elapsed', type=float, default=None,
-                        help='wall time of the check so far, seconds')
+    parser.add_argument(
+        '--smoke', type=int, default=0, help='1: toy sizes, judge no target')
+    parser.add_argument(
+        '--elapsed',
+        type=float,
+        default=None,
+        help='wall time of the check so far, seconds')
     return parser.parse_args(argv)
 
 
@@ -101,15 +104,18 @@ def read_train(out_dir: str) -> Dict[str, Dict[str, dict]]:
 
 def evaluate_targets(train: Dict[str, Dict[str, dict]],
                      smoke: bool) -> List[dict]:
-    """The issue's targets on the timed models (``met`` None in smoke runs
-    and where a figure is missing)."""
+    """The issue's targets on the timed models (``met`` None in smoke runs and
+    where a figure is missing)."""
     targets = []
 
     def add(name, model, value, threshold, passed):
         targets.append(
-            dict(target=name, model=model, value=value,
-                 threshold=threshold,
-                 met=None if smoke or value is None else bool(passed)))
+            dict(
+                target=name,
+                model=model,
+                value=value,
+                threshold=threshold,
+                met=None if smoke or value is None else bool(passed)))
 
     for model, runs in sorted(train.items()):
         fp32 = runs.get('fp32')
@@ -117,35 +123,41 @@ def evaluate_targets(train: Dict[str, Dict[str, dict]],
             value = None
             if fp32 is not None:
                 value = fp32['ratios'].get('speedup_vs_reference')
-            add('fast step / reference (fp32), >= '
+            add(
+                'fast step / reference (fp32), >= '
                 f'{MIN_SPEEDUP_VS_REFERENCE}x', model, value,
-                MIN_SPEEDUP_VS_REFERENCE,
-                value is not None and value >= MIN_SPEEDUP_VS_REFERENCE)
+                MIN_SPEEDUP_VS_REFERENCE, value is not None
+                and value >= MIN_SPEEDUP_VS_REFERENCE)
         value = None
         if fp32 is not None and 'amp_cl' in runs:
-            value = (fp32['results']['fast']['sec_per_iter'] /
-                     runs['amp_cl']['results']['fast']['sec_per_iter'])
+            value = (
+                fp32['results']['fast']['sec_per_iter'] /
+                runs['amp_cl']['results']['fast']['sec_per_iter'])
         add(f'AMP + channels_last / fp32 eager, >= {MIN_AMP_CL_SPEEDUP}x',
-            model, value, MIN_AMP_CL_SPEEDUP,
-            value is not None and value >= MIN_AMP_CL_SPEEDUP)
+            model, value, MIN_AMP_CL_SPEEDUP, value is not None
+            and value >= MIN_AMP_CL_SPEEDUP)
         for variant in VARIANTS:
             if variant not in runs:
                 continue
-            value = runs[variant]['ratios'].get(
-                'peak_mem_fast_over_reference')
-            add(f'peak memory fast / reference ({VARIANT_NAMES[variant]}), '
+            value = runs[variant]['ratios'].get('peak_mem_fast_over_reference')
+            add(
+                f'peak memory fast / reference ({VARIANT_NAMES[variant]}), '
                 '< 1', model, value, 1.0, value is not None and value < 1.0)
     return targets
 
 
 def environment(device: str) -> dict:
     import torch
-    env = dict(torch=torch.__version__, device=device,
-               cuda_available=torch.cuda.is_available())
+    env = dict(
+        torch=torch.__version__,
+        device=device,
+        cuda_available=torch.cuda.is_available())
     if device.startswith('cuda') and torch.cuda.is_available():
         props = torch.cuda.get_device_properties(torch.device(device))
-        env.update(gpu=props.name, cuda=torch.version.cuda,
-                   gpu_mem_gib=round(props.total_memory / 2**30, 1))
+        env.update(
+            gpu=props.name,
+            cuda=torch.version.cuda,
+            gpu_mem_gib=round(props.total_memory / 2**30, 1))
     return env
 
 
@@ -157,14 +169,17 @@ def render_markdown(summary: dict) -> str:
     env = summary['environment']
     lines = ['# mmbas device check', '']
     where = env.get('gpu', env['device'])
-    lines.append(f"Device: {where} (torch {env['torch']}"
-                 + (f", CUDA {env['cuda']}" if env.get('cuda') else '')
-                 + f"); wall time {_fmt(summary['elapsed_s'], '.0f')} s.")
+    lines.append(f"Device: {where} (torch {env['torch']}" +
+                 (f", CUDA {env['cuda']}" if env.get('cuda') else '') +
+                 f"); wall time {_fmt(summary['elapsed_s'], '.0f')} s.")
     if summary['smoke']:
-        lines += ['', '**Smoke run** (toy sizes): the figures check the '
-                  'mechanics only; no target is judged.']
-    lines += ['', '## Steps', '', '| step | status | seconds |',
-              '|---|---|---|']
+        lines += [
+            '', '**Smoke run** (toy sizes): the figures check the '
+            'mechanics only; no target is judged.'
+        ]
+    lines += [
+        '', '## Steps', '', '| step | status | seconds |', '|---|---|---|'
+    ]
     for row in summary['steps']:
         lines.append(f"| {row['step']} | {row['status']} | "
                      f"{row['seconds']:.0f} |")
@@ -178,11 +193,13 @@ def render_markdown(summary: dict) -> str:
                      'skipped.')
         for name in tests['failed_tests']:
             lines.append(f'- failed: `{name}`')
-    lines += ['', '## Training step (fast vs reference)', '',
-              '| model | precision | batch x size | fast s/iter | '
-              'reference s/iter | speed-up | fast peak MiB | reference '
-              'peak MiB | peak ratio |', '|---|---|---|---|---|---|---|---|'
-              '---|']
+    lines += [
+        '', '## Training step (fast vs reference)', '',
+        '| model | precision | batch x size | fast s/iter | '
+        'reference s/iter | speed-up | fast peak MiB | reference '
+        'peak MiB | peak ratio |', '|---|---|---|---|---|---|---|---|'
+        '---|'
+    ]
     for model, runs in sorted(summary['train'].items()):
         for variant in VARIANTS:
             if variant not in runs:
@@ -214,13 +231,14 @@ def render_markdown(summary: dict) -> str:
             '|---|---|---|---|---|'
         ]
         for res in export['results']:
-            lines.append(
-                f"| {res['mode']} | {res['images_per_s']:.3f} | "
-                f"{res['s_per_image']:.3f} | "
-                f"{_fmt(res.get('peak_gpu_mem_mib'), '.0f')} | "
-                f"{100 * res['agreement']:.3f} % |")
-    lines += ['', '## Targets', '', '| target | model | value | met |',
-              '|---|---|---|---|']
+            lines.append(f"| {res['mode']} | {res['images_per_s']:.3f} | "
+                         f"{res['s_per_image']:.3f} | "
+                         f"{_fmt(res.get('peak_gpu_mem_mib'), '.0f')} | "
+                         f"{100 * res['agreement']:.3f} % |")
+    lines += [
+        '', '## Targets', '', '| target | model | value | met |',
+        '|---|---|---|---|'
+    ]
     for t in summary['targets']:
         met = {None: 'not judged', True: 'yes', False: 'no'}[t['met']]
         lines.append(f"| {t['target']} | {t['model']} | "
@@ -235,7 +253,9 @@ def _write(path: str, text: str) -> None:
     os.replace(tmp, path)
 
 
-def summarise(out_dir: str, device: str, smoke: bool,
+def summarise(out_dir: str,
+              device: str,
+              smoke: bool,
               elapsed: Optional[float] = None) -> dict:
     """Build the summary of ``out_dir`` and write ``summary.json`` and
     ``summary.md`` there; return the summary."""
@@ -250,14 +270,12 @@ def summarise(out_dir: str, device: str, smoke: bool,
         elapsed_s=elapsed,
         environment=environment(device),
         steps=steps,
-        all_steps_ok=bool(steps) and all(r['status'] == 'ok'
-                                         for r in steps),
+        all_steps_ok=bool(steps) and all(r['status'] == 'ok' for r in steps),
         tests=read_junit(osp.join(out_dir, 'pytest_cuda.xml')),
         train=train,
         export=export,
         targets=evaluate_targets(train, bool(smoke)))
-    _write(osp.join(out_dir, 'summary.json'),
-           json.dumps(summary, indent=2))
+    _write(osp.join(out_dir, 'summary.json'), json.dumps(summary, indent=2))
     _write(osp.join(out_dir, 'summary.md'), render_markdown(summary))
     return summary
 

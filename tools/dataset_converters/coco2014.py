@@ -96,8 +96,11 @@ def convert_split(coco_root: str, split: str, nproc: int = 1) -> dict:
     os.makedirs(out_dir, exist_ok=True)
     os.makedirs(sets_dir, exist_ok=True)
     img_ids = sorted(coco.imgs)
-    fn = partial(_write_one, ann_file=ann_file, out_dir=out_dir,
-                 cat_to_label=cat_to_label)
+    fn = partial(
+        _write_one,
+        ann_file=ann_file,
+        out_dir=out_dir,
+        cat_to_label=cat_to_label)
     if nproc > 1:
         track_parallel_progress(fn, img_ids, nproc=nproc)
     else:
@@ -121,8 +124,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('coco_root')
     parser.add_argument('--nproc', type=int, default=1)
-    parser.add_argument('--splits', nargs='+',
-                        default=['train2014', 'val2014'])
+    parser.add_argument(
+        '--splits', nargs='+', default=['train2014', 'val2014'])
     args = parser.parse_args()
     for split in args.splits:
         print(convert_split(args.coco_root, split, args.nproc))

@@ -82,8 +82,8 @@ def convert_one(img_id: str, voc_root: str, sbd_root: str,
                                     f'{voc_png} for id {img_id}')
         mask = loadmat(mat)['GTcls'][0]['Segmentation'][0]
         src = 'sbd'
-    atomic_save_png(np.asarray(mask, np.uint8),
-                    osp.join(out_dir, f'{img_id}.png'))
+    atomic_save_png(
+        np.asarray(mask, np.uint8), osp.join(out_dir, f'{img_id}.png'))
     return src
 
 
@@ -101,8 +101,8 @@ def convert(voc_root: str, sbd_root: str, nproc: int = 1) -> dict:
     os.makedirs(out_dir, exist_ok=True)
     # every id with a mask: VOC seg ids (train + val) and all SBD ids
     all_ids = sorted(set(voc_train) | val | set(sbd_ids))
-    fn = partial(convert_one, voc_root=voc_root, sbd_root=sbd_root,
-                 out_dir=out_dir)
+    fn = partial(
+        convert_one, voc_root=voc_root, sbd_root=sbd_root, out_dir=out_dir)
     if nproc > 1:
         srcs = track_parallel_progress(fn, all_ids, nproc=nproc)
     else:
@@ -112,8 +112,11 @@ def convert(voc_root: str, sbd_root: str, nproc: int = 1) -> dict:
     if len(voc_train) == 1464 and len(trainaug) != AUG_LEN:
         print(f'WARNING: trainaug has {len(trainaug)} ids, expected '
               f'{AUG_LEN} on the real VOC2012 + SBD')
-    return dict(trainaug=len(trainaug), aug=len(aug),
-                from_voc=srcs.count('voc'), from_sbd=srcs.count('sbd'))
+    return dict(
+        trainaug=len(trainaug),
+        aug=len(aug),
+        from_voc=srcs.count('voc'),
+        from_sbd=srcs.count('sbd'))
 
 
 def main():

@@ -18,10 +18,10 @@ import xml.etree.ElementTree as ET
 
 from mmengine.utils import track_iter_progress
 
-VOC_CLASSES = ('aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus',
-               'car', 'cat', 'chair', 'cow', 'diningtable', 'dog', 'horse',
-               'motorbike', 'person', 'pottedplant', 'sheep', 'sofa',
-               'train', 'tvmonitor')
+VOC_CLASSES = ('aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car',
+               'cat', 'chair', 'cow', 'diningtable', 'dog', 'horse',
+               'motorbike', 'person', 'pottedplant', 'sheep', 'sofa', 'train',
+               'tvmonitor')
 
 
 def xml_labels(path: str) -> list:
@@ -37,19 +37,19 @@ def xml_labels(path: str) -> list:
 def make_labels(voc_root: str, split: str, out: str) -> int:
     if osp.isdir(osp.join(voc_root, 'VOC2012')):
         voc_root = osp.join(voc_root, 'VOC2012')
-    list_file = osp.join(voc_root, 'ImageSets', 'Segmentation',
-                         f'{split}.txt')
+    list_file = osp.join(voc_root, 'ImageSets', 'Segmentation', f'{split}.txt')
     if not osp.isfile(list_file):
         raise FileNotFoundError(f'id list not found: {list_file}')
     ids = [x.strip() for x in open(list_file) if x.strip()]
-    missing = [i for i in ids
-               if not osp.isfile(osp.join(voc_root, 'Annotations',
-                                          f'{i}.xml'))]
+    missing = [
+        i for i in ids
+        if not osp.isfile(osp.join(voc_root, 'Annotations', f'{i}.xml'))
+    ]
     if missing:
         raise FileNotFoundError(
             f'{len(missing)} ids of {list_file} have no XML in '
-            f'{osp.join(voc_root, "Annotations")}: {missing[:20]}'
-            + (' ...' if len(missing) > 20 else ''))
+            f'{osp.join(voc_root, "Annotations")}: {missing[:20]}' +
+            (' ...' if len(missing) > 20 else ''))
     lines = []
     for i in track_iter_progress(ids):
         labels = xml_labels(osp.join(voc_root, 'Annotations', f'{i}.xml'))

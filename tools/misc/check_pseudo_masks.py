@@ -21,13 +21,21 @@ def parse_args(argv=None) -> argparse.Namespace:
         '(segmentation) config before training')
     parser.add_argument('config')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
-    parser.add_argument('--num-classes', type=int, default=None,
-                        help='classes incl. background (default: '
-                        'model.decode_head.num_classes)')
-    parser.add_argument('--max-list', type=int, default=10,
-                        help='offending files named per problem')
-    parser.add_argument('--no-values', action='store_true',
-                        help='only check presence and sizes')
+    parser.add_argument(
+        '--num-classes',
+        type=int,
+        default=None,
+        help='classes incl. background (default: '
+        'model.decode_head.num_classes)')
+    parser.add_argument(
+        '--max-list',
+        type=int,
+        default=10,
+        help='offending files named per problem')
+    parser.add_argument(
+        '--no-values',
+        action='store_true',
+        help='only check presence and sizes')
     return parser.parse_args(argv)
 
 
@@ -40,8 +48,8 @@ def main(argv=None) -> int:
         args = parse_args(argv)
         cfg = load_config(args.config, args.cfg_options)
         try:
-            report = check_pseudo_masks(cfg, args.num_classes,
-                                        args.max_list, not args.no_values)
+            report = check_pseudo_masks(cfg, args.num_classes, args.max_list,
+                                        not args.no_values)
         except PseudoMaskError as err:
             print(f'pseudo-mask check failed: {err}', file=sys.stderr)
             return 1

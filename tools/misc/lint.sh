@@ -14,7 +14,7 @@ PATHS=(mmbas tools tests configs projects setup.py)
 if [ "${1:-}" = "--fix" ]; then
     "$PY" -m isort -q "${PATHS[@]}"
     "$PY" -m yapf -i -r -p "${PATHS[@]}"
-    "$PY" -m docformatter --in-place --wrap-descriptions 79 -r \
+    "$PY" -m docformatter --in-place -r \
         "${PATHS[@]}" || true  # exit 3 = files changed
 fi
 status=0
@@ -27,7 +27,7 @@ if [ -s /tmp/yapf.diff.$$ ]; then
     status=1
 fi
 rm -f /tmp/yapf.diff.$$
-"$PY" -m docformatter --check --wrap-descriptions 79 -r "${PATHS[@]}" \
+"$PY" -m docformatter --check -r "${PATHS[@]}" \
     || status=1
 "$PY" -m codespell_lib mmbas tools tests configs projects docs README.md \
     || status=1

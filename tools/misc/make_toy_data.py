@@ -20,8 +20,8 @@ import time
 try:
     from mmbas.testing.toy_data import TOY_DATASETS, make_all
 except ImportError:  # running from a source checkout without installation
-    sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(
-        osp.abspath(__file__)))))
+    sys.path.insert(
+        0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
     from mmbas.testing.toy_data import TOY_DATASETS, make_all
 
 
@@ -39,15 +39,17 @@ def parse_args(argv=None):
     parser.add_argument(
         '--num-train', type=int, default=None, help='train images')
     parser.add_argument(
-        '--num-val', type=int, default=None,
+        '--num-val',
+        type=int,
+        default=None,
         help='val (and OpenImages test / CUB test) images')
     parser.add_argument(
         '--size', type=int, default=None, help='longest image side (>= 48)')
     parser.add_argument(
-        '--num-classes', type=int, default=None,
-        help='number of classes used')
+        '--num-classes', type=int, default=None, help='number of classes used')
     parser.add_argument(
-        '--no-manifest', action='store_true',
+        '--no-manifest',
+        action='store_true',
         help='do not write <out>/toy_manifest.json')
     return parser.parse_args(argv)
 

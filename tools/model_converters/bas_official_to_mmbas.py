@@ -102,8 +102,7 @@ def load_source(path: str, trust: bool = False):
             raise
         raise ConversionError(
             f'could not load {path} with weights_only=True ({e}). If you '
-            'trust this file, rerun with --trust to unpickle it fully.'
-        ) from e
+            'trust this file, rerun with --trust to unpickle it fully.') from e
     extra = {}
     if isinstance(obj, dict) and not _is_state_dict(obj):
         for key in ('state_dict', 'model', 'model_state_dict', 'net'):
@@ -245,14 +244,15 @@ def convert(state_dict: dict, variant: str):
 
 
 def validate(state_dict: dict, variant: str) -> None:
-    """Check the backbone keys/shapes against the mmbas backbone and the
-    head shapes against its F1/F2 channels.
+    """Check the backbone keys/shapes against the mmbas backbone and the head
+    shapes against its F1/F2 channels.
 
     Raises:
         ConversionError: On missing/unexpected keys or shape mismatches.
     """
-    import mmbas  # noqa: F401  (registers the backbones)
     from mmseg.registry import MODELS
+
+    import mmbas  # noqa: F401  (registers the backbones)
     backbone = MODELS.build(dict(BACKBONES[variant], init_cfg=None))
     expected = backbone.state_dict()
     got = {

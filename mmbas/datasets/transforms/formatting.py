@@ -9,8 +9,9 @@ from mmseg.structures import SegDataSample
 
 
 def _pixel(arr: np.ndarray, dtype) -> PixelData:
-    return PixelData(data=torch.from_numpy(
-        np.ascontiguousarray(arr[None, ...]).astype(dtype)))
+    return PixelData(
+        data=torch.from_numpy(
+            np.ascontiguousarray(arr[None, ...]).astype(dtype)))
 
 
 @TRANSFORMS.register_module()

@@ -1,6 +1,6 @@
 # Copyright (c) mmbas contributors. All rights reserved.
-"""Load the image (strictly) and the localisation ground truth of a WSOL /
-WSSS sample."""
+"""Load the image (strictly) and the localisation ground truth of a WSOL / WSSS
+sample."""
 from typing import Optional
 
 import mmcv

@@ -11,8 +11,8 @@ class NumClassesCheckHook(Hook):
     """Give the model each dataset's metainfo before training, validation and
     testing; a model with a ``dataset_meta`` setter (the BAS / CAM models)
     checks its class count there and raises a ``ValueError`` naming
-    ``model.head.num_classes`` on a mismatch, instead of failing (or
-    silently mis-training) later.
+    ``model.head.num_classes`` on a mismatch, instead of failing (or silently
+    mis-training) later.
 
     A leading ``'background'`` class of VOC / COCO metainfo is not counted.
     Part of ``configs/_base_/default_runtime.py``.

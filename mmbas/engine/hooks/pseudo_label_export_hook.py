@@ -59,17 +59,17 @@ class PseudoLabelExportHook(Hook):
         self._world_size = 1
 
     def before_test_epoch(self, runner) -> None:
-        """Open the session, count the finished images as skipped and run
-        the loop over the others only."""
+        """Open the session, count the finished images as skipped and run the
+        loop over the others only."""
         loop = runner.test_loop
         loader = loop.dataloader
         dataset = loader.dataset
         rank, world_size = get_dist_info()
-        self.session = ExportSession(self.out_dir,
-                                     dataset.metainfo['classes'],
+        self.session = ExportSession(self.out_dir, dataset.metainfo['classes'],
                                      self.save_scores, self.queue_size)
-        names = [sample_name(dataset.get_data_info(i))
-                 for i in range(len(dataset))]
+        names = [
+            sample_name(dataset.get_data_info(i)) for i in range(len(dataset))
+        ]
         done = [i for i, n in enumerate(names) if self.session.is_done(n)]
         # each finished image is counted by one rank
         self.session.skip_done(names, done[rank::world_size])
@@ -101,8 +101,8 @@ class PseudoLabelExportHook(Hook):
 
     @staticmethod
     def _rebuild(loader: DataLoader, dataset) -> DataLoader:
-        """The test loader over ``dataset``, ordered and padded like
-        mmengine's test loaders."""
+        """The test loader over ``dataset``, ordered and padded like mmengine's
+        test loaders."""
         return DataLoader(
             dataset,
             batch_size=loader.batch_size,

@@ -29,8 +29,8 @@ def paper_threshold_of(evaluator) -> Optional[float]:
 
 
 def input_image_rgb(inputs: torch.Tensor, data_sample) -> np.ndarray:
-    """The network input of one sample as an (H, W, 3) RGB uint8 image in
-    the frame of ``pred_loc_map``.
+    """The network input of one sample as an (H, W, 3) RGB uint8 image in the
+    frame of ``pred_loc_map``.
 
     ``inputs`` is the packed (3, H, W) BGR uint8 tensor of the data batch
     (before the data preprocessor), i.e. the test crop. If the prediction

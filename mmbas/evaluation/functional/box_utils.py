@@ -115,8 +115,8 @@ def validate_gt_boxes(boxes,
 def pairwise_iou_inclusive(boxes_a, boxes_b) -> np.ndarray:
     """IoU matrix ``(len(a), len(b))`` with the inclusive +1 convention.
 
-    A pair whose union is not positive (only possible for malformed boxes)
-    gets IoU 0, as in wsolevaluation.
+    A pair whose union is not positive (only possible for malformed boxes) gets
+    IoU 0, as in wsolevaluation.
     """
     a = np.asarray(boxes_a, dtype=np.float64).reshape(-1, 4)
     b = np.asarray(boxes_b, dtype=np.float64).reshape(-1, 4)
@@ -160,8 +160,10 @@ def as_2d_map(loc_map, name: Optional[str] = None) -> np.ndarray:
     return arr
 
 
-def check_same_shape(shape_a: Sequence[int], shape_b: Sequence[int],
-                     what: str, name: Optional[str] = None) -> None:
+def check_same_shape(shape_a: Sequence[int],
+                     shape_b: Sequence[int],
+                     what: str,
+                     name: Optional[str] = None) -> None:
     """Raise ValueError when ``what`` does not have the map's HxW shape."""
     if tuple(shape_a) != tuple(shape_b):
         raise ValueError(

@@ -143,8 +143,9 @@ def _check_unit_range(loc_map, name: Optional[str]) -> np.ndarray:
 # --------------------------------------------------------------------------
 # boxes
 # --------------------------------------------------------------------------
-def _threshold_cuts(u8: np.ndarray, thresholds: np.ndarray
-                    ) -> Tuple[np.ndarray, np.ndarray, int]:
+def _threshold_cuts(
+        u8: np.ndarray,
+        thresholds: np.ndarray) -> Tuple[np.ndarray, np.ndarray, int]:
     """Map thresholds to effective uint8 cuts.
 
     Returns ``(unique_cuts, inverse, max_level)`` where the foreground of
@@ -154,8 +155,7 @@ def _threshold_cuts(u8: np.ndarray, thresholds: np.ndarray
     # int(t * max) of the reference: float64 product, truncation toward 0.
     cuts = (thresholds * float(top)).astype(np.int64)
     present = np.bincount(u8.ravel(), minlength=256) > 0
-    last_present = np.maximum.accumulate(
-        np.where(present, np.arange(256), -1))
+    last_present = np.maximum.accumulate(np.where(present, np.arange(256), -1))
     eff = np.where(cuts < 0, -1, last_present[np.clip(cuts, 0, 255)])
     # every cut at or above the maximum level gives an empty foreground
     eff = np.minimum(eff, top)
@@ -168,8 +168,7 @@ def official_box_ious(loc_map,
                       thresholds: Sequence[float],
                       normalize: bool = True,
                       name: Optional[str] = None,
-                      method: str = 'auto'
-                      ) -> Tuple[np.ndarray, np.ndarray]:
+                      method: str = 'auto') -> Tuple[np.ndarray, np.ndarray]:
     """Per-threshold best IoU of one map, official (contour) protocol.
 
     Args:
@@ -206,9 +205,9 @@ def official_box_ious(loc_map,
                                        normalize, name)
 
 
-def _box_ious_sweep(loc_map, gt_boxes, thresholds, normalize: bool,
-                    name: Optional[str]
-                    ) -> Optional[Tuple[np.ndarray, np.ndarray]]:
+def _box_ious_sweep(
+        loc_map, gt_boxes, thresholds, normalize: bool,
+        name: Optional[str]) -> Optional[Tuple[np.ndarray, np.ndarray]]:
     """The ``'sweep'`` method; None where the reference must take over.
 
     The map (float32 / float64 as given, anything else as float64) is
@@ -241,12 +240,12 @@ def _box_ious_sweep(loc_map, gt_boxes, thresholds, normalize: bool,
     return iou_largest, iou_all
 
 
-def official_box_ious_reference(loc_map,
-                                gt_boxes,
-                                thresholds: Sequence[float],
-                                normalize: bool = True,
-                                name: Optional[str] = None
-                                ) -> Tuple[np.ndarray, np.ndarray]:
+def official_box_ious_reference(
+        loc_map,
+        gt_boxes,
+        thresholds: Sequence[float],
+        normalize: bool = True,
+        name: Optional[str] = None) -> Tuple[np.ndarray, np.ndarray]:
     """:func:`official_box_ious` with ``cv2.findContours`` per distinct cut.
 
     The slow exact reference (``method='contours'``): one ``findContours``
@@ -289,9 +288,8 @@ def official_box_ious_reference(loc_map,
         # 0/1 foreground of the window (cv2.threshold: u8 > cut -> 1)
         fg = cv2.threshold(u8[ya:yb, xa:xb], cut, 1, cv2.THRESH_BINARY)[1] \
             if cut >= 0 else np.ones((yb - ya, xb - xa), np.uint8)
-        contours = cv2.findContours(fg, cv2.RETR_TREE,
-                                    cv2.CHAIN_APPROX_SIMPLE,
-                                    offset=(xa, ya))[-2]
+        contours = cv2.findContours(
+            fg, cv2.RETR_TREE, cv2.CHAIN_APPROX_SIMPLE, offset=(xa, ya))[-2]
         counts[k] = len(contours)
         contours_all.extend(contours)
 
@@ -331,8 +329,8 @@ def official_box_ious_reference(loc_map,
     return iou_largest[inverse], iou_all[inverse]
 
 
-def box_accuracy_curves(ious, deltas: Sequence[float] = IOU_DELTAS
-                        ) -> np.ndarray:
+def box_accuracy_curves(ious,
+                        deltas: Sequence[float] = IOU_DELTAS) -> np.ndarray:
     """Per-threshold accuracy (%) for each delta.
 
     Args:
@@ -350,7 +348,8 @@ def box_accuracy_curves(ious, deltas: Sequence[float] = IOU_DELTAS
                      for d in deltas])
 
 
-def max_box_acc(ious, thresholds: Sequence[float],
+def max_box_acc(ious,
+                thresholds: Sequence[float],
                 deltas: Sequence[float] = IOU_DELTAS) -> Dict[str, float]:
     """MaxBoxAcc-style summary: per delta the best accuracy and threshold.
 
@@ -375,8 +374,8 @@ def max_box_acc(ious, thresholds: Sequence[float],
 # masks
 # --------------------------------------------------------------------------
 def mask_bin_edges(thresholds: Sequence[float]) -> np.ndarray:
-    """Bin edges ``thresholds + [1, 2, 3]`` of wsolevaluation's MaskEvaluator.
-    """
+    """Bin edges ``thresholds + [1, 2, 3]`` of wsolevaluation's
+    MaskEvaluator."""
     thr = np.asarray(thresholds, dtype=np.float64).reshape(-1)
     if thr.size == 0 or (np.diff(thr) <= 0).any() or thr[0] < 0 or \
             thr[-1] >= 1:
@@ -393,8 +392,8 @@ def _bin_index(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """
     n = len(edges) - 3  # number of thresholds
     step = edges[1] - edges[0] if n > 1 else 1.0
-    uniform = n > 1 and np.allclose(np.diff(edges[:n]), step, rtol=0,
-                                    atol=step * 1e-6) and edges[0] == 0
+    uniform = n > 1 and np.allclose(
+        np.diff(edges[:n]), step, rtol=0, atol=step * 1e-6) and edges[0] == 0
     if not uniform:
         return np.searchsorted(edges, values, side='right') - 1
     idx = np.minimum((values * (1.0 / step)).astype(np.int64), n)
@@ -408,13 +407,13 @@ def _bin_index(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
     return np.searchsorted(edges, values, side='right') - 1
 
 
-def mask_histograms(loc_map,
-                    gt_mask,
-                    thresholds: Sequence[float],
-                    ignore_mask=None,
-                    normalize: bool = True,
-                    name: Optional[str] = None
-                    ) -> Tuple[np.ndarray, np.ndarray]:
+def mask_histograms(
+        loc_map,
+        gt_mask,
+        thresholds: Sequence[float],
+        ignore_mask=None,
+        normalize: bool = True,
+        name: Optional[str] = None) -> Tuple[np.ndarray, np.ndarray]:
     """Score histograms of GT-positive and GT-negative pixels of one image.
 
     Args:
@@ -458,8 +457,8 @@ def mask_histograms(loc_map,
         label[(ign != 0) & (label == 0)] = 2
     num_bins = len(edges) - 1
     idx = _bin_index(norm.ravel(), edges)
-    counts = np.bincount(label.ravel() * num_bins + idx,
-                         minlength=3 * num_bins)
+    counts = np.bincount(
+        label.ravel() * num_bins + idx, minlength=3 * num_bins)
     return counts[num_bins:2 * num_bins].copy(), counts[:num_bins].copy()
 
 
@@ -474,8 +473,8 @@ def _cumulative_from_top(pos_hist, neg_hist):
 def pxap_from_histograms(pos_hist, neg_hist) -> float:
     """PxAP (percent) exactly as wsolevaluation's ``MaskEvaluator.compute``.
 
-    Returns NaN when there is no positive GT pixel or no pixel at all above
-    the lowest threshold (the reference raises RuntimeError there).
+    Returns NaN when there is no positive GT pixel or no pixel at all above the
+    lowest threshold (the reference raises RuntimeError there).
     """
     tp, fp, num_pos, _ = _cumulative_from_top(pos_hist, neg_hist)
     fn = num_pos - tp
@@ -489,8 +488,8 @@ def pxap_from_histograms(pos_hist, neg_hist) -> float:
     return float(auc * 100)
 
 
-def piou_from_histograms(pos_hist, neg_hist, thresholds: Sequence[float]
-                         ) -> Tuple[float, float]:
+def piou_from_histograms(pos_hist, neg_hist,
+                         thresholds: Sequence[float]) -> Tuple[float, float]:
     """Best pixel IoU (percent) over thresholds, and the threshold.
 
     Prediction at threshold ``t_i`` is ``score >= t_i``;

@@ -32,7 +32,8 @@ PAPER_EPS = 1e-5
 PAPER_IOU_DELTAS = (30, 50, 70)
 
 
-def normalize_minmax_eps(loc_map, eps: float = PAPER_EPS,
+def normalize_minmax_eps(loc_map,
+                         eps: float = PAPER_EPS,
                          name: Optional[str] = None) -> np.ndarray:
     """``(x - min) / (max - min + eps)`` in float64; NaN map -> zeros."""
     arr = as_2d_map(loc_map, name)
@@ -42,9 +43,9 @@ def normalize_minmax_eps(loc_map, eps: float = PAPER_EPS,
     return (arr - lo) / (arr.max() - lo + eps)
 
 
-def largest_component_boxes(norm_map: np.ndarray,
-                            thresholds: Sequence[float]
-                            ) -> Tuple[np.ndarray, np.ndarray]:
+def largest_component_boxes(
+        norm_map: np.ndarray,
+        thresholds: Sequence[float]) -> Tuple[np.ndarray, np.ndarray]:
     """Bounding box of the largest component of ``map >= t`` for every t.
 
     Returns:
@@ -59,8 +60,7 @@ def largest_component_boxes(norm_map: np.ndarray,
         if t > top:
             continue
         fg = (norm_map >= t).view(np.uint8)
-        num, _, stats, _ = cv2.connectedComponentsWithStats(fg,
-                                                            connectivity=8)
+        num, _, stats, _ = cv2.connectedComponentsWithStats(fg, connectivity=8)
         if num <= 1:
             continue
         k = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
@@ -73,9 +73,9 @@ def largest_component_boxes(norm_map: np.ndarray,
 def paper_protocol_box(loc_map: np.ndarray,
                        threshold: float) -> Optional[np.ndarray]:
     """Box of the largest 8-connected component of the normalised map at
-    ``threshold`` (the box of the paper protocol, as
-    :func:`paper_box_ious` computes it for :class:`WSOLPaperMetric`; used to
-    draw and return the predicted box).
+    ``threshold`` (the box of the paper protocol, as :func:`paper_box_ious`
+    computes it for :class:`WSOLPaperMetric`; used to draw and return the
+    predicted box).
 
     Args:
         loc_map (np.ndarray): (H, W) localisation map, any range.
@@ -105,8 +105,8 @@ def paper_box_ious(loc_map,
     return ious
 
 
-def topk_correct(scores, label: int, ks: Sequence[int] = (1, 5)
-                 ) -> Tuple[bool, ...]:
+def topk_correct(scores, label: int,
+                 ks: Sequence[int] = (1, 5)) -> Tuple[bool, ...]:
     """Whether ``label`` is within the top-k classes of ``scores``.
 
     The rank of the label is the number of classes with a strictly higher
@@ -120,13 +120,13 @@ def topk_correct(scores, label: int, ks: Sequence[int] = (1, 5)
     return tuple(rank < k for k in ks)
 
 
-def paper_loc_summary(ious,
-                      thresholds: Sequence[float],
-                      top1=None,
-                      top5=None,
-                      fixed_threshold: Optional[float] = None,
-                      deltas: Sequence[float] = PAPER_IOU_DELTAS
-                      ) -> Dict[str, object]:
+def paper_loc_summary(
+        ious,
+        thresholds: Sequence[float],
+        top1=None,
+        top5=None,
+        fixed_threshold: Optional[float] = None,
+        deltas: Sequence[float] = PAPER_IOU_DELTAS) -> Dict[str, object]:
     """Summarise per-image IoUs into the paper's localization metrics.
 
     Args:
@@ -161,8 +161,8 @@ def paper_loc_summary(ious,
     if fixed_threshold is None:
         best = int(np.argmax(curves['gt_known_loc']))
     else:
-        match = np.flatnonzero(np.isclose(thr, fixed_threshold, rtol=0,
-                                          atol=1e-9))
+        match = np.flatnonzero(
+            np.isclose(thr, fixed_threshold, rtol=0, atol=1e-9))
         if match.size == 0:
             raise ValueError(f'fixed threshold {fixed_threshold} is not in '
                              f'the threshold list {thr.tolist()}')

@@ -4,4 +4,4 @@ from .wsol_mask_metric import WSOLMaskMetric
 from .wsol_paper_metric import WSOLPaperMetric
 
 __all__ = ['WSOLBoxMetric', 'WSOLMaskMetric', 'WSOLPaperMetric']
-from .seed_sweep_metric import SeedSweepMetric  # noqa: E402,F401
+from .seed_sweep_metric import SeedSweepMetric

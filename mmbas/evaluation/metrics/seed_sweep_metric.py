@@ -100,8 +100,8 @@ class SeedSweepMetric(BaseMetric):
         m, c = maps.max(0)  # first max on ties
         gt = gt.to(maps.device).long()
         valid = gt != self.ignore_index
-        thr = torch.as_tensor(self.thresholds, dtype=torch.float32,
-                              device=maps.device)
+        thr = torch.as_tensor(
+            self.thresholds, dtype=torch.float32, device=maps.device)
         b = torch.searchsorted(thr, m[valid].contiguous(), right=False)
         g = gt[valid]
         if g.numel() and (g.min() < 0 or g.max() >= k1):
@@ -173,13 +173,14 @@ class SeedSweepMetric(BaseMetric):
 
     def _class_names(self, num_classes: int) -> Sequence[str]:
         """``dataset_meta['classes']``, else ``'0'``, ``'1'``, ..."""
-        return (self.dataset_meta or {}).get('classes') or [
-            str(i) for i in range(num_classes)
-        ]
+        return (self.dataset_meta
+                or {}).get('classes') or [str(i) for i in range(num_classes)]
 
     def _log(self, miou, aacc, best_iou, best) -> None:
-        lines = ['background-threshold sweep (seed mIoU %):',
-                 f'{"thr":>6} {"mIoU":>7} {"aAcc":>7}']
+        lines = [
+            'background-threshold sweep (seed mIoU %):',
+            f'{"thr":>6} {"mIoU":>7} {"aAcc":>7}'
+        ]
         for k, t in enumerate(self.thresholds):
             mark = '  <- best' if k == best else ''
             lines.append(f'{t:6.2f} {miou[k] * 100:7.2f} '

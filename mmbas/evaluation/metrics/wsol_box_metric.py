@@ -45,8 +45,7 @@ def sample_name(sample: dict) -> Optional[str]:
 
 
 def read_required(sample: dict, key: str, metric: str):
-    """``sample[key]`` as numpy, or a ValueError explaining what is missing.
-    """
+    """``sample[key]`` as numpy, or a ValueError explaining what is missing."""
     value = sample.get(key)
     if value is None:
         raise ValueError(
@@ -90,11 +89,17 @@ def format_table(title: str, header: Sequence[str], rows) -> str:
 
 def _box_ious_job(jobs, thresholds, normalize, method='auto') -> List[dict]:
     """Per-image work of :class:`WSOLBoxMetric` (runs in pool workers):
-    ``jobs`` is a list of ``(loc_map, gt_boxes, name)``."""
+
+    ``jobs`` is a list of ``(loc_map, gt_boxes, name)``.
+    """
     out = []
     for loc_map, boxes, name in jobs:
         iou_v1, iou_v2 = official_box_ious(
-            loc_map, boxes, thresholds, normalize=normalize, name=name,
+            loc_map,
+            boxes,
+            thresholds,
+            normalize=normalize,
+            name=name,
             method=method)
         out.append(dict(iou_v1=iou_v1, iou_v2=iou_v2))
     return out
@@ -140,6 +145,7 @@ class WSOLBoxMetric(BaseMetric):
             where available (workers only run numpy / OpenCV), else
             'spawn'.
     """
+
     def __init__(self,
                  step: float = DEFAULT_BOX_STEP,
                  thresholds: Optional[Sequence[float]] = None,
@@ -152,8 +158,10 @@ class WSOLBoxMetric(BaseMetric):
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None,
                  collect_dir: Optional[str] = None) -> None:
-        super().__init__(collect_device=collect_device, prefix=prefix,
-                         collect_dir=collect_dir)
+        super().__init__(
+            collect_device=collect_device,
+            prefix=prefix,
+            collect_dir=collect_dir)
         self.thresholds = official_thresholds(step) if thresholds is None \
             else np.asarray(thresholds, dtype=np.float64).reshape(-1)
         self.iou_deltas = tuple(iou_deltas)

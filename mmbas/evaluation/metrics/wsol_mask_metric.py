@@ -9,8 +9,7 @@ from mmseg.registry import METRICS
 from ..functional import (DEFAULT_MASK_STEP, mask_bin_edges, mask_histograms,
                           official_thresholds, piou_from_histograms,
                           pxap_from_histograms)
-from .wsol_box_metric import (format_table, read_required, sample_name,
-                              to_numpy)
+from .wsol_box_metric import format_table, read_required, sample_name, to_numpy
 
 
 @METRICS.register_module()
@@ -43,8 +42,10 @@ class WSOLMaskMetric(BaseMetric):
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None,
                  collect_dir: Optional[str] = None) -> None:
-        super().__init__(collect_device=collect_device, prefix=prefix,
-                         collect_dir=collect_dir)
+        super().__init__(
+            collect_device=collect_device,
+            prefix=prefix,
+            collect_dir=collect_dir)
         self.thresholds = official_thresholds(step) if thresholds is None \
             else np.asarray(thresholds, dtype=np.float64).reshape(-1)
         mask_bin_edges(self.thresholds)  # validates the list early
@@ -56,9 +57,13 @@ class WSOLMaskMetric(BaseMetric):
             loc_map = read_required(sample, 'pred_loc_map', 'WSOLMaskMetric')
             gt_mask = read_required(sample, 'gt_mask', 'WSOLMaskMetric')
             ignore = to_numpy(sample.get('ignore_mask'))
-            pos, neg = mask_histograms(loc_map, gt_mask, self.thresholds,
-                                       ignore_mask=ignore,
-                                       normalize=self.normalize, name=name)
+            pos, neg = mask_histograms(
+                loc_map,
+                gt_mask,
+                self.thresholds,
+                ignore_mask=ignore,
+                normalize=self.normalize,
+                name=name)
             dtype = np.uint16 if gt_mask.size < 2**16 else np.uint32
             self.results.append(
                 dict(pos_hist=pos.astype(dtype), neg_hist=neg.astype(dtype)))
@@ -75,7 +80,9 @@ class WSOLMaskMetric(BaseMetric):
             print_log(
                 'WSOLMaskMetric: no positive GT pixel or no pixel above the '
                 'lowest threshold; PxAP/PIoU are NaN (wsolevaluation raises '
-                'here).', logger='current', level=30)
+                'here).',
+                logger='current',
+                level=30)
         out = {'PxAP': pxap, 'PIoU': piou, 'PIoU_threshold': piou_thr}
         rows = [('PxAP', f'{pxap:.2f}', '-'),
                 ('PIoU', f'{piou:.2f}', f'{piou_thr:g}')]

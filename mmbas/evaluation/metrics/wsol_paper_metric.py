@@ -6,8 +6,8 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
 from mmseg.registry import METRICS
 
-from ..functional import (PAPER_IOU_DELTAS, paper_box_ious,
-                          paper_loc_summary, topk_correct)
+from ..functional import (PAPER_IOU_DELTAS, paper_box_ious, paper_loc_summary,
+                          topk_correct)
 from .wsol_box_metric import (format_table, read_gt_boxes, read_label,
                               read_required, sample_name, to_numpy)
 
@@ -55,8 +55,10 @@ class WSOLPaperMetric(BaseMetric):
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None,
                  collect_dir: Optional[str] = None) -> None:
-        super().__init__(collect_device=collect_device, prefix=prefix,
-                         collect_dir=collect_dir)
+        super().__init__(
+            collect_device=collect_device,
+            prefix=prefix,
+            collect_dir=collect_dir)
         self.thresholds = np.arange(0, 1, 0.01) if thresholds is None else \
             np.asarray(thresholds, dtype=np.float64).reshape(-1)
         if self.thresholds.size == 0:
@@ -74,12 +76,15 @@ class WSOLPaperMetric(BaseMetric):
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         for sample in data_samples:
             name = sample_name(sample)
-            loc_map = read_required(sample, 'pred_loc_map',
-                                    'WSOLPaperMetric')
+            loc_map = read_required(sample, 'pred_loc_map', 'WSOLPaperMetric')
             boxes = read_gt_boxes(sample, 'WSOLPaperMetric')
             label = read_label(sample, 'WSOLPaperMetric')
-            ious = paper_box_ious(loc_map, boxes, self.thresholds,
-                                  normalize=self.normalize, name=name)
+            ious = paper_box_ious(
+                loc_map,
+                boxes,
+                self.thresholds,
+                normalize=self.normalize,
+                name=name)
             scores = to_numpy(sample.get('pred_score'))
             if scores is None:
                 top1 = top5 = None
@@ -97,8 +102,10 @@ class WSOLPaperMetric(BaseMetric):
         summary = paper_loc_summary(ious, self.thresholds, top1, top5,
                                     self.fixed_threshold, self.iou_deltas)
         out = {k: v for k, v in summary.items() if not k.startswith('curve_')}
-        curve_keys = [k[6:] for k in summary if k.startswith('curve_') and
-                      not k.startswith('curve_iou')]
+        curve_keys = [
+            k[6:] for k in summary
+            if k.startswith('curve_') and not k.startswith('curve_iou')
+        ]
         if self.report_per_threshold:
             for k in curve_keys:
                 for t, v in zip(self.thresholds, summary[f'curve_{k}']):
@@ -109,9 +116,9 @@ class WSOLPaperMetric(BaseMetric):
         print_log(
             format_table(
                 f'WSOL paper-protocol localization ({len(results)} images); '
-                f"chosen threshold {out['best_threshold']:g}: " + ', '.join(
-                    f'{k}={v:.2f}' for k, v in out.items()
-                    if k != 'best_threshold' and '@' not in k),
+                f"chosen threshold {out['best_threshold']:g}: " +
+                ', '.join(f'{k}={v:.2f}' for k, v in out.items()
+                          if k != 'best_threshold' and '@' not in k),
                 ('threshold', *curve_keys), rows),
             logger='current')
         return out

@@ -1,6 +1,6 @@
 # Copyright (c) mmbas contributors. All rights reserved.
-"""f1/f2 split backbones for BAS (see :mod:`.split_backbone`) and the
-five-stage ResNet of IRN."""
+"""f1/f2 split backbones for BAS (see :mod:`.split_backbone`) and the five-
+stage ResNet of IRN."""
 from .irn_resnet import IRNResNet
 from .mobilenet_v1 import MobileNetV1
 from .split_backbone import SplitBackboneMixin

@@ -65,8 +65,7 @@ class IRNResNet(ResNet):
             **kwargs)
         stem = self.stem_channels
         self.stage_channels = (stem, ) + tuple(
-            getattr(self, name)[-1].out_channels
-            for name in self.res_layers)
+            getattr(self, name)[-1].out_channels for name in self.res_layers)
 
     def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
         """Stem (with max-pool) and ``layer1``..``layer4``.
@@ -91,7 +90,6 @@ class IRNResNet(ResNet):
         return tuple(outs)
 
     def train(self, mode: bool = True):
-        """Set train mode and return ``self`` (mmpretrain's returns
-        None)."""
+        """Set train mode and return ``self`` (mmpretrain's returns None)."""
         super().train(mode)
         return self

@@ -6,8 +6,7 @@ from mmengine.model import BaseModule
 from mmseg.registry import MODELS
 from torch import Tensor
 
-from .split_backbone import (SplitBackboneMixin, freeze_modules,
-                             set_norm_eval)
+from .split_backbone import SplitBackboneMixin, freeze_modules, set_norm_eval
 
 # output channels of the stem and of the 13 depthwise-separable blocks
 _CHANNELS = (32, 64, 128, 128, 256, 256, 512, 512, 512, 512, 512, 512, 1024,
@@ -145,8 +144,8 @@ class MobileNetV1(SplitBackboneMixin, BaseModule):
         return x
 
     def train(self, mode: bool = True):
-        """Set train mode, keeping frozen stages (and BN with
-        ``norm_eval``) in eval mode."""
+        """Set train mode, keeping frozen stages (and BN with ``norm_eval``) in
+        eval mode."""
         super().train(mode)
         self._freeze_stages()
         if mode and self.norm_eval:

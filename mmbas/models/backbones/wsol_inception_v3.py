@@ -5,19 +5,17 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.model import BaseModule
-from mmpretrain.models.backbones.inception_v3 import (BasicConv2d,
-                                                      InceptionA, InceptionC,
-                                                      InceptionE)
+from mmpretrain.models.backbones.inception_v3 import (BasicConv2d, InceptionA,
+                                                      InceptionC, InceptionE)
 from mmseg.registry import MODELS
 from torch import Tensor
 
-from .split_backbone import (SplitBackboneMixin, freeze_modules,
-                             set_norm_eval)
+from .split_backbone import SplitBackboneMixin, freeze_modules, set_norm_eval
 
 
 class ReductionB(nn.Module):
-    """Inception-v3 grid reduction 35 -> 17 (torchvision ``InceptionB``) with
-    a configurable stride and padding.
+    """Inception-v3 grid reduction 35 -> 17 (torchvision ``InceptionB``) with a
+    configurable stride and padding.
 
     Parameter names equal torchvision's ``InceptionB``.
 
@@ -30,7 +28,9 @@ class ReductionB(nn.Module):
     Shapes: (N, in_channels, h, w) -> (N, 384 + 96 + in_channels, h', w').
     """
 
-    def __init__(self, in_channels: int, stride: int = 2,
+    def __init__(self,
+                 in_channels: int,
+                 stride: int = 2,
                  padding: int = 0) -> None:
         super().__init__()
         self.stride = stride
@@ -54,8 +54,8 @@ class ReductionB(nn.Module):
 
 
 class ReductionD(nn.Module):
-    """Inception-v3 grid reduction 17 -> 8 (torchvision ``InceptionD``) with
-    a configurable padding.
+    """Inception-v3 grid reduction 17 -> 8 (torchvision ``InceptionD``) with a
+    configurable padding.
 
     Parameter names equal torchvision's ``InceptionD``.
 
@@ -208,8 +208,8 @@ class WSOLInceptionV3(SplitBackboneMixin, BaseModule):
         return self.Mixed_7c(x)
 
     def train(self, mode: bool = True):
-        """Set train mode, keeping frozen stages (and BN with
-        ``norm_eval``) in eval mode."""
+        """Set train mode, keeping frozen stages (and BN with ``norm_eval``) in
+        eval mode."""
         super().train(mode)
         self._freeze_stages()
         if mode and self.norm_eval:

@@ -60,8 +60,8 @@ class BAS(BaseWeaklySupervisedModel):
         return self._generators[key]
 
     def sampler_state(self) -> Dict[str, Tensor]:
-        """The states of the class-sampler generators, ``{device: uint8
-        state tensor}`` (empty before the first multi-label step)."""
+        """The states of the class-sampler generators, ``{device: uint8 state
+        tensor}`` (empty before the first multi-label step)."""
         return {key: gen.get_state() for key, gen in self._generators.items()}
 
     def load_sampler_state(self, state: Dict[str, Tensor]) -> None:
@@ -109,12 +109,11 @@ class BAS(BaseWeaklySupervisedModel):
         f1, f2 = self.extract_feat(inputs)
         fg_map, cam = self.head(f1, f2, cls_idx)  # M_f, F
         cam_bg = self.erased_forward(f1.detach() * (1 - fg_map))
-        return self.head.loss_by_feat(fg_map, cam, cam_bg, cls_idx,
-                                      cls_target)
+        return self.head.loss_by_feat(fg_map, cam, cam_bg, cls_idx, cls_target)
 
     def erased_forward(self, erased: Tensor) -> Tensor:
-        """Run erased features through f2 + the head's classifier with
-        frozen weights (:func:`.erased_branch.erased_forward`).
+        """Run erased features through f2 + the head's classifier with frozen
+        weights (:func:`.erased_branch.erased_forward`).
 
         Args:
             erased (Tensor): (N, C1, h1, w1) erased features
@@ -127,10 +126,10 @@ class BAS(BaseWeaklySupervisedModel):
         """
         return erased_forward(self.backbone, self.head.classifier, erased)
 
-    def forward_maps(self,
-                     inputs: Tensor,
-                     with_scores: bool = True
-                     ) -> Tuple[Tensor, Optional[Tensor]]:
+    def forward_maps(
+            self,
+            inputs: Tensor,
+            with_scores: bool = True) -> Tuple[Tensor, Optional[Tensor]]:
         """Return M (N, C, h1, w1) in [0, 1] and S (N, C).
 
         M = generator(F1) does not depend on f2 or the classifier: with
@@ -145,10 +144,11 @@ class BAS(BaseWeaklySupervisedModel):
         maps, _, score = self.head.predict_maps(f1, f2)
         return maps, score
 
-    def _forward(self,
-                 inputs: Tensor,
-                 data_samples: Optional[SampleList] = None
-                 ) -> Tuple[Tensor, Tensor, Tensor]:
+    def _forward(
+        self,
+        inputs: Tensor,
+        data_samples: Optional[SampleList] = None
+    ) -> Tuple[Tensor, Tensor, Tensor]:
         """Return (M, F, S)."""
         f1, f2 = self.extract_feat(inputs)
         return self.head.predict_maps(f1, f2)

@@ -22,8 +22,8 @@ def _img_path(data_sample) -> str:
 
 
 #: head config key -> backbone attribute holding that channel count
-HEAD_CHANNEL_KEYS = (('in_channels_f1', 'f1_channels'),
-                     ('in_channels_f2', 'f2_channels'))
+HEAD_CHANNEL_KEYS = (('in_channels_f1', 'f1_channels'), ('in_channels_f2',
+                                                         'f2_channels'))
 
 
 def head_with_channels(head: dict, backbone: nn.Module) -> dict:
@@ -236,8 +236,8 @@ class BaseWeaklySupervisedModel(BaseModel):
         for ds in data_samples:
             classes = ds.metainfo.get('classes', None)
             if classes is not None:
-                self._check_num_classes(
-                    classes, f'the metainfo of {_img_path(ds)}')
+                self._check_num_classes(classes,
+                                        f'the metainfo of {_img_path(ds)}')
             if 'gt_label' not in ds:
                 raise ValueError(f'sample {_img_path(ds)} has no gt_label')
             lab = torch.as_tensor(ds.gt_label).reshape(-1)
@@ -255,8 +255,7 @@ class BaseWeaklySupervisedModel(BaseModel):
         self._check_label_range(flat, labels, data_samples)
         rows = torch.cat(
             [lab.new_full((lab.numel(), ), i) for i, lab in enumerate(labels)])
-        multi_hot = torch.zeros(
-            len(labels), self.num_classes, device=device)
+        multi_hot = torch.zeros(len(labels), self.num_classes, device=device)
         multi_hot[rows, flat.clamp(0, self.num_classes - 1)] = 1.
         first = torch.stack([lab[0] for lab in labels])
         return first, multi_hot, flat
@@ -278,21 +277,24 @@ class BaseWeaklySupervisedModel(BaseModel):
 
     # ------------------------------------------------------------------
     # prediction
-    def forward_maps(self,
-                     inputs: Tensor,
-                     with_scores: bool = True
-                     ) -> Tuple[Tensor, Optional[Tensor]]:
-        """Return localisation maps M (N, C, h, w) >= 0 and scores S (N, C)
-        for a batch of (already preprocessed) inputs; used by predict and
-        by the seed recipe. With ``with_scores=False`` a model may skip
-        the work only S needs and return None for it."""
+    def forward_maps(
+            self,
+            inputs: Tensor,
+            with_scores: bool = True) -> Tuple[Tensor, Optional[Tensor]]:
+        """Return localisation maps M (N, C, h, w) >= 0 and scores S (N, C) for
+        a batch of (already preprocessed) inputs; used by predict and by the
+        seed recipe.
+
+        With ``with_scores=False`` a model may skip
+        the work only S needs and return None for it.
+        """
         raise NotImplementedError
 
     @staticmethod
     def _valid_region(map_: Tensor, meta: dict, size: Tuple[int,
                                                             int]) -> Tensor:
-        """Resize (K, h, w) maps to the batch input size and crop the
-        padding (:func:`mmbas.pseudo.seeds.crop_valid`)."""
+        """Resize (K, h, w) maps to the batch input size and crop the padding
+        (:func:`mmbas.pseudo.seeds.crop_valid`)."""
         up = F.interpolate(
             map_[None], size=size, mode='bilinear', align_corners=False)[0]
         return crop_valid(up, meta)
@@ -325,8 +327,8 @@ class BaseWeaklySupervisedModel(BaseModel):
         for ds in data_samples:
             classes = ds.metainfo.get('classes', None)
             if classes is not None:
-                self._check_num_classes(
-                    classes, f'the metainfo of {_img_path(ds)}')
+                self._check_num_classes(classes,
+                                        f'the metainfo of {_img_path(ds)}')
         if self.variant == 'wsss':
             return self.seed_recipe.predict(self, inputs, data_samples,
                                             self.num_classes)
@@ -363,7 +365,8 @@ class BaseWeaklySupervisedModel(BaseModel):
         fused = (fused - fused.min()) / (fused.max() - fused.min() + 1e-5)
         loc = self._valid_region(fused[None], ds.metainfo, size)[0]
         pred_score = score if self.multi_label else score.softmax(0)
-        ds.set_data(dict(pred_score=pred_score, pred_loc_map=loc,
-                         pred_classes=classes))
+        ds.set_data(
+            dict(
+                pred_score=pred_score, pred_loc_map=loc, pred_classes=classes))
         if cfg['with_loc_maps']:
             ds.set_data(dict(loc_maps=maps))

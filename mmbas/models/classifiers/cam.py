@@ -41,8 +41,8 @@ class CAM(BaseWeaklySupervisedModel):
     def forward_maps(self,
                      inputs: Tensor,
                      with_scores: bool = True) -> Tuple[Tensor, Tensor]:
-        """Return relu(F) (N, C, h2, w2) and S (N, C) (the maps are the
-        scores' input: S is always returned)."""
+        """Return relu(F) (N, C, h2, w2) and S (N, C) (the maps are the scores'
+        input: S is always returned)."""
         _, f2 = self.extract_feat(inputs)
         cam, score = self.head.predict_maps(f2)
         return cam.relu(), score

@@ -29,8 +29,8 @@ class ErasedBranch(nn.Module):
         return self.classifier(self.backbone.forward_f2(x))
 
     def frozen_state(self) -> Dict[str, Tensor]:
-        """Detached parameters and cloned buffers of f2 + classifier, keyed
-        by their names inside this module.
+        """Detached parameters and cloned buffers of f2 + classifier, keyed by
+        their names inside this module.
 
         Only the backbone children named in ``f2_module_names`` are
         included (the whole backbone when it has no such attribute: the f1

@@ -1,6 +1,6 @@
 # Copyright (c) mmbas contributors. All rights reserved.
-"""Multi-scale + flip WSSS seed inference wrapper (docs/method.md,
-section 4)."""
+"""Multi-scale + flip WSSS seed inference wrapper (docs/method.md, section
+4)."""
 from typing import List, Optional, Sequence, Union
 
 import numpy as np
@@ -14,8 +14,7 @@ from torch import Tensor
 from mmbas.pseudo.crf import SEED_REFINERS
 from mmbas.pseudo.seeds import (DEFAULT_BG_THRESHOLD, DEFAULT_SCALES,
                                 SeedRecipe, sample_image)
-from mmbas.utils.checkpoint import (load_state_dict_strict,
-                                    load_weights_only)
+from mmbas.utils.checkpoint import load_state_dict_strict, load_weights_only
 
 SampleList = List[SegDataSample]
 
@@ -104,8 +103,10 @@ class SeedInferencer(BaseModel):
                 # only its weights are used: read weights-only (no code of
                 # the file runs, see docs/compatibility.md), loaded strictly
                 load_state_dict_strict(
-                    self.cam_module, load_weights_only(cam_checkpoint),
-                    cam_checkpoint, hint='give the checkpoint of a CAM '
+                    self.cam_module,
+                    load_weights_only(cam_checkpoint),
+                    cam_checkpoint,
+                    hint='give the checkpoint of a CAM '
                     'trained with the cam_module config')
         self.cam_checkpoint = cam_checkpoint
         # the module's preprocessor does the work (see test_step)
@@ -147,16 +148,17 @@ class SeedInferencer(BaseModel):
     def num_classes(self) -> int:
         return self.module.num_classes
 
-    def _load_from_state_dict(self, state_dict, prefix, local_metadata,
-                              strict, missing_keys, unexpected_keys,
-                              error_msgs):
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict,
+                              missing_keys, unexpected_keys, error_msgs):
         """Accept checkpoints of the bare BAS/CAM model (keys without the
         ``module.`` prefix)."""
         mod = prefix + 'module.'
         if not any(k.startswith(mod) for k in state_dict):
-            bare = [k for k in list(state_dict) if k.startswith(prefix)
-                    and not k.startswith((prefix + 'cam_module.',
-                                          prefix + 'refiner.'))]
+            bare = [
+                k for k in list(state_dict)
+                if k.startswith(prefix) and not k.startswith(
+                    (prefix + 'cam_module.', prefix + 'refiner.'))
+            ]
             for k in bare:
                 state_dict[mod + k[len(prefix):]] = state_dict.pop(k)
         for name in ('cam_module', 'refiner'):

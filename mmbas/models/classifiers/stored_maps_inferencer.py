@@ -10,8 +10,7 @@ from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
 from mmbas.pseudo.random_walk import load_refined_maps
-from mmbas.pseudo.seeds import (DEFAULT_BG_THRESHOLD, seed_labels,
-                                seed_logits)
+from mmbas.pseudo.seeds import DEFAULT_BG_THRESHOLD, seed_labels, seed_logits
 from mmbas.pseudo.session import sample_name
 
 SampleList = List[SegDataSample]
@@ -62,14 +61,13 @@ class StoredMapsInferencer(BaseModel):
         self.bg_threshold = float(bg_threshold)
         self.fg_threshold = fg_threshold
 
-    def _load_from_state_dict(self, state_dict, prefix, local_metadata,
-                              strict, missing_keys, unexpected_keys,
-                              error_msgs):
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict,
+                              missing_keys, unexpected_keys, error_msgs):
         """No weights: every key of a checkpoint is ignored."""
 
     def load_maps(self, data_sample: SegDataSample) -> tuple:
-        """``(loc_maps (C, H, W) float32, classes (K,) long)`` of a
-        sample from its stored file; errors name the file and the fix."""
+        """``(loc_maps (C, H, W) float32, classes (K,) long)`` of a sample from
+        its stored file; errors name the file and the fix."""
         name = sample_name(data_sample.metainfo)
         path = osp.join(self.maps_dir, f'{name}.npz')
         fix = ('export the maps first (tools/export_pseudo_labels.py '
@@ -86,8 +84,7 @@ class StoredMapsInferencer(BaseModel):
             raise ValueError(f'stored maps {path}: classes '
                              f'{classes.tolist()} do not fit '
                              f'{self.num_classes} classes; {fix}')
-        ori = tuple(data_sample.metainfo.get('ori_shape',
-                                             maps.shape[-2:])[:2])
+        ori = tuple(data_sample.metainfo.get('ori_shape', maps.shape[-2:])[:2])
         if tuple(maps.shape[-2:]) != ori:
             raise ValueError(f'stored maps {path} are {maps.shape[-2:]} but '
                              f'the image is {ori}; {fix}')

@@ -79,10 +79,10 @@ class TenCropWSOLModel(BaseModel):
                            'the wrapped model')
 
     # ------------------------------------------------------------------
-    def _views(self, img: Tensor, h: int, w: int
-               ) -> Tuple[List[Tensor], Tuple[int, int]]:
-        """Ten (or five) (3, c, c) views of ``img[:, :h, :w]`` and the
-        centre crop offset (x, y)."""
+    def _views(self, img: Tensor, h: int,
+               w: int) -> Tuple[List[Tensor], Tuple[int, int]]:
+        """Ten (or five) (3, c, c) views of ``img[:, :h, :w]`` and the centre
+        crop offset (x, y)."""
         c = self.crop_size
         if h < c or w < c:
             raise ValueError(
@@ -113,8 +113,8 @@ class TenCropWSOLModel(BaseModel):
             dict(img_shape=(c, c), crop_bbox=(x0, y0, x0 + c, y0 + c)))
 
     def predict(self, inputs: Tensor, data_samples: list) -> list:
-        """Predict on preprocessed ``inputs`` (N, 3, H, W) (the resized
-        images, batch padding bottom/right allowed)."""
+        """Predict on preprocessed ``inputs`` (N, 3, H, W) (the resized images,
+        batch padding bottom/right allowed)."""
         views, centres = [], []
         for img, ds in zip(inputs, data_samples):
             h, w = ds.metainfo.get('img_shape', img.shape[-2:])[:2]

@@ -87,15 +87,15 @@ class BASHead(BaseWSHead):
             hidden_channels=hidden_channels,
             loss_cls=loss_cls,
             init_cfg=init_cfg)
-        self.detach_cam_in_frg = (variant == 'wsss'
-                                  if detach_cam_in_frg is None else
-                                  detach_cam_in_frg)
+        self.detach_cam_in_frg = (
+            variant == 'wsss'
+            if detach_cam_in_frg is None else detach_cam_in_frg)
         self.loss_frg = MODELS.build(loss_frg)
         self.loss_bas = MODELS.build(loss_bas)
         self.loss_area = MODELS.build(loss_area)
         names = [
-            m.loss_name for m in (self.loss_cls, self.loss_frg,
-                                  self.loss_bas, self.loss_area)
+            m.loss_name for m in (self.loss_cls, self.loss_frg, self.loss_bas,
+                                  self.loss_area)
         ]
         if len(set(names)) != len(names):
             raise ValueError(
@@ -104,8 +104,8 @@ class BASHead(BaseWSHead):
                 f'{names}')
 
     def _init_layers(self) -> None:
-        """Build the generator, then the classifier (this order of the
-        random draws keeps a seed's initial weights as they always were)."""
+        """Build the generator, then the classifier (this order of the random
+        draws keeps a seed's initial weights as they always were)."""
         self.in_channels_f1 = check_in_channels('BASHead', 'in_channels_f1',
                                                 self.in_channels_f1,
                                                 'f1_channels')
@@ -120,8 +120,7 @@ class BASHead(BaseWSHead):
     # ------------------------------------------------------------------
     # forward pieces
     def forward_generator(self, f1: Tensor) -> Tensor:
-        """F1 (N, C1, h1, w1) -> foreground maps M (N, C, h1, w1) in
-        [0, 1]."""
+        """F1 (N, C1, h1, w1) -> foreground maps M (N, C, h1, w1) in [0, 1]."""
         return self.generator(f1).sigmoid()
 
     def forward_selected_generator(self, f1: Tensor,
@@ -170,8 +169,7 @@ class BASHead(BaseWSHead):
     # ------------------------------------------------------------------
     # losses
     def loss_by_feat(self, fg_map: Tensor, cam: Tensor, cam_bg: Tensor,
-                     cls_idx: Tensor,
-                     cls_target: Tensor) -> Dict[str, Tensor]:
+                     cls_idx: Tensor, cls_target: Tensor) -> Dict[str, Tensor]:
         """Compute the BAS losses from the head's and the erased branch's
         outputs.
 
@@ -206,12 +204,11 @@ class BASHead(BaseWSHead):
         losses[self.loss_area.loss_name] = self.loss_area(fg_map)
         losses['acc'] = self.accuracy(score, cls_idx)
         with torch.no_grad():
-            losses['bg_ratio'] = self.loss_bas.ratio(bg_score,
-                                                     fg_score).mean()
+            losses['bg_ratio'] = self.loss_bas.ratio(bg_score, fg_score).mean()
         return losses
 
-    def predict_maps(self, f1: Tensor, f2: Tensor) -> Tuple[Tensor, Tensor,
-                                                             Tensor]:
+    def predict_maps(self, f1: Tensor,
+                     f2: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
         """Return (M (N, C, h1, w1), F (N, C, h2, w2), S (N, C))."""
         maps, cam = self.forward(f1, f2)
         return maps, cam, cam.mean(dim=(2, 3))

@@ -13,8 +13,8 @@ from .classifier_builder import VARIANTS, build_bas_classifier
 
 def check_in_channels(head: str, key: str, value: Optional[int],
                       attr: str) -> int:
-    """Return ``value`` as int or explain where the channel count comes
-    from when it is missing."""
+    """Return ``value`` as int or explain where the channel count comes from
+    when it is missing."""
     if value is None:
         raise ValueError(
             f'{head} needs {key}: build it through a BAS / CAM model (it '
@@ -78,8 +78,7 @@ class BaseWSHead(BaseModule):
     def _init_layers(self) -> None:
         """Build the classifier (F2 -> F)."""
         self.classifier = build_bas_classifier(self.in_channels_f2,
-                                               self.num_classes,
-                                               self.variant,
+                                               self.num_classes, self.variant,
                                                self.hidden_channels)
 
     def forward_classifier(self, f2: Tensor) -> Tensor:
@@ -88,8 +87,8 @@ class BaseWSHead(BaseModule):
 
     @staticmethod
     def image_scores(cam: Tensor) -> Tensor:
-        """S = GAP(F): (N, C, h, w) -> (N, C), in at least float32 (the
-        losses' precision; float64 kept)."""
+        """S = GAP(F): (N, C, h, w) -> (N, C), in at least float32 (the losses'
+        precision; float64 kept)."""
         with autocast_off(cam):
             return to_loss_dtype(cam).mean(dim=(2, 3))
 

@@ -78,8 +78,8 @@ class CAMHead(BaseWSHead):
 
     def loss(self, f2: Tensor, cls_idx: Tensor,
              cls_target: Tensor) -> Dict[str, Tensor]:
-        """``loss_by_feat(forward(f2), cls_idx, cls_target)``: F2 (N, C2,
-        h2, w2) -> loss dict."""
+        """``loss_by_feat(forward(f2), cls_idx, cls_target)``: F2 (N, C2, h2,
+        w2) -> loss dict."""
         return self.loss_by_feat(self.forward(f2), cls_idx, cls_target)
 
     def predict_maps(self, f2: Tensor) -> Tuple[Tensor, Tensor]:

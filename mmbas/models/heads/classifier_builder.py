@@ -32,8 +32,7 @@ def build_bas_classifier(in_channels: int,
             nn.Conv2d(in_channels, hidden_channels, 3, padding=1),
             nn.ReLU(inplace=True),
             nn.Conv2d(hidden_channels, hidden_channels, 3, padding=1),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(hidden_channels, num_classes, 1))
+            nn.ReLU(inplace=True), nn.Conv2d(hidden_channels, num_classes, 1))
     if variant == 'wsss':
         return nn.Sequential(
             nn.Conv2d(in_channels, num_classes, 1, bias=False))

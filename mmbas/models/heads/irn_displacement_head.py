@@ -91,8 +91,8 @@ class IRNDisplacementHead(BaseModule):
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         for name, value in (('in_channels', in_channels),
-                            ('channels', channels),
-                            ('num_groups', num_groups)):
+                            ('channels', channels), ('num_groups',
+                                                     num_groups)):
             if len(value) != self.num_stages:
                 raise ValueError(f'IRNDisplacementHead.{name} needs '
                                  f'{self.num_stages} entries, got {value}')
@@ -100,11 +100,10 @@ class IRNDisplacementHead(BaseModule):
         self.branches = nn.ModuleList(
             IRNBranch(i, c, g)
             for i, c, g in zip(in_channels, channels, num_groups))
-        self.fuse_coarse = IRNBranch(sum(channels[2:]), mid_channels,
-                                     mid_groups)
-        self.fuse_fine = IRNBranch(
-            channels[0] + channels[1] + mid_channels, mid_channels,
-            mid_groups)
+        self.fuse_coarse = IRNBranch(
+            sum(channels[2:]), mid_channels, mid_groups)
+        self.fuse_fine = IRNBranch(channels[0] + channels[1] + mid_channels,
+                                   mid_channels, mid_groups)
         self.out_conv = nn.Conv2d(mid_channels, 2, 1, bias=False)
         self.mean_shift = DisplacementMeanShift(2, momentum)
 

@@ -41,9 +41,8 @@ def selected_class_conv2d(x: Tensor, weight: Tensor, bias: Optional[Tensor],
     n, c_in, h, w = x.shape
     k = weight.shape[-1]
     if weight.shape[-2] != k or k % 2 == 0 or weight.shape[1] != c_in:
-        raise ValueError(
-            f'need a (C, {c_in}, k, k) weight with odd k, got '
-            f'{tuple(weight.shape)}')
+        raise ValueError(f'need a (C, {c_in}, k, k) weight with odd k, got '
+                         f'{tuple(weight.shape)}')
     pad = (k - 1) // 2
     # (N, k*k, C_in) filters of each image's class
     taps = weight.index_select(0, cls_idx).reshape(n, c_in, k * k)

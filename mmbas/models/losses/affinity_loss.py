@@ -35,7 +35,8 @@ def partner_values(x: Tensor, offsets: List[Tuple[int, int]],
         dim=2)
 
 
-def pair_labels(label: Tensor, radius: int = 5,
+def pair_labels(label: Tensor,
+                radius: int = 5,
                 ignore_index: int = 255) -> Tuple[Tensor, Tensor, Tensor]:
     """Classify the half-plane pairs of a relation label map.
 
@@ -61,8 +62,8 @@ def pair_labels(label: Tensor, radius: int = 5,
     src = label[:, None]  # (N, 1, h, w)
     dst = partner_values(label[:, None], offsets, ignore_index)[:, 0]
     valid = (src != ignore_index) & (dst != ignore_index)
-    valid &= pair_valid_mask(tuple(label.shape[-2:]), radius,
-                             device=label.device)
+    valid &= pair_valid_mask(
+        tuple(label.shape[-2:]), radius, device=label.device)
     same = src == dst
     bg_pos = valid & same & (src == 0)
     fg_pos = valid & same & (src != 0)
@@ -143,8 +144,8 @@ class AffinityLoss(nn.Module):
         return self._disp_loss_name
 
     def grid_labels(self, label: Tensor, size: Tuple[int, int]) -> Tensor:
-        """(N, H, W) or (N, 1, H, W) relation labels -> (N, h, w) long on
-        the pair grid (nearest neighbour)."""
+        """(N, H, W) or (N, 1, H, W) relation labels -> (N, h, w) long on the
+        pair grid (nearest neighbour)."""
         if label.dim() == 4 and label.shape[1] == 1:
             label = label[:, 0]
         if label.dim() != 3:
@@ -152,14 +153,10 @@ class AffinityLoss(nn.Module):
                              f'{tuple(label.shape)}')
         if tuple(label.shape[-2:]) != tuple(size):
             label = F.interpolate(
-                label[:, None].float(), size=tuple(size),
-                mode='nearest')[:, 0]
+                label[:, None].float(), size=tuple(size), mode='nearest')[:, 0]
         return label.long()
 
-    def _mean(self,
-              values: Tensor,
-              mask: Tensor,
-              channels: int = 1) -> Tensor:
+    def _mean(self, values: Tensor, mask: Tensor, channels: int = 1) -> Tensor:
         """sum(values * mask) / (channels * count + eps), IRN's mean."""
         mask = mask.to(values.dtype)
         return (values * mask).sum() / (channels * mask.sum() + self.eps)
@@ -192,8 +189,7 @@ class AffinityLoss(nn.Module):
         if grid.shape[0] != boundary.shape[0]:
             raise ValueError(f'{grid.shape[0]} label maps for '
                              f'{boundary.shape[0]} boundary maps')
-        bg_pos, fg_pos, neg = pair_labels(grid, self.radius,
-                                          self.ignore_index)
+        bg_pos, fg_pos, neg = pair_labels(grid, self.radius, self.ignore_index)
         eps = self.eps
         with autocast_off(boundary):
             aff = boundary_to_affinity(to_loss_dtype(boundary), self.radius)
@@ -208,10 +204,9 @@ class AffinityLoss(nn.Module):
             if displacement is not None:
                 disp = to_loss_dtype(displacement)
                 if disp.shape != (boundary.shape[0], 2) + size:
-                    raise ValueError(
-                        f'displacement must be (N, 2, h, w) = '
-                        f'{(boundary.shape[0], 2) + size}, got '
-                        f'{tuple(disp.shape)}')
+                    raise ValueError(f'displacement must be (N, 2, h, w) = '
+                                     f'{(boundary.shape[0], 2) + size}, got '
+                                     f'{tuple(disp.shape)}')
                 diff = disp[:, :, None] - partner_values(
                     disp, self.offsets, 0.)  # (N, 2, K, h, w)
                 target = diff.new_tensor(self.offsets).t()  # (2, K)

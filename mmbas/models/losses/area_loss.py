@@ -20,8 +20,7 @@ class AreaLoss(BaseLoss):
         output: scalar.
     """
 
-    def __init__(self, loss_weight: float = 1.0,
-                 loss_name: str = 'loss_area'):
+    def __init__(self, loss_weight: float = 1.0, loss_name: str = 'loss_area'):
         super().__init__(loss_weight=loss_weight, loss_name=loss_name)
 
     def compute(self, fg_map: Tensor) -> Tensor:

@@ -1,6 +1,5 @@
 # Copyright (c) mmbas contributors. All rights reserved.
-"""Background activation suppression loss L_bas (activation map
-constraint)."""
+"""Background activation suppression loss L_bas (activation map constraint)."""
 import torch
 from mmseg.registry import MODELS
 from torch import Tensor
@@ -39,8 +38,8 @@ class BASLoss(BaseLoss):
         self.eps = eps
 
     def ratio(self, bg_score: Tensor, fg_score: Tensor) -> Tensor:
-        """Per-image clamped ratio (N,), in at least float32 (the head logs
-        its mean as ``bg_ratio``)."""
+        """Per-image clamped ratio (N,), in at least float32 (the head logs its
+        mean as ``bg_ratio``)."""
         with autocast_off(bg_score):
             bg = to_loss_dtype(bg_score)
             fg = to_loss_dtype(fg_score).to(bg.dtype).detach()

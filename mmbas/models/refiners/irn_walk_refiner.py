@@ -65,7 +65,9 @@ class IRNWalkRefiner(BaseModule):
             # only its weights are used: read weights-only (no code of the
             # file runs), loaded strictly
             load_state_dict_strict(
-                self.irn, load_weights_only(checkpoint), checkpoint,
+                self.irn,
+                load_weights_only(checkpoint),
+                checkpoint,
                 hint='give a tools/train.py checkpoint of the IRN config')
         self.checkpoint = checkpoint
         self.beta = float(beta)
@@ -76,12 +78,14 @@ class IRNWalkRefiner(BaseModule):
 
     @torch.no_grad()
     def boundary(self, data_sample, size) -> Tensor:
-        """(h, w) boundary map of the sample's original image on the
-        stride-4 grid of ``size`` = (H, W)."""
+        """(h, w) boundary map of the sample's original image on the stride-4
+        grid of ``size`` = (H, W)."""
         image = sample_image(data_sample, size, channel_order='bgr')
         x = torch.from_numpy(image.transpose(2, 0, 1).copy())
-        meta = dict(img_shape=tuple(size), ori_shape=tuple(size),
-                    img_path=data_sample.metainfo.get('img_path'))
+        meta = dict(
+            img_shape=tuple(size),
+            ori_shape=tuple(size),
+            img_path=data_sample.metainfo.get('img_path'))
         batch = self.irn.data_preprocessor(
             dict(inputs=[x], data_samples=[SegDataSample(metainfo=meta)]),
             False)
@@ -90,8 +94,8 @@ class IRNWalkRefiner(BaseModule):
 
     def forward(self, loc_maps: Tensor, classes: Tensor,
                 data_sample) -> Tensor:
-        """(C, H, W) normalised maps, (K,) classes -> (C, H, W) refined
-        maps (zero for the other classes)."""
+        """(C, H, W) normalised maps, (K,) classes -> (C, H, W) refined maps
+        (zero for the other classes)."""
         size = tuple(loc_maps.shape[-2:])
         edge = self.boundary(data_sample, size)
         refined = refine_maps(

@@ -145,8 +145,8 @@ class IRN(BaseModel):
                  inputs: Tensor,
                  data_samples: Optional[SampleList] = None
                  ) -> Tuple[Tensor, Tensor]:
-        """Return boundary logits (N, 1, h, w) and the displacement field
-        (N, 2, h, w) on the stride-4 grid."""
+        """Return boundary logits (N, 1, h, w) and the displacement field (N,
+        2, h, w) on the stride-4 grid."""
         feats = self.extract_feat(inputs)
         return self.boundary_head(feats), self.displacement_head(feats)
 
@@ -164,8 +164,8 @@ class IRN(BaseModel):
                     'on relation label maps; add LoadAnnotations to the '
                     'train pipeline and point data_prefix.seg_map_path at '
                     'the relation labels folder')
-            labels.append(ds.gt_sem_seg.data.reshape(
-                ds.gt_sem_seg.data.shape[-2:]))
+            labels.append(
+                ds.gt_sem_seg.data.reshape(ds.gt_sem_seg.data.shape[-2:]))
         shapes = {tuple(lab.shape) for lab in labels}
         if len(shapes) != 1:
             raise ValueError(f'relation label maps of one batch differ in '
@@ -175,8 +175,8 @@ class IRN(BaseModel):
 
     def loss(self, inputs: Tensor,
              data_samples: SampleList) -> Dict[str, Tensor]:
-        """Return the :class:`AffinityLoss` terms (``loss_edge``,
-        ``loss_disp`` and the detached logs)."""
+        """Return the :class:`AffinityLoss` terms (``loss_edge``, ``loss_disp``
+        and the detached logs)."""
         labels = self._relation_labels(data_samples).to(inputs.device)
         if labels.shape[-2:] != inputs.shape[-2:]:
             raise ValueError(
@@ -189,8 +189,8 @@ class IRN(BaseModel):
     def predict(self,
                 inputs: Tensor,
                 data_samples: Optional[SampleList] = None) -> SampleList:
-        """Predict the boundary map and the displacement field (see the
-        class docstring for the fields)."""
+        """Predict the boundary map and the displacement field (see the class
+        docstring for the fields)."""
         logits, disp = self._forward(inputs)
         if self.test_cfg['flip']:
             logits_flip, _ = self._forward(inputs.flip(-1))
@@ -231,8 +231,10 @@ class IRN(BaseModel):
             ih, iw = meta.get('img_shape', size)[:2]
             left, top = 0, 0
             right, bottom = max(w - int(iw), 0), max(h - int(ih), 0)
-        rows = slice(math.ceil(top / stride),
-                     min(grid[0], math.ceil((h - bottom) / stride)))
-        cols = slice(math.ceil(left / stride),
-                     min(grid[1], math.ceil((w - right) / stride)))
+        rows = slice(
+            math.ceil(top / stride),
+            min(grid[0], math.ceil((h - bottom) / stride)))
+        cols = slice(
+            math.ceil(left / stride),
+            min(grid[1], math.ceil((w - right) / stride)))
         return rows, cols

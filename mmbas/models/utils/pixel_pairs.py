@@ -102,8 +102,10 @@ def _as_nchw(edge: Tensor) -> Tensor:
     return edge
 
 
-def as_valid_sizes(valid_sizes, size: Tuple[int, int], device,
-                        n: Optional[int] = None) -> Tensor:
+def as_valid_sizes(valid_sizes,
+                   size: Tuple[int, int],
+                   device,
+                   n: Optional[int] = None) -> Tensor:
     """Check ``valid_sizes`` against a grid of size ``(H, W)`` (and ``n``
     images when given).
 
@@ -194,12 +196,13 @@ def boundary_to_affinity(edge: Tensor,
     padded = F.pad(edge, (r, r, 0, r), mode='constant', value=1.0)
     out = []
     for dy, dx in pair_offsets(radius):
-        path = [padded[:, 0, sy:sy + h, r + sx:r + sx + w]
-                for sy, sx in segment_pixels(dy, dx)]
+        path = [
+            padded[:, 0, sy:sy + h, r + sx:r + sx + w]
+            for sy, sx in segment_pixels(dy, dx)
+        ]
         out.append(torch.stack(path, dim=1).amax(dim=1))
     aff = 1.0 - torch.stack(out, dim=1)
     if valid_sizes is not None:
-        valid_sizes = as_valid_sizes(valid_sizes, (h, w), edge.device,
-                                          n)
+        valid_sizes = as_valid_sizes(valid_sizes, (h, w), edge.device, n)
     mask = pair_valid_mask((h, w), radius, valid_sizes, edge.device)
     return aff * mask.to(aff.dtype)

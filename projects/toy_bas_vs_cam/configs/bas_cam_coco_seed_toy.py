@@ -8,7 +8,9 @@
 #       --cfg-options model.cam_checkpoint=CAM/iter_N.pth
 # (for another depth also set model.cam_module.backbone.depth like
 # model.module.backbone.depth).
-_base_ = ['./bas_coco_seed_toy.py', ]
+_base_ = [
+    './bas_coco_seed_toy.py',
+]
 model = dict(
     cam_module=dict(
         _delete_=True,

@@ -15,8 +15,7 @@ data_root = 'data/toy/coco'
 crop_size = (96, 96)
 
 model = dict(
-    data_preprocessor=dict(size=crop_size),
-    backbone=dict(init_cfg=None))
+    data_preprocessor=dict(size=crop_size), backbone=dict(init_cfg=None))
 
 train_pipeline = [
     dict(type='StrictLoadImageFromFile'),
@@ -37,16 +36,20 @@ val_dataloader = dict(
         data_root=data_root,
         ann_file='annotations/instances_train2014.json',
         data_prefix=dict(
-            img_path='train2014',
-            seg_map_path='SegmentationClass/train2014')))
+            img_path='train2014', seg_map_path='SegmentationClass/train2014')))
 test_dataloader = val_dataloader
 
 # with --cfg-options train_cfg.max_iters=N also set param_scheduler.0.end=N
 # (the poly decay otherwise ends, at lr 0, after 4 steps)
 max_iters = 4
 param_scheduler = [
-    dict(type='PolyLR', power=0.9, eta_min=0.0, by_epoch=False, begin=0,
-         end=max_iters)
+    dict(
+        type='PolyLR',
+        power=0.9,
+        eta_min=0.0,
+        by_epoch=False,
+        begin=0,
+        end=max_iters)
 ]
 train_cfg = dict(
     _delete_=True,

@@ -92,16 +92,19 @@ def test_random_crop_moves_boxes_with_masks():
         if out['gt_mask'].any():
             assert _mask_box(out['gt_mask']) == exp.tolist()
         # the image crop matches the mask crop
-        np.testing.assert_array_equal(out['img'][..., 0] > 0,
-                                      out['gt_mask'] > 0)
+        np.testing.assert_array_equal(out['img'][..., 0] > 0, out['gt_mask']
+                                      > 0)
 
 
 def test_wsss_train_pipeline_aspect_option():
     s = _sample(w=100, h=50)
     pipe = Compose([
         TRANSFORMS.build(
-            dict(type='RandomResize', scale=(512, 512),
-                 ratio_range=(0.5, 1.0), keep_ratio=True)),
+            dict(
+                type='RandomResize',
+                scale=(512, 512),
+                ratio_range=(0.5, 1.0),
+                keep_ratio=True)),
         TRANSFORMS.build(dict(type='RandomFlip', prob=0.5)),
         TRANSFORMS.build(dict(type='WSOLRandomCrop', crop_size=448)),
     ])

@@ -12,10 +12,10 @@ def test_five_stages_and_strides():
     with torch.no_grad():
         feats = model(torch.randn(1, 3, 64, 96))
     shapes = [tuple(f.shape[1:]) for f in feats]
-    assert shapes == [(64, 16, 24), (64, 16, 24), (128, 8, 12),
-                      (256, 4, 6), (512, 4, 6)]
-    assert IRNResNet(depth=50, init_cfg=None).stage_channels == (
-        64, 256, 512, 1024, 2048)
+    assert shapes == [(64, 16, 24), (64, 16, 24), (128, 8, 12), (256, 4, 6),
+                      (512, 4, 6)]
+    assert IRNResNet(
+        depth=50, init_cfg=None).stage_channels == (64, 256, 512, 1024, 2048)
     with pytest.raises(ValueError, match='out_indices'):
         IRNResNet(depth=18, out_indices=(3, ))
 
@@ -28,8 +28,10 @@ def test_equals_torchvision_with_stride_one_layer4():
     ref = torchvision.models.resnet18().eval()
     ref.layer4[0].conv1.stride = (1, 1)
     ref.layer4[0].downsample[0].stride = (1, 1)
-    state = {k: v for k, v in ref.state_dict().items()
-             if not k.startswith('fc.')}
+    state = {
+        k: v
+        for k, v in ref.state_dict().items() if not k.startswith('fc.')
+    }
     model = IRNResNet(depth=18, init_cfg=None).eval()
     missing, unexpected = model.load_state_dict(state, strict=True)
     assert not missing and not unexpected

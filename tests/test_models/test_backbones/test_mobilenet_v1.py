@@ -1,16 +1,16 @@
 # Copyright (c) mmbas contributors. All rights reserved.
 import pytest
 import torch
+from mmseg.registry import MODELS
 
 import mmbas  # noqa: F401
-from mmseg.registry import MODELS
 
 _BN = ('weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked')
 
 
 def _reference_keys():
-    """``model.<i>.<j>`` layout of the public PyTorch MobileNetV1 weights
-    and of the BAS reference."""
+    """``model.<i>.<j>`` layout of the public PyTorch MobileNetV1 weights and
+    of the BAS reference."""
     keys = {'model.0.0.weight'} | {f'model.0.1.{b}' for b in _BN}
     for i in range(1, 14):
         keys |= {f'model.{i}.0.weight', f'model.{i}.3.weight'}
@@ -47,7 +47,9 @@ def test_pretrained_ignores_fc(tmp_path):
 def test_options():
     model = MODELS.build(
         dict(
-            type='MobileNetV1', num_f2_blocks=3, frozen_stages=0,
+            type='MobileNetV1',
+            num_f2_blocks=3,
+            frozen_stages=0,
             init_cfg=None)).train()
     assert model.f1_channels == 512 and model.f2_channels == 1024
     assert not model.model[0][0].weight.requires_grad

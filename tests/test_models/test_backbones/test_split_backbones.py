@@ -6,10 +6,10 @@ import pytest
 import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
+from mmseg.registry import MODELS
 from torch.func import functional_call
 
 import mmbas  # noqa: F401
-from mmseg.registry import MODELS
 
 # type -> (f1 channels, f2 channels, f1 stride, f2 stride)
 SPECS = {

@@ -1,9 +1,9 @@
 # Copyright (c) mmbas contributors. All rights reserved.
 import torch
 import torchvision
+from mmseg.registry import MODELS
 
 import mmbas  # noqa: F401
-from mmseg.registry import MODELS
 
 
 def test_torchvision_key_names():

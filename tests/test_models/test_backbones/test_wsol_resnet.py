@@ -2,9 +2,9 @@
 import pytest
 import torch
 import torchvision
+from mmseg.registry import MODELS
 
 import mmbas  # noqa: F401
-from mmseg.registry import MODELS
 
 
 def _tv_resnet50_keys():
@@ -52,8 +52,7 @@ def test_pretrained_from_torchvision_state_dict(tmp_path):
 def test_frozen_stages_and_norm_eval():
     model = MODELS.build(
         dict(
-            type='WSOLResNet', frozen_stages=1, norm_eval=True,
-            init_cfg=None))
+            type='WSOLResNet', frozen_stages=1, norm_eval=True, init_cfg=None))
     assert model.train() is model
     assert not model.conv1.weight.requires_grad
     assert not any(p.requires_grad for p in model.layer1.parameters())

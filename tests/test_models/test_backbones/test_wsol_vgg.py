@@ -2,9 +2,9 @@
 import torch
 import torch.nn as nn
 import torchvision
+from mmseg.registry import MODELS
 
 import mmbas  # noqa: F401
-from mmseg.registry import MODELS
 
 
 def test_torchvision_key_names_and_layout():
@@ -37,8 +37,7 @@ def test_pretrained_with_prefix(tmp_path):
         dict(
             type='WSOLVGG16',
             init_cfg=dict(
-                type='Pretrained', checkpoint=str(ckpt),
-                prefix='backbone.')))
+                type='Pretrained', checkpoint=str(ckpt), prefix='backbone.')))
     model.init_weights()
     for k, v in src.state_dict().items():
         assert torch.equal(model.state_dict()[k], v), k

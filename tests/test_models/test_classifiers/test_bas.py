@@ -29,9 +29,8 @@ def build_bas(variant='wsol', multi_label=False, **kw):
             num_classes=C,
             variant=variant,
             hidden_channels=12,
-            loss_cls=dict(
-                type='MultiLabelPosNegLoss'
-                if multi_label else 'BASCrossEntropyLoss'),
+            loss_cls=dict(type='MultiLabelPosNegLoss'
+                          if multi_label else 'BASCrossEntropyLoss'),
             loss_frg=dict(type='ForegroundGuidanceLoss', loss_weight=0.5),
             loss_bas=dict(type='BASLoss', loss_weight=1.0),
             loss_area=dict(type='AreaLoss', loss_weight=1.5)),
@@ -45,8 +44,11 @@ def samples(labels, **meta):
     out = []
     for i, lab in enumerate(labels):
         ds = SegDataSample(
-            metainfo=dict(img_path=f'img_{i}.jpg', img_shape=(32, 32),
-                          ori_shape=(32, 32), **meta))
+            metainfo=dict(
+                img_path=f'img_{i}.jpg',
+                img_shape=(32, 32),
+                ori_shape=(32, 32),
+                **meta))
         ds.set_data(dict(gt_label=torch.tensor(lab, dtype=torch.long)))
         out.append(ds)
     return out
@@ -54,10 +56,8 @@ def samples(labels, **meta):
 
 CASES = {
     'wsol-single': ('wsol', False, [[1], [0], [2], [4]], [1, 0, 2, 4]),
-    'wsss-multi': ('wsss', True, [[1, 3], [0], [2, 4, 1], [4]],
-                   [3, 0, 1, 4]),
-    'wsol-multi': ('wsol', True, [[0, 2], [3], [1, 4], [2, 3]],
-                   [2, 3, 1, 2]),
+    'wsss-multi': ('wsss', True, [[1, 3], [0], [2, 4, 1], [4]], [3, 0, 1, 4]),
+    'wsol-multi': ('wsol', True, [[0, 2], [3], [1, 4], [2, 3]], [2, 3, 1, 2]),
 }
 
 
@@ -108,8 +108,12 @@ def test_fast_equals_reference(case):
     sum(fast[k] for k in LOSS_KEYS).backward()
     sum(slow.values()).backward()
     g_fast, g_slow = grads(model), grads(ref)
-    groups = {'backbone.layer1': 0, 'backbone.layer2': 0,
-              'head.generator': 0, 'head.classifier': 0}
+    groups = {
+        'backbone.layer1': 0,
+        'backbone.layer2': 0,
+        'head.generator': 0,
+        'head.classifier': 0
+    }
     for name in g_fast:
         ref_g = g_slow[name]
         scale = ref_g.abs().max().clamp(min=1e-12)
@@ -123,9 +127,9 @@ def test_fast_equals_reference(case):
 
     # running statistics: updated by the main branch only
     main_only.backbone(x)
-    for (name, b), (_, b_ref), (_, b_main) in zip(
-            model.named_buffers(), ref.named_buffers(),
-            main_only.named_buffers()):
+    for (name, b), (_, b_ref), (_, b_main) in zip(model.named_buffers(),
+                                                  ref.named_buffers(),
+                                                  main_only.named_buffers()):
         torch.testing.assert_close(b, b_ref, rtol=1e-12, atol=0)
         torch.testing.assert_close(b, b_main, rtol=1e-12, atol=0)
 
@@ -177,8 +181,7 @@ def test_multilabel_class_sampler():
     mh[2, [0, 2, 4]] = 1
     mh[3:, :] = 1
     first = torch.zeros(6, dtype=torch.long)
-    draws = torch.stack([model._choose_classes(mh, first)
-                         for _ in range(200)])
+    draws = torch.stack([model._choose_classes(mh, first) for _ in range(200)])
     assert mh.gather(1, draws.t()).all()  # always a positive class
     assert set(draws[:, 0].tolist()) == {1, 3}
     assert set(draws[:, 2].tolist()) == {0, 2, 4}
@@ -295,8 +298,9 @@ def test_channels_last_gives_same_losses():
 def test_bad_inputs():
     model = build_bas('wsss', True)
     x = torch.randn(2, 3, 32, 32)
-    with pytest.raises(ValueError, match='img_1.jpg.*no positive|'
-                       'no positive.*img_1.jpg'):
+    with pytest.raises(
+            ValueError, match='img_1.jpg.*no positive|'
+            'no positive.*img_1.jpg'):
         model.loss(x, samples([[0], []]))
     with pytest.raises(ValueError, match='img_0.jpg'):
         model.loss(x, samples([[C], [1]]))
@@ -335,7 +339,9 @@ def test_predict_wsol():
         fused = maps[i, top].mean(0)
         fused = (fused - fused.min()) / (fused.max() - fused.min() + 1e-5)
         expect = torch.nn.functional.interpolate(
-            fused[None, None], size=(32, 32), mode='bilinear',
+            fused[None, None],
+            size=(32, 32),
+            mode='bilinear',
             align_corners=False)[0, 0]
         torch.testing.assert_close(ds.pred_loc_map, expect)
     model.test_cfg['gt_known'] = True
@@ -346,8 +352,7 @@ def test_predict_wsol():
 
 def test_predict_wsss():
     torch.manual_seed(0)
-    model = build_bas(
-        'wsss', True, test_cfg=dict(bg_threshold=0.3)).eval()
+    model = build_bas('wsss', True, test_cfg=dict(bg_threshold=0.3)).eval()
     x = torch.randn(2, 3, 32, 32)
     data_samples = samples([[1, 3], [0]])
     data_samples[0].set_metainfo(dict(ori_shape=(40, 48)))

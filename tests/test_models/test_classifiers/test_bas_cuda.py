@@ -39,8 +39,10 @@ C = 6
 SIZE = 64
 LOSS_KEYS = ('loss_cls', 'loss_frg', 'loss_bas', 'loss_area')
 CUDA = pytest.mark.cuda
-DEVICES = [pytest.param('cpu', id='cpu'),
-           pytest.param('cuda', id='cuda', marks=CUDA)]
+DEVICES = [
+    pytest.param('cpu', id='cpu'),
+    pytest.param('cuda', id='cuda', marks=CUDA)
+]
 # (device, autocast dtype): CPU autocast runs convolutions in bf16 only
 AMP_CASES = [
     pytest.param('cpu', torch.bfloat16, id='cpu-bf16'),
@@ -62,8 +64,8 @@ def device(request):
 
 @pytest.fixture(autouse=True)
 def no_tf32():
-    """fp32 convolutions and matmuls in full precision on CUDA (TF32 keeps
-    10 mantissa bits and would dominate the CPU / device differences)."""
+    """fp32 convolutions and matmuls in full precision on CUDA (TF32 keeps 10
+    mantissa bits and would dominate the CPU / device differences)."""
     old = (torch.backends.cuda.matmul.allow_tf32,
            torch.backends.cudnn.allow_tf32)
     torch.backends.cuda.matmul.allow_tf32 = False
@@ -117,11 +119,13 @@ def batch(variant, seed=0):
     inputs, samples = [], []
     for i, lab in enumerate(LABELS[variant]):
         inputs.append(
-            torch.randint(0, 256, (3, SIZE, SIZE), generator=gen,
-                          dtype=torch.uint8))
-        ds = SegDataSample(metainfo=dict(
-            img_path=f'img_{i}.jpg', img_shape=(SIZE, SIZE),
-            ori_shape=(SIZE, SIZE)))
+            torch.randint(
+                0, 256, (3, SIZE, SIZE), generator=gen, dtype=torch.uint8))
+        ds = SegDataSample(
+            metainfo=dict(
+                img_path=f'img_{i}.jpg',
+                img_shape=(SIZE, SIZE),
+                ori_shape=(SIZE, SIZE)))
         ds.set_data(dict(gt_label=torch.tensor(lab)))
         samples.append(ds)
     return dict(inputs=inputs, data_samples=samples)
@@ -135,20 +139,23 @@ def fix_classes(model, variant):
 def sgd(model):
     return build_optim_wrapper(
         model,
-        dict(type='OptimWrapper',
-             optimizer=dict(type='SGD', lr=0.01, momentum=0.9)))
+        dict(
+            type='OptimWrapper',
+            optimizer=dict(type='SGD', lr=0.01, momentum=0.9)))
 
 
 def amp_wrapper(model, device, dtype):
     """The wrappers ``tools/train.py --amp`` picks: mmengine's
-    ``AmpOptimWrapper`` (GradScaler) on CUDA, ``CPUAmpOptimWrapper``
-    (bf16 autocast, no scaler) on the CPU."""
+    ``AmpOptimWrapper`` (GradScaler) on CUDA, ``CPUAmpOptimWrapper`` (bf16
+    autocast, no scaler) on the CPU."""
     dtype = str(dtype).replace('torch.', '')
     if device.type == 'cuda':
         # a moderate initial scale: the default 2**16 overflows fp16 at
         # random init and skips the first step(s)
-        cfg = dict(type='AmpOptimWrapper', dtype=dtype,
-                   loss_scale=dict(init_scale=2.**10))
+        cfg = dict(
+            type='AmpOptimWrapper',
+            dtype=dtype,
+            loss_scale=dict(init_scale=2.**10))
     else:
         cfg = dict(type='CPUAmpOptimWrapper', dtype=dtype)
     cfg['optimizer'] = dict(type='SGD', lr=0.01, momentum=0.9)
@@ -157,8 +164,8 @@ def amp_wrapper(model, device, dtype):
 
 def losses_and_grads(model, data, wrapper):
     """One step through the wrapper (preprocess, forward in its context,
-    backward); returns the loss terms and the gradients before the
-    optimizer step, then steps."""
+    backward); returns the loss terms and the gradients before the optimizer
+    step, then steps."""
     with wrapper.optim_context(model):
         data = model.data_preprocessor(data, True)
         losses = model.loss(data['inputs'], data['data_samples'])
@@ -187,8 +194,8 @@ def assert_grads_close(got, ref, rel=1e-3):
 
 
 def assert_gradients_flow(grads):
-    """Finite gradients on every parameter; nonzero ones on f1 (the stem
-    conv, layer3), f2 (layer4), the classifier and the generator."""
+    """Finite gradients on every parameter; nonzero ones on f1 (the stem conv,
+    layer3), f2 (layer4), the classifier and the generator."""
     for name, g in grads.items():
         assert g is not None, f'{name} got no gradient'
         assert torch.isfinite(g).all(), name
@@ -256,16 +263,15 @@ def test_mixed_precision_train_step(device_name, dtype):
 def test_channels_last_train_step(device, amp):
     variant = 'wsss'
     ref = fix_classes(build(variant).to(device), variant)
-    model = fix_classes(
-        build(variant, channels_last=True).to(device), variant)
+    model = fix_classes(build(variant, channels_last=True).to(device), variant)
     model.load_state_dict(ref.state_dict())
     assert model.head.generator.weight.is_contiguous(
         memory_format=torch.channels_last)
     dtype = torch.float16 if device.type == 'cuda' else torch.bfloat16
-    wrappers = [amp_wrapper(m, device, dtype) if amp else sgd(m)
-                for m in (ref, model)]
-    ref_losses, ref_grads = losses_and_grads(ref, batch(variant),
-                                             wrappers[0])
+    wrappers = [
+        amp_wrapper(m, device, dtype) if amp else sgd(m) for m in (ref, model)
+    ]
+    ref_losses, ref_grads = losses_and_grads(ref, batch(variant), wrappers[0])
     with torch.no_grad():
         x = model.data_preprocessor(batch(variant), False)['inputs']
         f1, _ = model.extract_feat(x)
@@ -274,8 +280,8 @@ def test_channels_last_train_step(device, amp):
     assert_gradients_flow(grads)
     tol = 5e-2 if amp else 1e-4
     for k in LOSS_KEYS:
-        torch.testing.assert_close(losses[k], ref_losses[k], rtol=tol,
-                                   atol=tol)
+        torch.testing.assert_close(
+            losses[k], ref_losses[k], rtol=tol, atol=tol)
     if not amp:
         assert_grads_close(grads, ref_grads)
 
@@ -317,8 +323,8 @@ def test_selected_class_conv_equals_full_conv(device):
     torch.testing.assert_close(got, results[0][0], rtol=1e-4, atol=1e-4)
     dtype = torch.float16 if device.type == 'cuda' else torch.bfloat16
     with torch.autocast(device.type, dtype=dtype):
-        low = selected_class_conv2d(x.to(device), weight.to(device),
-                                    bias.to(device), idx.to(device))
+        low = selected_class_conv2d(
+            x.to(device), weight.to(device), bias.to(device), idx.to(device))
     assert torch.isfinite(low).all()
     # 3 significant digits on sums of magnitude ~3
     assert (low.float() - results[0][0]).abs().max() < 0.1
@@ -374,28 +380,32 @@ def test_class_sampler_on_device_without_sync(device):
 def test_seed_inference_equals_cpu(device):
     torch.manual_seed(0)
     ref = MODELS.build(
-        dict(type='SeedInferencer', module=bas_cfg('wsss'),
-             scales=(1.0, 0.5, 1.5), flip=True, bg_threshold=0.25,
-             with_scores=True)).eval()
+        dict(
+            type='SeedInferencer',
+            module=bas_cfg('wsss'),
+            scales=(1.0, 0.5, 1.5),
+            flip=True,
+            bg_threshold=0.25,
+            with_scores=True)).eval()
     model = copy.deepcopy(ref).to(device)
     gen = torch.Generator().manual_seed(1)
     # two images, one padded at the bottom right (img_shape < input)
     x = torch.randn(2, 3, 64, 80, generator=gen)
     samples = []
-    for i, (lab, shape) in enumerate([([1, 4], (64, 80)),
-                                      ([2], (56, 72))]):
-        ds = SegDataSample(metainfo=dict(
-            img_path=f'{i}.jpg', img_shape=shape, ori_shape=shape))
+    for i, (lab, shape) in enumerate([([1, 4], (64, 80)), ([2], (56, 72))]):
+        ds = SegDataSample(
+            metainfo=dict(
+                img_path=f'{i}.jpg', img_shape=shape, ori_shape=shape))
         ds.set_data(dict(gt_label=torch.tensor(lab)))
         samples.append(ds)
     want = ref.predict(x, copy.deepcopy(samples))
     got = model.predict(x.to(device), copy.deepcopy(samples))
     for g, w in zip(got, want):
         assert g.loc_maps.device.type == device.type
-        torch.testing.assert_close(g.loc_maps.cpu(), w.loc_maps,
-                                   rtol=1e-4, atol=1e-4)
-        torch.testing.assert_close(g.pred_score.cpu(), w.pred_score,
-                                   rtol=1e-4, atol=1e-4)
+        torch.testing.assert_close(
+            g.loc_maps.cpu(), w.loc_maps, rtol=1e-4, atol=1e-4)
+        torch.testing.assert_close(
+            g.pred_score.cpu(), w.pred_score, rtol=1e-4, atol=1e-4)
         assert torch.equal(g.pred_classes.cpu(), w.pred_classes)
         # labels agree wherever the winning score is not a near-tie with
         # the runner-up (1e-3 apart)
@@ -421,15 +431,17 @@ def test_export_on_device_writes_the_cpu_masks(device, tmp_path):
         cv2.imwrite(path, scene['image'])
         items.append((f'img_{i}', path, lab))
     ref = MODELS.build(
-        dict(type='SeedInferencer', module=build('wsss'),
-             scales=(1.0, 0.5, 1.5), flip=True)).eval()
+        dict(
+            type='SeedInferencer',
+            module=build('wsss'),
+            scales=(1.0, 0.5, 1.5),
+            flip=True)).eval()
     model = copy.deepcopy(ref).to(device)
     outs = {}
     for key, m in (('cpu', ref), ('device', model)):
         out = str(tmp_path / key)
         summary = export_pseudo_labels(
-            m, ImageListDataset(items, C), out, num_workers=0,
-            progress=False)
+            m, ImageListDataset(items, C), out, num_workers=0, progress=False)
         assert summary['failed'] == 0, summary.get('failed_images')
         assert load(osp.join(out, 'export_summary.json'))['failed'] == 0
         outs[key] = [

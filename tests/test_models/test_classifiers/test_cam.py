@@ -14,9 +14,11 @@ BACKBONE = register_tiny_backbone()
 def _samples(labels):
     out = []
     for i, lab in enumerate(labels):
-        ds = SegDataSample(metainfo=dict(img_path=f'img_{i}.jpg',
-                                         img_shape=(32, 32),
-                                         ori_shape=(32, 32)))
+        ds = SegDataSample(
+            metainfo=dict(
+                img_path=f'img_{i}.jpg',
+                img_shape=(32, 32),
+                ori_shape=(32, 32)))
         ds.set_data(dict(gt_label=torch.tensor(lab)))
         out.append(ds)
     return out
@@ -35,9 +37,8 @@ def test_cam_model(variant, multi_label):
                 num_classes=4,
                 variant=variant,
                 hidden_channels=12,
-                loss_cls=dict(
-                    type='MultiLabelPosNegLoss'
-                    if multi_label else 'BASCrossEntropyLoss')),
+                loss_cls=dict(type='MultiLabelPosNegLoss'
+                              if multi_label else 'BASCrossEntropyLoss')),
             multi_label=multi_label))
     x = torch.randn(2, 3, 32, 32)
     labels = [[1, 2], [3]] if multi_label else [[1], [3]]

@@ -1,6 +1,6 @@
 # Copyright (c) mmbas contributors. All rights reserved.
-"""Model/head contract: the head's F1 / F2 channels come from the backbone,
-the loss dict is keyed by the loss modules' ``loss_name``."""
+"""Model/head contract: the head's F1 / F2 channels come from the backbone, the
+loss dict is keyed by the loss modules' ``loss_name``."""
 import pytest
 import torch
 from mmengine.optim import build_optim_wrapper
@@ -8,8 +8,7 @@ from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
 import mmbas  # noqa: F401
-from mmbas.models.classifiers.base_weakly_supervised import \
-    head_with_channels
+from mmbas.models.classifiers.base_weakly_supervised import head_with_channels
 from mmbas.testing.bas_reference import TinyBackbone, register_tiny_backbone
 
 BACKBONE = register_tiny_backbone()
@@ -18,9 +17,11 @@ BACKBONE = register_tiny_backbone()
 def _samples(labels):
     out = []
     for i, lab in enumerate(labels):
-        ds = SegDataSample(metainfo=dict(img_path=f'img_{i}.jpg',
-                                         img_shape=(32, 32),
-                                         ori_shape=(32, 32)))
+        ds = SegDataSample(
+            metainfo=dict(
+                img_path=f'img_{i}.jpg',
+                img_shape=(32, 32),
+                ori_shape=(32, 32)))
         ds.set_data(dict(gt_label=torch.tensor(lab)))
         out.append(ds)
     return out
@@ -30,9 +31,10 @@ def _model(kind='BAS', f1=6, f2=10, **head):
     head_cfg = dict(type=f'{kind}Head', num_classes=4, hidden_channels=12)
     head_cfg.update(head)
     return MODELS.build(
-        dict(type=kind,
-             backbone=dict(type=BACKBONE, f1_channels=f1, f2_channels=f2),
-             head=head_cfg))
+        dict(
+            type=kind,
+            backbone=dict(type=BACKBONE, f1_channels=f1, f2_channels=f2),
+            head=head_cfg))
 
 
 @pytest.mark.parametrize('kind', ['BAS', 'CAM'])
@@ -79,11 +81,11 @@ def test_head_with_channels():
 
 def test_real_backbone_depth_sets_the_head():
     model = MODELS.build(
-        dict(type='BAS',
-             backbone=dict(type='WSSSResNet', depth=18, init_cfg=None),
-             head=dict(type='BASHead', num_classes=3, variant='wsss')))
-    assert (model.head.in_channels_f1, model.head.in_channels_f2) == (256,
-                                                                       512)
+        dict(
+            type='BAS',
+            backbone=dict(type='WSSSResNet', depth=18, init_cfg=None),
+            head=dict(type='BASHead', num_classes=3, variant='wsss')))
+    assert (model.head.in_channels_f1, model.head.in_channels_f2) == (256, 512)
     assert model.head.generator.in_channels == 256
 
 
@@ -92,16 +94,14 @@ def test_custom_loss_names_reach_the_log_and_the_total():
     model = _model(
         'BAS',
         loss_cls=dict(type='BASCrossEntropyLoss', loss_name='loss_ce'),
-        loss_area=dict(type='AreaLoss', loss_weight=1.5,
-                       loss_name='loss_ac'))
+        loss_area=dict(type='AreaLoss', loss_weight=1.5, loss_name='loss_ac'))
     wrapper = build_optim_wrapper(
         model, dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=0.)))
-    data = dict(inputs=torch.randn(2, 3, 32, 32),
-                data_samples=_samples([[1], [2]]))
+    data = dict(
+        inputs=torch.randn(2, 3, 32, 32), data_samples=_samples([[1], [2]]))
     log = model.train_step(data, wrapper)
     assert {'loss_ce', 'loss_frg', 'loss_bas', 'loss_ac', 'acc',
             'bg_ratio'} <= set(log)
     assert 'loss_cls' not in log and 'loss_area' not in log
-    total = sum(log[k] for k in ('loss_ce', 'loss_frg', 'loss_bas',
-                                 'loss_ac'))
+    total = sum(log[k] for k in ('loss_ce', 'loss_frg', 'loss_bas', 'loss_ac'))
     torch.testing.assert_close(log['loss'], total)

@@ -31,18 +31,25 @@ def test_bas_resnet50_smoke(variant, backbone, size):
     x = torch.randn(2, 3, size, size)
     data_samples = []
     for i in range(2):
-        ds = SegDataSample(metainfo=dict(img_path=f'{i}.jpg',
-                                         img_shape=(size, size),
-                                         ori_shape=(size, size)))
+        ds = SegDataSample(
+            metainfo=dict(
+                img_path=f'{i}.jpg',
+                img_shape=(size, size),
+                ori_shape=(size, size)))
         ds.set_data(dict(gt_label=torch.tensor([i])))
         data_samples.append(ds)
-    before = {k: v.clone() for k, v in model.state_dict().items()
-              if 'layer4' in k and 'running' in k}
+    before = {
+        k: v.clone()
+        for k, v in model.state_dict().items()
+        if 'layer4' in k and 'running' in k
+    }
     losses = model.loss(x, data_samples)
     sum(v for k, v in losses.items() if 'loss' in k).backward()
     assert all(torch.isfinite(v) for v in losses.values())
-    changed = [k for k, v in model.state_dict().items()
-               if k in before and not torch.equal(v, before[k])]
+    changed = [
+        k for k, v in model.state_dict().items()
+        if k in before and not torch.equal(v, before[k])
+    ]
     assert changed  # main branch updates layer4 stats
     maps, cam, score = model._forward(x)
     stride1 = 8 if variant == 'wsol' else 16

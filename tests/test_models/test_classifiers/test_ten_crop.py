@@ -2,12 +2,11 @@
 import numpy as np
 import pytest
 import torch
-from mmengine.dataset import Compose
-from mmengine.dataset import pseudo_collate
+from mmengine.dataset import Compose, pseudo_collate
+from mmseg.registry import MODELS
 
 import mmbas  # noqa: F401
 from mmbas.models.classifiers.ten_crop import center_offset
-from mmseg.registry import MODELS
 
 CROP = 48
 
@@ -16,12 +15,17 @@ def _bas_cfg():
     return dict(
         type='BAS',
         data_preprocessor=dict(
-            type='SegDataPreProcessor', mean=[123.675, 116.28, 103.53],
-            std=[58.395, 57.12, 57.375], bgr_to_rgb=True, pad_val=0,
+            type='SegDataPreProcessor',
+            mean=[123.675, 116.28, 103.53],
+            std=[58.395, 57.12, 57.375],
+            bgr_to_rgb=True,
+            pad_val=0,
             seg_pad_val=255),
         backbone=dict(type='WSOLResNet', depth=18, init_cfg=None),
         head=dict(
-            type='BASHead', variant='wsol', hidden_channels=8,
+            type='BASHead',
+            variant='wsol',
+            hidden_channels=8,
             num_classes=3,
             loss_cls=dict(type='BASCrossEntropyLoss'),
             loss_frg=dict(type='ForegroundGuidanceLoss'),
@@ -36,16 +40,18 @@ def _data(crop: bool):
     if crop:
         pipe.append(dict(type='WSOLCenterCrop', crop_size=CROP))
     from mmseg.registry import TRANSFORMS
-    pipe = Compose([
-        TRANSFORMS.build(t)
-        for t in pipe + [dict(type="PackBASInputs")]
-    ])
+    pipe = Compose(
+        [TRANSFORMS.build(t) for t in pipe + [dict(type="PackBASInputs")]])
     samples = []
     for i in range(2):
         img = rng.integers(0, 255, (70, 60, 3), dtype=np.uint8)
-        res = dict(img=img, img_shape=img.shape[:2], ori_shape=img.shape[:2],
-                   img_path=f'{i}.jpg', gt_label=np.array([i]),
-                   gt_bboxes=np.array([[5., 2., 58., 40.]], np.float32))
+        res = dict(
+            img=img,
+            img_shape=img.shape[:2],
+            ori_shape=img.shape[:2],
+            img_path=f'{i}.jpg',
+            gt_label=np.array([i]),
+            gt_bboxes=np.array([[5., 2., 58., 40.]], np.float32))
         samples.append(pipe(res))
     return pseudo_collate(samples)
 
@@ -59,8 +65,8 @@ def test_center_offset_matches_mmcv():
 def test_ten_crop_scores_and_centre_map():
     torch.manual_seed(0)
     bas = MODELS.build(_bas_cfg()).eval()
-    tta = MODELS.build(dict(type='TenCropWSOLModel', module=bas,
-                            crop_size=CROP)).eval()
+    tta = MODELS.build(
+        dict(type='TenCropWSOLModel', module=bas, crop_size=CROP)).eval()
     ref = bas.test_step(_data(crop=True))
     out = tta.test_step(_data(crop=False))
     for r, o in zip(ref, out):
@@ -84,7 +90,6 @@ def test_ten_crop_scores_and_centre_map():
 
 def test_ten_crop_rejects_small_input():
     bas = MODELS.build(_bas_cfg()).eval()
-    tta = MODELS.build(dict(type='TenCropWSOLModel', module=bas,
-                            crop_size=64))
+    tta = MODELS.build(dict(type='TenCropWSOLModel', module=bas, crop_size=64))
     with pytest.raises(ValueError, match='smaller than the crop'):
         tta.test_step(_data(crop=False))

@@ -77,11 +77,14 @@ def test_in_an_encoder_decoder():
         dict(
             type='EncoderDecoder',
             backbone=dict(
-                type='ResNet', depth=18, out_indices=(3, ),
-                dilations=(1, 1, 2, 4), strides=(1, 2, 1, 1),
+                type='ResNet',
+                depth=18,
+                out_indices=(3, ),
+                dilations=(1, 1, 2, 4),
+                strides=(1, 2, 1, 1),
                 contract_dilation=True),
-            decode_head=dict(type='ASPPV2Head', in_channels=512,
-                             in_index=0, num_classes=3),
+            decode_head=dict(
+                type='ASPPV2Head', in_channels=512, in_index=0, num_classes=3),
             test_cfg=dict(mode='whole')))
     out = model(torch.randn(1, 3, 32, 32), mode='tensor')
     assert out.shape == (1, 3, 4, 4)  # output stride 8

@@ -38,8 +38,9 @@ def test_bas_head_structure_wsol():
     assert maps.shape == (2, 5, 8, 8) and cam.shape == (2, 5, 4, 4)
     assert maps.min() >= 0 and maps.max() <= 1
     default = MODELS.build(
-        dict(type='BASHead', in_channels_f1=8, in_channels_f2=16,
-             num_classes=3))
+        dict(
+            type='BASHead', in_channels_f1=8, in_channels_f2=16,
+            num_classes=3))
     assert default.classifier[0].out_channels == 1024
 
 
@@ -75,8 +76,12 @@ def test_forward_and_loss_by_feat(variant):
     torch.manual_seed(0)
     head = _head(variant).double()
     f1 = torch.randn(3, 8, 8, 8, dtype=torch.float64)
-    f2 = torch.randn(3, 16, 4 if variant == 'wsol' else 8,
-                     4 if variant == 'wsol' else 8, dtype=torch.float64)
+    f2 = torch.randn(
+        3,
+        16,
+        4 if variant == 'wsol' else 8,
+        4 if variant == 'wsol' else 8,
+        dtype=torch.float64)
     idx = torch.tensor([4, 0, 2])
     maps, cam = head(f1, f2)
     assert maps.shape == (3, 5, 8, 8)
@@ -90,8 +95,9 @@ def test_forward_and_loss_by_feat(variant):
     cam = (cam.detach() - cam.detach().amin() + 0.5).requires_grad_()
     cam_bg = (0.5 * cam.detach()).requires_grad_()
     losses = head.loss_by_feat(fg_map, cam, cam_bg, idx, idx)
-    assert set(losses) == {'loss_cls', 'loss_frg', 'loss_bas', 'loss_area',
-                           'acc', 'bg_ratio'}
+    assert set(losses) == {
+        'loss_cls', 'loss_frg', 'loss_bas', 'loss_area', 'acc', 'bg_ratio'
+    }
     s, s_bg = cam.mean((2, 3)), cam_bg.mean((2, 3))
     rows = torch.arange(3)
     expect = dict(
@@ -103,9 +109,11 @@ def test_forward_and_loss_by_feat(variant):
         torch.testing.assert_close(losses[k], v, rtol=1e-12, atol=0)
     assert losses['acc'] == (s.argmax(1) == idx).double().mean()
     assert not losses['bg_ratio'].requires_grad
-    torch.testing.assert_close(losses['bg_ratio'],
-                               torch.tensor(0.5, dtype=torch.float64),
-                               rtol=1e-7, atol=0)
+    torch.testing.assert_close(
+        losses['bg_ratio'],
+        torch.tensor(0.5, dtype=torch.float64),
+        rtol=1e-7,
+        atol=0)
     # L_bas reaches the erased branch's output; L_frg reaches F only in
     # WSOL (WSSS detaches F there)
     losses['loss_bas'].backward(retain_graph=True)
@@ -124,13 +132,17 @@ def test_loss_name_keys_the_loss_dict():
     idx = torch.tensor([1, 3])
     fg_map, cam = head(f1, f2, idx)
     losses = head.loss_by_feat(fg_map, cam, cam.detach(), idx, idx)
-    assert set(losses) == {'loss_ce', 'loss_frg', 'loss_bas', 'loss_ac',
-                           'acc', 'bg_ratio'}
+    assert set(losses) == {
+        'loss_ce', 'loss_frg', 'loss_bas', 'loss_ac', 'acc', 'bg_ratio'
+    }
     torch.testing.assert_close(losses['loss_ac'], 2. * fg_map.mean())
     cam_head = MODELS.build(
-        dict(type='CAMHead', in_channels_f2=16, num_classes=5,
-             loss_cls=dict(type='BASCrossEntropyLoss',
-                           loss_name='loss_single')))
+        dict(
+            type='CAMHead',
+            in_channels_f2=16,
+            num_classes=5,
+            loss_cls=dict(type='BASCrossEntropyLoss',
+                          loss_name='loss_single')))
     assert set(cam_head.loss(f2, idx, idx)) == {'loss_single', 'acc'}
     # the four names key one dict: they must differ
     with pytest.raises(ValueError, match='must differ'):

@@ -23,8 +23,8 @@ def test_branch_upsamples_by_the_stride_ratio_and_crops():
     assert out.shape == (1, 4, 13, 18)
     # x4 (the stride ratio 16 / 4), cropped top-left, ReLU last
     y = branch.norm(branch.conv(x))
-    y = F.interpolate(y, scale_factor=4, mode='bilinear',
-                      align_corners=False)[..., :13, :18]
+    y = F.interpolate(
+        y, scale_factor=4, mode='bilinear', align_corners=False)[..., :13, :18]
     torch.testing.assert_close(out, y.relu())
     assert branch(x).shape == (1, 4, 4, 5)
     with pytest.raises(ValueError, match='divide'):
@@ -42,8 +42,11 @@ def test_boundary_head():
 
 def test_displacement_head():
     head = IRNDisplacementHead(
-        CHANNELS, channels=(4, 4, 8, 8, 8), num_groups=(2, 2, 2, 2, 2),
-        mid_channels=8, mid_groups=2)
+        CHANNELS,
+        channels=(4, 4, 8, 8, 8),
+        num_groups=(2, 2, 2, 2, 2),
+        mid_channels=8,
+        mid_groups=2)
     assert head.fuse_coarse.conv.in_channels == 24
     assert head.fuse_fine.conv.in_channels == 16
     assert head.out_conv.bias is None
@@ -64,5 +67,5 @@ def test_mean_shift():
     shift(x)
     torch.testing.assert_close(shift.running_mean, torch.tensor([1.5, -3.]))
     shift.eval()
-    torch.testing.assert_close(shift(x)[:, :, 0, 0],
-                               torch.tensor([[.5, -1.], [.5, -1.]]))
+    torch.testing.assert_close(
+        shift(x)[:, :, 0, 0], torch.tensor([[.5, -1.], [.5, -1.]]))

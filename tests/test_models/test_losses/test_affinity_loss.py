@@ -11,14 +11,10 @@ from mmbas.models.utils import pair_offsets, segment_pixels
 EPS = 1e-5
 
 # 2 x 3 grid, radius 2: offsets (0, 1), (1, -1), (1, 0), (1, 1)
-LABEL = [[1, 1, 0],
-         [1, 255, 0]]
-BOUNDARY = [[0.1, 0.2, 0.7],
-            [0.3, 0.9, 0.4]]
-DISP_Y = [[0., 1., 0.],
-          [0., 0., 2.]]
-DISP_X = [[0., 0., 1.],
-          [1., 0., 0.]]
+LABEL = [[1, 1, 0], [1, 255, 0]]
+BOUNDARY = [[0.1, 0.2, 0.7], [0.3, 0.9, 0.4]]
+DISP_Y = [[0., 1., 0.], [0., 0., 2.]]
+DISP_X = [[0., 0., 1.], [1., 0., 0.]]
 
 
 def _inputs(dtype=torch.float64):
@@ -44,9 +40,9 @@ def test_pair_labels_by_hand():
 
 
 def test_loss_by_hand():
-    """Pairs (source -> partner, offset): fg A (0,0)->(0,1) (0,1),
-    B (0,0)->(1,0) (1,0), C (0,1)->(1,0) (1,-1); neg D (0,1)->(0,2) (0,1),
-    E (0,1)->(1,2) (1,1); bg F (0,2)->(1,2) (1,0).
+    """Pairs (source -> partner, offset): fg A (0,0)->(0,1) (0,1), B
+    (0,0)->(1,0) (1,0), C (0,1)->(1,0) (1,-1); neg D (0,1)->(0,2) (0,1), E
+    (0,1)->(1,2) (1,1); bg F (0,2)->(1,2) (1,0).
 
     Affinity = 1 - max boundary over the segment: A max(.1,.2) -> .8,
     B max(.1,.3) -> .7, C the 2x2 block (0..1, 0..1) -> 1 - .9 = .1,
@@ -81,8 +77,12 @@ def test_loss_by_hand():
         assert not out[key].requires_grad
 
     # weights, names
-    loss = AffinityLoss(radius=2, loss_weight=3., disp_loss_weight=0.5,
-                        loss_name='loss_b', disp_loss_name='loss_d')
+    loss = AffinityLoss(
+        radius=2,
+        loss_weight=3.,
+        disp_loss_weight=0.5,
+        loss_name='loss_b',
+        disp_loss_name='loss_d')
     out = loss(boundary, label, disp)
     assert out['loss_b'].item() == pytest.approx(
         3 * expected['loss_edge'], rel=1e-12)
@@ -135,8 +135,7 @@ def test_empty_pair_sets_are_zero():
 def _reference_loss(boundary, label, disp, radius):
     """Literal loops over pixels and offsets."""
     _, _, h, w = boundary.shape
-    sums = dict(bg=[0., 0], fg=[0., 0], neg=[0., 0], dfg=[0., 0],
-                dbg=[0., 0])
+    sums = dict(bg=[0., 0], fg=[0., 0], neg=[0., 0], dfg=[0., 0], dbg=[0., 0])
     for dy, dx in pair_offsets(radius):
         path = segment_pixels(dy, dx)
         for y in range(h):
@@ -147,8 +146,8 @@ def _reference_loss(boundary, label, disp, radius):
                 lp, lq = int(label[0, y, x]), int(label[0, qy, qx])
                 if 255 in (lp, lq):
                     continue
-                aff = 1 - max(float(boundary[0, 0, y + sy, x + sx])
-                              for sy, sx in path)
+                aff = 1 - max(
+                    float(boundary[0, 0, y + sy, x + sx]) for sy, sx in path)
                 d = disp[0, :, y, x] - disp[0, :, qy, qx]
                 if lp == lq:
                     key = 'bg' if lp == 0 else 'fg'
@@ -187,10 +186,10 @@ def test_partner_values():
     x = torch.arange(6.).view(1, 1, 2, 3)
     out = partner_values(x, [(0, 1), (1, -1)], fill=-1.)
     assert out.shape == (1, 1, 2, 2, 3)
-    torch.testing.assert_close(out[0, 0, 0], torch.tensor(
-        [[1., 2., -1.], [4., 5., -1.]]))
-    torch.testing.assert_close(out[0, 0, 1], torch.tensor(
-        [[-1., 3., 4.], [-1., -1., -1.]]))
+    torch.testing.assert_close(out[0, 0, 0],
+                               torch.tensor([[1., 2., -1.], [4., 5., -1.]]))
+    torch.testing.assert_close(out[0, 0, 1],
+                               torch.tensor([[-1., 3., 4.], [-1., -1., -1.]]))
 
 
 def test_bad_shapes():
@@ -198,7 +197,8 @@ def test_bad_shapes():
     with pytest.raises(ValueError, match='boundary must be'):
         loss(torch.rand(1, 2, 3, 3), torch.zeros(1, 3, 3))
     with pytest.raises(ValueError, match='displacement must be'):
-        loss(torch.rand(1, 1, 3, 3), torch.zeros(1, 3, 3),
-             torch.zeros(1, 3, 3, 3))
+        loss(
+            torch.rand(1, 1, 3, 3), torch.zeros(1, 3, 3),
+            torch.zeros(1, 3, 3, 3))
     with pytest.raises(ValueError, match='label maps for'):
         loss(torch.rand(2, 1, 3, 3), torch.zeros(1, 3, 3))

@@ -49,21 +49,20 @@ def test_multilabel_pos_neg_loss():
 
 
 def test_foreground_guidance_loss():
-    loss = MODELS.build(
-        dict(type='ForegroundGuidanceLoss', loss_weight=0.5))
+    loss = MODELS.build(dict(type='ForegroundGuidanceLoss', loss_weight=0.5))
     cam = torch.arange(8.).view(1, 2, 2, 2)
     fg = torch.zeros(1, 1, 4, 4)
     fg[0, 0, :2, :2] = 1.  # 2x2 avg pool -> [[1, 0], [0, 0]]
     # GAP(F * M') = [F[0,0,0]/4, F[1,0,0]/4] = [0, 1]
     expected = 0.5 * (math.log(1 + math.e) - 0.)
-    assert loss(cam, fg, torch.tensor([0])).item() == pytest.approx(
-        expected, 1e-6)
+    assert loss(cam, fg,
+                torch.tensor([0])).item() == pytest.approx(expected, 1e-6)
     # same size: no resize; (N, h, w) maps accepted
     fg2 = torch.ones(1, 2, 2)
     # GAP = [1.5, 5.5]; CE with target 1
     expected = 0.5 * (math.log(math.exp(1.5) + math.exp(5.5)) - 5.5)
-    assert loss(cam, fg2, torch.tensor([1])).item() == pytest.approx(
-        expected, 1e-5)
+    assert loss(cam, fg2,
+                torch.tensor([1])).item() == pytest.approx(expected, 1e-5)
 
 
 def test_bas_loss_values_and_gradients():
@@ -85,8 +84,8 @@ def test_bas_loss_values_and_gradients():
     small = torch.tensor([1e-9])
     ratio = loss.ratio(small, torch.tensor([1e-9]))
     assert ratio.item() == pytest.approx(1e-9 / (1e-9 + 1e-8), 1e-5)
-    assert MODELS.build(dict(type='BASLoss', loss_weight=2.))(
-        torch.tensor([1.]), torch.tensor([4.])).item() == pytest.approx(0.5)
+    assert MODELS.build(dict(type='BASLoss', loss_weight=2.))(torch.tensor(
+        [1.]), torch.tensor([4.])).item() == pytest.approx(0.5)
 
 
 def test_area_loss():
@@ -96,12 +95,12 @@ def test_area_loss():
 
 
 @pytest.mark.parametrize('cfg,args', [
-    (dict(type='BASCrossEntropyLoss'), lambda: (torch.randn(
-        2, 3), torch.tensor([0, 2]))),
-    (dict(type='MultiLabelPosNegLoss'), lambda: (torch.randn(
-        2, 3), torch.tensor([[1, 0, 1], [0, 1, 0]]))),
-    (dict(type='ForegroundGuidanceLoss'), lambda: (torch.randn(
-        2, 3, 2, 2), torch.rand(2, 1, 4, 4), torch.tensor([0, 2]))),
+    (dict(type='BASCrossEntropyLoss'), lambda:
+     (torch.randn(2, 3), torch.tensor([0, 2]))),
+    (dict(type='MultiLabelPosNegLoss'), lambda:
+     (torch.randn(2, 3), torch.tensor([[1, 0, 1], [0, 1, 0]]))),
+    (dict(type='ForegroundGuidanceLoss'), lambda:
+     (torch.randn(2, 3, 2, 2), torch.rand(2, 1, 4, 4), torch.tensor([0, 2]))),
     (dict(type='BASLoss'), lambda: (torch.randn(2), torch.randn(2))),
     (dict(type='AreaLoss'), lambda: (torch.rand(2, 1, 4, 4), )),
 ])

@@ -75,6 +75,6 @@ def test_ce_does_not_use_mmsegs_mean():
     ours = MODELS.build(dict(type='BASCrossEntropyLoss'))(score, label)
     mmseg_mean = CrossEntropyLoss(use_sigmoid=False)(score, label)
     ratio = (mmseg_mean / ours).item()
-    assert ratio == pytest.approx(4 / (4 + torch.finfo(torch.float32).eps),
-                                  rel=1e-12)
+    assert ratio == pytest.approx(
+        4 / (4 + torch.finfo(torch.float32).eps), rel=1e-12)
     assert abs(ratio - 1) > 1e-9

@@ -18,17 +18,17 @@ from mmbas.pseudo.export import (build_export_dataset, export_pseudo_labels,
 from mmbas.pseudo.random_walk import refine_maps
 from mmbas.testing.export_setup import make_export_setup, make_seed_setup
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
-    osp.abspath(__file__)))))
+ROOT = osp.dirname(
+    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 
 @pytest.fixture(scope='module')
 def seeds(tmp_path_factory):
     init_default_scope('mmseg')
-    setup = make_export_setup(str(tmp_path_factory.mktemp('refine')),
-                              num_train=3)
-    cfg = Config.fromfile(make_seed_setup(setup, fusion=False, crf=False,
-                                          scales=(1.0, 0.5)))
+    setup = make_export_setup(
+        str(tmp_path_factory.mktemp('refine')), num_train=3)
+    cfg = Config.fromfile(
+        make_seed_setup(setup, fusion=False, crf=False, scales=(1.0, 0.5)))
     dataset = build_export_dataset(cfg)[0]
     return setup, cfg, dataset
 
@@ -41,8 +41,8 @@ def _seed_model(setup, cfg, **kw):
 
 def _predict(model, dataset, i):
     data = dataset[i]
-    return model.test_step(dict(inputs=[data['inputs']],
-                                data_samples=[data['data_samples']]))[0]
+    return model.test_step(
+        dict(inputs=[data['inputs']], data_samples=[data['data_samples']]))[0]
 
 
 def test_relation_label_refiner_exports_relation_labels(seeds, tmp_path):
@@ -50,12 +50,17 @@ def test_relation_label_refiner_exports_relation_labels(seeds, tmp_path):
     plain = _seed_model(setup, cfg)
     # thresholds inside the range of the random-init toy maps
     fg, bg = 0.985, 0.975
-    model = _seed_model(setup, cfg, refiner=dict(
-        type='RelationLabelRefiner', fg_threshold=fg, bg_threshold=bg,
-        use_crf=False))
+    model = _seed_model(
+        setup,
+        cfg,
+        refiner=dict(
+            type='RelationLabelRefiner',
+            fg_threshold=fg,
+            bg_threshold=bg,
+            use_crf=False))
     out = str(tmp_path / 'rel')
-    summary = export_pseudo_labels(model, dataset, out, num_workers=0,
-                                   progress=False)
+    summary = export_pseudo_labels(
+        model, dataset, out, num_workers=0, progress=False)
     assert summary['written'] == len(dataset)
     seen = set()
     for i in range(len(dataset)):
@@ -63,8 +68,12 @@ def test_relation_label_refiner_exports_relation_labels(seeds, tmp_path):
         classes = ref.pred_classes
         img = mmcv.imread(ref.img_path, channel_order='rgb')
         want = make_relation_labels(
-            img, ref.loc_maps[classes].numpy(), classes.tolist(), fg_thr=fg,
-            bg_thr=bg, use_crf=False)
+            img,
+            ref.loc_maps[classes].numpy(),
+            classes.tolist(),
+            fg_thr=fg,
+            bg_thr=bg,
+            use_crf=False)
         name = osp.splitext(osp.basename(ref.img_path))[0]
         got = np.asarray(Image.open(osp.join(out, name + '.png')))
         np.testing.assert_array_equal(got, want)
@@ -78,8 +87,7 @@ def test_irn_walk_refiner_refines_the_maps(seeds):
         osp.join(ROOT, 'configs', 'toy', 'irn_r18_voc_toy.py')).model
     torch.manual_seed(0)
     irn = MODELS.build(irn_cfg).eval()
-    refiner = MODELS.build(dict(type='IRNWalkRefiner', irn=irn,
-                                exp_times=3))
+    refiner = MODELS.build(dict(type='IRNWalkRefiner', irn=irn, exp_times=3))
     plain = _seed_model(setup, cfg)
     model = _seed_model(setup, cfg, refiner=refiner, bg_threshold=0.22)
     # the refiner's weights are its own: a BAS checkpoint still loads
@@ -92,8 +100,8 @@ def test_irn_walk_refiner_refines_the_maps(seeds):
         edge = refiner.boundary(ref, size)
         assert edge.shape == ((size[0] + 3) // 4, (size[1] + 3) // 4)
         want = torch.zeros_like(ref.loc_maps)
-        want[classes] = refine_maps(ref.loc_maps[classes], edge, size,
-                                    exp_times=3)
+        want[classes] = refine_maps(
+            ref.loc_maps[classes], edge, size, exp_times=3)
         torch.testing.assert_close(out.loc_maps, want)
         assert out.loc_maps.max() == pytest.approx(1.0)
         assert (out.seg_logits.data[0] == 0.22).all()
@@ -102,8 +110,11 @@ def test_irn_walk_refiner_refines_the_maps(seeds):
 def test_refiner_kind_is_checked(seeds):
     _, cfg, _ = seeds
     with pytest.raises(ValueError, match='only one'):
-        MODELS.build(dict(cfg.model, crf=dict(type='dense_crf'),
-                          refiner=dict(type='RelationLabelRefiner')))
+        MODELS.build(
+            dict(
+                cfg.model,
+                crf=dict(type='dense_crf'),
+                refiner=dict(type='RelationLabelRefiner')))
 
 
 def _read_dir(path):
@@ -123,14 +134,16 @@ def test_interrupted_refinement_export_resumes_byte_identical(
     run."""
     setup, cfg, dataset = seeds
     if stage == 'relation_labels':
-        refiner = dict(type='RelationLabelRefiner', fg_threshold=0.985,
-                       bg_threshold=0.975)
+        refiner = dict(
+            type='RelationLabelRefiner',
+            fg_threshold=0.985,
+            bg_threshold=0.975)
     else:
         irn_cfg = Config.fromfile(
             osp.join(ROOT, 'configs', 'toy', 'irn_r18_voc_toy.py')).model
         torch.manual_seed(0)
-        refiner = MODELS.build(dict(type='IRNWalkRefiner', irn=irn_cfg,
-                                    exp_times=3)).eval()
+        refiner = MODELS.build(
+            dict(type='IRNWalkRefiner', irn=irn_cfg, exp_times=3)).eval()
     model = _seed_model(setup, cfg, refiner=refiner)
     kw = dict(save_scores=True, num_workers=0, progress=False)
     ref = str(tmp_path / 'ref')

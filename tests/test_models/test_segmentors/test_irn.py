@@ -15,13 +15,13 @@ from mmseg.structures import SegDataSample
 import mmbas  # noqa: F401
 from mmbas.testing import make_voc
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
-    osp.abspath(__file__)))))
+ROOT = osp.dirname(
+    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 TOY_CONFIG = osp.join(ROOT, 'configs', 'toy', 'irn_r18_voc_toy.py')
 CONFIGS = [
-    osp.join(ROOT, 'configs', 'irn', name) for name in (
-        'irn_r50_1xb32-3e_voc12aug-512x512.py',
-        'irn_r50_1xb32-3e_coco14-512x512.py')
+    osp.join(ROOT, 'configs', 'irn', name)
+    for name in ('irn_r50_1xb32-3e_voc12aug-512x512.py',
+                 'irn_r50_1xb32-3e_coco14-512x512.py')
 ] + [TOY_CONFIG]
 
 
@@ -120,7 +120,8 @@ def test_displacement_branch_learns_ten_times_faster():
     wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
     lrs = {
         id(p): g['lr']
-        for g in wrapper.optimizer.param_groups for p in g['params']
+        for g in wrapper.optimizer.param_groups
+        for p in g['params']
     }
     assert lrs[id(model.boundary_head.fuse.weight)] == pytest.approx(0.1)
     assert lrs[id(model.displacement_head.out_conv.weight)] == \

@@ -32,9 +32,8 @@ def test_segment_pixels_by_hand():
     assert sorted(segment_pixels(2, 1)) == [(0, 0), (0, 1), (1, 0), (1, 1),
                                             (2, 0), (2, 1)]
     # (3, -1): |3x + y| < sqrt(10) within the box y 0..3, x -1..0
-    assert sorted(segment_pixels(3, -1)) == [(0, -1), (0, 0), (1, -1),
-                                             (1, 0), (2, -1), (2, 0),
-                                             (3, -1), (3, 0)]
+    assert sorted(segment_pixels(3, -1)) == [(0, -1), (0, 0), (1, -1), (1, 0),
+                                             (2, -1), (2, 0), (3, -1), (3, 0)]
     with pytest.raises(ValueError):
         segment_pixels(0, 0)
 
@@ -94,8 +93,8 @@ def test_boundary_to_affinity_matches_loops():
     aff = boundary_to_affinity(edge, radius=5)
     assert aff.shape == (2, 34, 9, 11) and aff.dtype == torch.float64
     for i in range(2):
-        torch.testing.assert_close(aff[i], _affinity_loops(edge[i], 5),
-                                   rtol=0, atol=0)
+        torch.testing.assert_close(
+            aff[i], _affinity_loops(edge[i], 5), rtol=0, atol=0)
     mask = pair_valid_mask((9, 11), 5)
     assert mask.shape == (1, 34, 9, 11)
     assert bool((aff[:, ~mask[0]] == 0).all())
@@ -114,8 +113,7 @@ def test_padded_batch_equals_single_images():
         # nothing outside the valid block, nothing pointing out of it
         assert not mask[i, :, h:].any() and not mask[i, :, :, w:].any()
         assert float(aff[i, :, h:].abs().sum()) == 0
-        assert torch.equal(mask[i, :, :h, :w],
-                           pair_valid_mask((h, w), 5)[0])
+        assert torch.equal(mask[i, :, :h, :w], pair_valid_mask((h, w), 5)[0])
     with pytest.raises(ValueError, match='valid_sizes'):
         boundary_to_affinity(batch, 5, valid_sizes=[(8, 10)] * 3)
     with pytest.raises(ValueError, match='valid_sizes'):
