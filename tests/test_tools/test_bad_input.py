@@ -26,9 +26,7 @@ from mmbas.utils.errors import (BadInputError, CheckpointMismatchError,
                                 CorruptFileError, explain)
 from mmbas.utils.image_io import check_image_file, imread_strict
 
-sys.path.insert(0, osp.dirname(__file__))
-from test_train_test_tools import ROOT, run
-
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOY_CONFIG = osp.join(ROOT, 'configs', 'toy', 'bas_voc_toy_r18.py')
 TOY_CAM_CONFIG = osp.join(ROOT, 'configs', 'toy', 'cam_voc_toy.py')
 TOY_DEEPLAB_CONFIG = osp.join(ROOT, 'configs', 'toy',
@@ -170,11 +168,12 @@ def test_truncated_image_in_dataset_names_file_and_list(toy_voc):
     assert img_id in str(err.value)
 
 
-def test_train_with_truncated_jpeg_fails_naming_it(toy_voc, tmp_path):
+def test_train_with_truncated_jpeg_fails_naming_it(run_tool, toy_voc,
+                                                   tmp_path):
     _, path, ann_file = _first_train_image(toy_voc)
     _cut(path, path)
     work = str(tmp_path / 'work')
-    result, log = run([
+    result, log = run_tool([
         sys.executable, 'tools/train.py', TOY_CONFIG, '--work-dir', work,
         '--cfg-options'
     ] + data_root_options(toy_voc) + SHORT)
@@ -204,7 +203,7 @@ def test_os_errors_are_explained_with_their_file():
     assert explain(wrapped) == 'image file c.jpg is truncated'
 
 
-def test_missing_image_names_file_and_list(toy_voc, tmp_path):
+def test_missing_image_names_file_and_list(run_tool, toy_voc, tmp_path):
     img_id, path, ann_file = _first_train_image(toy_voc)
     os.remove(path)
     with pytest.raises(FileNotFoundError) as err:
@@ -214,7 +213,7 @@ def test_missing_image_names_file_and_list(toy_voc, tmp_path):
 
     work = str(tmp_path / 'work')
     # two workers: the error crosses a process boundary
-    result, log = run([
+    result, log = run_tool([
         sys.executable, 'tools/train.py', TOY_CONFIG, '--work-dir', work,
         '--cfg-options'
     ] + data_root_options(toy_voc) + SHORT + [
@@ -241,12 +240,12 @@ def test_empty_list_names_the_list(toy_voc, test_mode):
     assert f'the image list {ann_file} gives no image' in str(err.value)
 
 
-def test_train_with_empty_list_fails_naming_it(toy_voc, tmp_path):
+def test_train_with_empty_list_fails_naming_it(run_tool, toy_voc, tmp_path):
     _, _, ann_file = _first_train_image(toy_voc)
     with open(ann_file, 'w') as f:
         f.write('\n  \n')
     work = str(tmp_path / 'work')
-    result, log = run([
+    result, log = run_tool([
         sys.executable, 'tools/train.py', TOY_CONFIG, '--work-dir', work,
         '--cfg-options'
     ] + data_root_options(toy_voc) + SHORT)
@@ -256,7 +255,7 @@ def test_train_with_empty_list_fails_naming_it(toy_voc, tmp_path):
     _no_checkpoint_written(work)
 
 
-def test_export_with_empty_list_fails_naming_it(tmp_path):
+def test_export_with_empty_list_fails_naming_it(run_tool, tmp_path):
     """The export builds its dataset through the same classes: the same
     one line, and no mask written."""
     from mmbas.testing.export_setup import make_export_setup
@@ -264,7 +263,7 @@ def test_export_with_empty_list_fails_naming_it(tmp_path):
     empty = str(tmp_path / 'empty.txt')
     open(empty, 'w').close()
     out = str(tmp_path / 'out')
-    result, log = run([
+    result, log = run_tool([
         sys.executable, 'tools/export_pseudo_labels.py', setup['config'],
         setup['checkpoint'], '--out', out, '--split-list', empty
     ])
@@ -316,8 +315,8 @@ def test_truncated_checkpoint_is_named(bas_checkpoint, tmp_path):
 
 
 @pytest.mark.parametrize('how', ['test', 'resume', 'load_from'])
-def test_tools_refuse_a_truncated_checkpoint(how, toy_voc, bas_checkpoint,
-                                             tmp_path):
+def test_tools_refuse_a_truncated_checkpoint(run_tool, how, toy_voc,
+                                             bas_checkpoint, tmp_path):
     cut = _cut(bas_checkpoint, str(tmp_path / 'cut.pth'))
     work = str(tmp_path / 'work')
     opts = ['--cfg-options'] + data_root_options(toy_voc) + SHORT
@@ -330,7 +329,7 @@ def test_tools_refuse_a_truncated_checkpoint(how, toy_voc, bas_checkpoint,
     else:
         args = ['tools/train.py', TOY_CONFIG, '--work-dir', work]
         opts.append(f'load_from={cut}')
-    result, log = run([sys.executable] + args + opts)
+    result, log = run_tool([sys.executable] + args + opts)
     assert result.returncode == 2, log[-3000:]
     tool = osp.basename(args[0])
     line = _one_line_error(log, tool)
@@ -359,8 +358,8 @@ def test_strict_load_names_missing_and_unexpected_keys(tmp_path):
 
 
 @pytest.mark.parametrize('other', ['cam', 'deeplab'])
-def test_test_tool_refuses_checkpoint_of_another_model(other, toy_voc,
-                                                       tmp_path):
+def test_test_tool_refuses_checkpoint_of_another_model(run_tool, other,
+                                                       toy_voc, tmp_path):
     config = TOY_CAM_CONFIG if other == 'cam' else TOY_DEEPLAB_CONFIG
     ckpt = str(tmp_path / f'{other}.pth')
     torch.save(dict(state_dict=_toy_model(config).state_dict()), ckpt)
@@ -369,7 +368,7 @@ def test_test_tool_refuses_checkpoint_of_another_model(other, toy_voc,
         sys.executable, 'tools/test.py', TOY_CONFIG, ckpt, '--work-dir', work,
         '--cfg-options'
     ] + data_root_options(toy_voc)
-    result, log = run(args)
+    result, log = run_tool(args)
     assert result.returncode == 2, log[-3000:]
     line = _one_line_error(log, 'test.py')
     assert f'checkpoint {ckpt} does not match the model' in line
@@ -379,7 +378,7 @@ def test_test_tool_refuses_checkpoint_of_another_model(other, toy_voc,
     assert not glob.glob(osp.join(work, '**', '*.json'), recursive=True)
     if other == 'cam':
         # asked for, a non-strict load runs (with mmengine's warning)
-        result, log = run(args[:4] + ['--non-strict'] + args[4:])
+        result, log = run_tool(args[:4] + ['--non-strict'] + args[4:])
         assert result.returncode == 0, log[-3000:]
         assert 'missing keys in source state_dict' in log
         assert 'Iter(test)' in log

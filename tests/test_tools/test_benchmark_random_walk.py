@@ -4,8 +4,6 @@ walk, and a tiny run reports every mode (timings never asserted)."""
 import importlib.util
 import json
 import os.path as osp
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -36,17 +34,13 @@ def test_dense_reference_is_the_walk(bench):
 
 
 @pytest.mark.slow
-def test_tiny_run_reports_every_mode(tmp_path):
-    result = subprocess.run([
-        sys.executable, SCRIPT, '--size', '24', '20', '--modes', 'sparse',
-        'sparse-fp32', 'dense', '--repeats', '1', '--threads', '1',
-        '--work-dir',
+def test_tiny_run_reports_every_mode(run_tool, tmp_path):
+    result = run_tool([
+        SCRIPT, '--size', '24', '20', '--modes', 'sparse', 'sparse-fp32',
+        'dense', '--repeats', '1', '--threads', '1', '--work-dir',
         str(tmp_path)
     ],
-                            capture_output=True,
-                            text=True,
-                            cwd=ROOT,
-                            timeout=600)
+                      timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
     line = [x for x in result.stdout.splitlines() if x.startswith('JSON ')]
     report = json.loads(line[-1][len('JSON '):])

@@ -8,8 +8,6 @@ timings are never asserted) and its JSON report.
 import importlib.util
 import json
 import os.path as osp
-import subprocess
-import sys
 
 import pytest
 
@@ -54,18 +52,15 @@ def test_generator_macs_counted_exactly(bench):
 
 
 @pytest.mark.slow
-def test_interleaved_run_reports_every_mode(tmp_path):
+def test_interleaved_run_reports_every_mode(run_tool, tmp_path):
     out = tmp_path / 'bench.json'
-    result = subprocess.run([
-        sys.executable, SCRIPT, TOY_R18, '--size', '64', '--batch', '2',
-        '--iters', '1', '--warmup', '0', '--device', 'cpu',
-        '--compare-reference', '--compare-plain', '--interleave', '--json',
+    result = run_tool([
+        SCRIPT, TOY_R18, '--size', '64', '--batch', '2', '--iters', '1',
+        '--warmup', '0', '--device', 'cpu', '--compare-reference',
+        '--compare-plain', '--interleave', '--json',
         str(out)
     ],
-                            capture_output=True,
-                            text=True,
-                            cwd=ROOT,
-                            timeout=300)
+                      timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     line = [x for x in result.stdout.splitlines() if x.startswith('JSON ')]
     report = json.loads(line[-1][len('JSON '):])

@@ -4,10 +4,7 @@ from hand-made benchmark reports, and (slow) a smoke run end to end on the CPU
 that must leave parseable JSON and markdown."""
 import importlib.util
 import json
-import os
 import os.path as osp
-import subprocess
-import sys
 
 import pytest
 
@@ -147,16 +144,11 @@ def test_benchmark_optim_wrappers(bench):
 
 
 @pytest.mark.slow
-def test_smoke_run_end_to_end(tmp_path):
+def test_smoke_run_end_to_end(run_tool, tmp_path):
     out = tmp_path / 'device_check'
-    env = dict(os.environ, DEVICE='cpu', OUT=str(out), PYTHON=sys.executable)
-    result = subprocess.run(
-        ['bash', osp.join(TOOLS, 'device_check.sh'), '--smoke'],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-        timeout=1200)
+    result = run_tool([osp.join(TOOLS, 'device_check.sh'), '--smoke'],
+                      env=dict(DEVICE='cpu', OUT=str(out)),
+                      timeout=1200)
     assert result.returncode == 0, result.stdout + result.stderr
     summary = json.loads((out / 'summary.json').read_text())
     assert summary['smoke'] and summary['all_steps_ok']

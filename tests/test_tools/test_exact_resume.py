@@ -18,16 +18,6 @@ from mmbas.testing import data_root_options, make_voc
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOY_CONFIG = osp.join(ROOT, 'configs', 'toy', 'bas_voc_toy_r18.py')
 KILL_AT, MAX_ITERS = 3, 6
-# one thread: the same kernels in the same order in every run
-ONE_THREAD = dict(OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')
-
-
-def _env(extra=None):
-    env = dict(os.environ, **ONE_THREAD, **(extra or {}))
-    env['PYTHONPATH'] = os.pathsep.join(
-        [ROOT, osp.dirname(__file__),
-         env.get('PYTHONPATH', '')])
-    return env
 
 
 @pytest.fixture(scope='module')
@@ -62,26 +52,17 @@ def _train(config, opts, work, *extra, env=None):
     ] + opts
 
 
-def _run(args, env=None):
-    result = subprocess.run(
-        args,
-        cwd=ROOT,
-        env=_env(env),
-        timeout=900,
-        capture_output=True,
-        text=True)
-    log = result.stdout + result.stderr
-    assert result.returncode == 0, log[-3000:]
-    return log
-
-
-def _kill_after_checkpoint(args, work):
+def _kill_after_checkpoint(run_tool, args, work):
     """Start ``args``; SIGKILL it once the checkpoint of KILL_AT is on disk
-    (the stall hook holds the process there)."""
+    (the stall hook holds the process there).
+
+    One thread (run_tool's environment): the same kernels in the same order in
+    every run.
+    """
     proc = subprocess.Popen(
         args,
         cwd=ROOT,
-        env=_env(dict(MMBAS_STALL_AT_ITER=str(KILL_AT))),
+        env=run_tool.env(dict(MMBAS_STALL_AT_ITER=str(KILL_AT))),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True)
@@ -116,13 +97,13 @@ def _max_diff(a, b):
 
 
 @pytest.mark.slow
-def test_sigkill_then_resume_equals_uninterrupted(setup, tmp_path):
+def test_sigkill_then_resume_equals_uninterrupted(run_tool, setup, tmp_path):
     config, opts, _ = setup
     straight = str(tmp_path / 'straight')
-    _run(_train(config, opts, straight))
+    run_tool(_train(config, opts, straight), check=True)
 
     killed = str(tmp_path / 'killed')
-    _kill_after_checkpoint(_train(config, opts, killed), killed)
+    _kill_after_checkpoint(run_tool, _train(config, opts, killed), killed)
     assert not osp.exists(osp.join(killed, f'iter_{KILL_AT + 1}.pth'))
     with open(osp.join(killed, 'last_checkpoint')) as f:
         assert f.read().strip().endswith(f'iter_{KILL_AT}.pth')
@@ -131,7 +112,7 @@ def test_sigkill_then_resume_equals_uninterrupted(setup, tmp_path):
         map_location='cpu',
         weights_only=False)
     assert CHECKPOINT_KEY in ckpt  # the class sampler is in the checkpoint
-    log = _run(_train(config, opts, killed, '--resume'))
+    log = run_tool(_train(config, opts, killed, '--resume'), check=True).log
     assert f'resumed epoch: 0, iter: {KILL_AT}' in log
 
     weights, momenta = _final_weights(straight)
@@ -148,6 +129,6 @@ def test_sigkill_then_resume_equals_uninterrupted(setup, tmp_path):
     del ckpt[CHECKPOINT_KEY]
     old_ckpt = osp.join(old, f'iter_{KILL_AT}.pth')
     torch.save(ckpt, old_ckpt)
-    _run(_train(config, opts, old, '--resume', old_ckpt))
+    run_tool(_train(config, opts, old, '--resume', old_ckpt), check=True)
     old_weights, _ = _final_weights(old)
     assert _max_diff(weights, old_weights) > 0

@@ -8,7 +8,6 @@ import json
 import os
 import os.path as osp
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -41,24 +40,6 @@ def export_main(argv):
 @pytest.fixture(scope='module')
 def setup(tmp_path_factory):
     return make_export_setup(str(tmp_path_factory.mktemp('tool')), num_train=6)
-
-
-def _env():
-    # the shell launchers run $PYTHON: this interpreter, venv activated or
-    # not
-    env = dict(
-        os.environ,
-        OMP_NUM_THREADS='1',
-        MKL_NUM_THREADS='1',
-        PYTHON=sys.executable)
-    env['PYTHONPATH'] = ROOT + os.pathsep + env.get('PYTHONPATH', '')
-    return env
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return str(s.getsockname()[1])
 
 
 def _files(path):
@@ -98,14 +79,11 @@ def reference(setup, tmp_path_factory):
     return out
 
 
-def test_two_ranks_equal_single_process(setup, reference, tmp_path):
+def test_two_ranks_equal_single_process(run_tool, setup, reference, tmp_path):
     single, double = reference, str(tmp_path / 'two')
     base = [setup['config'], setup['checkpoint']]
-    two = subprocess.run(['bash', DIST, *base, '2', '--out', double, *ARGS],
-                         env=dict(_env(), PORT=_free_port()),
-                         capture_output=True,
-                         text=True,
-                         timeout=300)
+    two = run_tool([DIST, *base, '2', '--out', double, *ARGS],
+                   env=dict(PORT=run_tool.free_port()))
     assert two.returncode == 0, two.stderr
     n = len(open(setup['list']).read().split())
     shard0, shard1 = (n + 1) // 2, n // 2
@@ -123,18 +101,13 @@ def test_two_ranks_equal_single_process(setup, reference, tmp_path):
     assert 'images without foreground' in two.stderr
 
 
-def test_cli_user_errors(setup, tmp_path):
+def test_cli_user_errors(run_tool, setup, tmp_path):
     blocker = tmp_path / 'file'
     blocker.write_text('x')
-    wrong = subprocess.run([
-        sys.executable, TOOL, setup['config'], setup['bad_checkpoint'],
-        '--out',
+    wrong = run_tool([
+        TOOL, setup['config'], setup['bad_checkpoint'], '--out',
         str(tmp_path / 'out')
-    ],
-                           env=_env(),
-                           capture_output=True,
-                           text=True,
-                           timeout=300)
+    ])
     assert wrong.returncode == 2
     line = [ln for ln in wrong.stderr.splitlines() if 'error:' in ln]
     assert len(line) == 1 and setup['bad_checkpoint'] in line[0]
@@ -143,7 +116,8 @@ def test_cli_user_errors(setup, tmp_path):
                 ]  # failed before any work
 
 
-def test_killed_export_rerun_is_byte_identical(setup, reference, tmp_path):
+def test_killed_export_rerun_is_byte_identical(run_tool, setup, reference,
+                                               tmp_path):
     """SIGKILL the tool midway, rerun the same command: the folder then holds
     exactly the files of an uninterrupted export, byte for byte, and no temp
     file.
@@ -177,7 +151,11 @@ def test_killed_export_rerun_is_byte_identical(setup, reference, tmp_path):
     log = tmp_path / 'killed.log'
     with open(log, 'w') as f:
         proc = subprocess.Popen(
-            cmd, env=_env(), stdout=f, stderr=f, start_new_session=True)
+            cmd,
+            env=run_tool.env(),
+            stdout=f,
+            stderr=f,
+            start_new_session=True)
     try:
         deadline = time.monotonic() + 240
         while len(pngs()) < 3:
@@ -200,8 +178,7 @@ def test_killed_export_rerun_is_byte_identical(setup, reference, tmp_path):
         assert data == ref[name], name
     assert not osp.exists(osp.join(out, 'export_summary.json'))
 
-    again = subprocess.run(
-        cmd, env=_env(), capture_output=True, text=True, timeout=300)
+    again = run_tool(cmd)
     assert again.returncode == 0, again.stderr
     k = len(done)
     assert (f'[rank 0/1] shard of {n} images: written {n - k}, skipped {k}, '
@@ -228,7 +205,8 @@ def _labels(path):
 
 
 @pytest.mark.parametrize('threshold', [None, 0.4])
-def test_export_writes_the_label_maps_test_scores(setup, tmp_path, threshold):
+def test_export_writes_the_label_maps_test_scores(run_tool, setup, tmp_path,
+                                                  threshold):
     """The seed config (3 scales + flip, CAM fusion, dense CRF) exported with
     the tool's defaults gives exactly the label maps tools/test.py scored (its
     IoUMetric writes them with --out), also when the threshold is overridden
@@ -239,24 +217,15 @@ def test_export_writes_the_label_maps_test_scores(setup, tmp_path, threshold):
         '--cfg-options', f'model.bg_threshold={threshold}'
     ]
     scored, exported = str(tmp_path / 'scored'), str(tmp_path / 'exported')
-    test = subprocess.run([
-        sys.executable, TEST_TOOL, config, setup['checkpoint'], '--out',
-        scored, '--work-dir',
+    test = run_tool([
+        TEST_TOOL, config, setup['checkpoint'], '--out', scored, '--work-dir',
         str(tmp_path / 'work'), *opts
-    ],
-                          env=_env(),
-                          capture_output=True,
-                          text=True,
-                          timeout=300)
+    ])
     assert test.returncode == 0, test.stderr
-    export = subprocess.run([
-        sys.executable, TOOL, config, setup['checkpoint'], '--out', exported,
-        '--num-workers', '1', '--no-progress', *opts
-    ],
-                            env=_env(),
-                            capture_output=True,
-                            text=True,
-                            timeout=300)
+    export = run_tool([
+        TOOL, config, setup['checkpoint'], '--out', exported, '--num-workers',
+        '1', '--no-progress', *opts
+    ])
     assert export.returncode == 0, export.stderr
     want, got = _labels(scored), _labels(exported)
     n = len(
@@ -268,7 +237,7 @@ def test_export_writes_the_label_maps_test_scores(setup, tmp_path, threshold):
         np.testing.assert_array_equal(got[name], want[name], err_msg=name)
 
 
-def test_failed_images_are_reported(setup, tmp_path):
+def test_failed_images_are_reported(run_tool, setup, tmp_path):
     import shutil
     root = str(tmp_path / 'data')
     shutil.copytree(osp.dirname(osp.dirname(setup['data_root'])), root)
@@ -283,15 +252,11 @@ def test_failed_images_are_reported(setup, tmp_path):
     with open(cut, 'wb') as f:
         f.write(data[:len(data) // 2])
     out = str(tmp_path / 'out')
-    proc = subprocess.run([
-        sys.executable, TOOL, setup['config'], setup['checkpoint'], '--out',
-        out, '--num-workers', '0', '--cfg-options',
+    proc = run_tool([
+        TOOL, setup['config'], setup['checkpoint'], '--out', out,
+        '--num-workers', '0', '--cfg-options',
         f'test_dataloader.dataset.data_root={data_root}'
-    ],
-                          env=_env(),
-                          capture_output=True,
-                          text=True,
-                          timeout=300)
+    ])
     assert proc.returncode == 1, proc.stderr
     summary = json.load(open(osp.join(out, 'export_summary.json')))
     failed = {f.split(':')[0]: f for f in summary['failed_images']}

@@ -3,8 +3,6 @@
 one iteration on the toy VOC layout through ``tools/train.py`` with mmbas
 imported (no pretrained download: ``pretrained=None``)."""
 import os.path as osp
-import subprocess
-import sys
 
 import pytest
 
@@ -53,23 +51,19 @@ default_hooks = dict(logger=dict(interval=1),
 
 
 @pytest.mark.slow
-def test_deeplabv3plus_voc12aug_one_iteration(tmp_path):
+def test_deeplabv3plus_voc12aug_one_iteration(run_tool, tmp_path):
     make_voc(str(tmp_path / 'data'), num_train=4, num_val=2)
     config = tmp_path / 'deeplab_toy.py'
     config.write_text(
         CONFIG.format(
             stock=STOCK,
             data_root=str(tmp_path / 'data' / 'VOCdevkit' / 'VOC2012')))
-    result = subprocess.run([
-        sys.executable,
+    result = run_tool([
         osp.join(ROOT, 'tools', 'train.py'),
         str(config), '--work-dir',
         str(tmp_path / 'work')
     ],
-                            capture_output=True,
-                            text=True,
-                            timeout=600,
-                            cwd=ROOT)
+                      timeout=600)
     log = result.stdout + result.stderr
     assert result.returncode == 0, log[-3000:]
     assert 'Iter(train) [1/1]' in log

@@ -31,7 +31,6 @@ tests/test_apis/test_pipeline_stages.py.
 import json
 import os
 import os.path as osp
-import subprocess
 import sys
 import time
 
@@ -75,18 +74,6 @@ def pipeline_cmd(data_root, work_dir, pretrained):
                 ] + ['--export-args', '--num-workers 0']
 
 
-def run(cmd):
-    env = dict(os.environ)
-    env['PYTHONPATH'] = os.pathsep.join([ROOT, env.get('PYTHONPATH', '')])
-    # one thread: the numbers do not depend on the machine's core count (with
-    # the fixed seeds every run on a machine gives the same ones), and the
-    # time does not blow up on a shared CPU (oversubscribed OpenMP threads)
-    env['OMP_NUM_THREADS'] = env['MKL_NUM_THREADS'] = '1'
-    res = subprocess.run(
-        cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
-    return res, res.stdout + res.stderr
-
-
 def stage_lines(log):
     return [ln for ln in log.splitlines() if ln.startswith('[pipeline] ')]
 
@@ -96,11 +83,11 @@ def config_value(config, key):
     return Config.fromfile(config)[key]
 
 
-def pretrain(data_root, work_dir):
+def pretrain(run_tool, data_root, work_dir):
     """Step 0: the CAM classifier both trainings start from; returns the
     path of its final checkpoint and the wall time."""
     start = time.time()
-    res, log = run([
+    res, log = run_tool([
         sys.executable,
         osp.join(ROOT, 'tools', 'train.py'), PRETRAIN_CONFIG, '--work-dir',
         work_dir, '--cfg-options'
@@ -113,14 +100,15 @@ def pretrain(data_root, work_dir):
 
 
 @pytest.fixture(scope='module')
-def first_run(tmp_path_factory):
+def first_run(run_tool, tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp('pipeline')
     make_voc(str(tmp_path / 'data'), num_train=16, num_val=8, size=96)
     data_root = str(tmp_path / 'data' / 'VOCdevkit' / 'VOC2012')
-    pretrained, pretrain_s = pretrain(data_root, str(tmp_path / 'pretrain'))
+    pretrained, pretrain_s = pretrain(run_tool, data_root,
+                                      str(tmp_path / 'pretrain'))
     work = str(tmp_path / 'work')
     cmd = pipeline_cmd(data_root, work, pretrained)
-    res, log = run(cmd)
+    res, log = run_tool(cmd)
     summary = None
     if res.returncode == 0:
         with open(osp.join(work, 'summary.json')) as f:
@@ -137,7 +125,7 @@ def first_run(tmp_path_factory):
 
 
 @pytest.mark.slow
-def test_pipeline_end_to_end_and_resume(first_run):
+def test_pipeline_end_to_end_and_resume(run_tool, first_run):
     res, log, work, cmd = (first_run[k] for k in ('res', 'log', 'work', 'cmd'))
     assert res.returncode == 0, log[-4000:]
     for stage in ('stage1', 'seeds', 'pseudo', 'stage3'):
@@ -172,7 +160,7 @@ def test_pipeline_end_to_end_and_resume(first_run):
     assert log.count(f"Load checkpoint from {first_run['pretrained']}") == 2
 
     # rerun: every stage is complete, nothing is trained again
-    res, log = run(cmd)
+    res, log = run_tool(cmd)
     assert res.returncode == 0, log[-4000:]
     for stage in ('stage1', 'seeds', 'pseudo', 'stage3'):
         assert f'[pipeline] {stage}: skipped' in log, stage
@@ -188,7 +176,7 @@ def test_pipeline_end_to_end_and_resume(first_run):
     os.remove(osp.join(stage3, 'val_metrics.json'))
     with open(osp.join(stage3, 'last_checkpoint'), 'w') as f:
         f.write(osp.join(stage3, f'iter_{mid}.pth'))
-    res, log = run(cmd)
+    res, log = run_tool(cmd)
     assert res.returncode == 0, log[-4000:]
     for stage in ('stage1', 'seeds', 'pseudo'):
         assert f'[pipeline] {stage}: skipped' in log, stage
@@ -249,7 +237,7 @@ IRN_CONFIG = osp.join(TOY, 'irn_r18_e2e.py')
 
 
 @pytest.mark.slow
-def test_refine_irn_end_to_end(first_run):
+def test_refine_irn_end_to_end(run_tool, first_run):
     """``--refine irn`` through the real tools, in the work dir of the
     first run (after the tests above): stage 1 and the seeds are reused,
     then relation labels -> IRN training (``irn_r18_e2e.py``, backbone
@@ -266,7 +254,7 @@ def test_refine_irn_end_to_end(first_run):
         '--refine', 'irn', '--irn-config', IRN_CONFIG, '--cfg-options-irn',
         f"load_from={first_run['pretrained']}"
     ]
-    res, log = run(cmd)
+    res, log = run_tool(cmd)
     assert res.returncode == 0, log[-4000:]
     with open(osp.join(work, 'summary.json')) as f:
         summary = json.load(f)
@@ -322,7 +310,7 @@ def test_refine_irn_end_to_end(first_run):
           f"val mIoU {summary['val_mIoU']:.2f}")
 
     # rerun: every stage is complete
-    res, log = run(cmd)
+    res, log = run_tool(cmd)
     assert res.returncode == 0, log[-4000:]
     for stage in summary['stages']:
         assert f'[pipeline] {stage}: skipped' in log, stage

@@ -4,11 +4,8 @@
 relation labels = the toy GT masks, 3 iterations.
 """
 import math
-import os
 import os.path as osp
 import re
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -22,22 +19,16 @@ KEYS = ('loss_edge', 'loss_disp', 'aff_bg_pos', 'aff_fg_pos', 'aff_neg',
 
 
 @pytest.mark.slow
-def test_train_toy_irn(tmp_path):
+def test_train_toy_irn(run_tool, tmp_path):
     make_voc(str(tmp_path / 'toy'), num_train=4, num_val=1)
     data_root = str(tmp_path / 'toy' / 'VOCdevkit' / 'VOC2012')
     work = str(tmp_path / 'work')
-    env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')
-    env['PYTHONPATH'] = os.pathsep.join([ROOT, env.get('PYTHONPATH', '')])
-    result = subprocess.run([
-        sys.executable, 'tools/train.py', TOY_CONFIG, '--work-dir', work,
-        '--cfg-options', f'train_dataloader.dataset.data_root={data_root}',
+    result = run_tool([
+        'tools/train.py', TOY_CONFIG, '--work-dir', work, '--cfg-options',
+        f'train_dataloader.dataset.data_root={data_root}',
         'train_cfg.max_iters=3', 'param_scheduler.0.end=3'
     ],
-                            capture_output=True,
-                            text=True,
-                            cwd=ROOT,
-                            timeout=600,
-                            env=env)
+                      timeout=600)
     log = result.stdout + result.stderr
     assert result.returncode == 0, log[-3000:]
     lines = [ln for ln in log.splitlines() if 'Iter(train) [' in ln]

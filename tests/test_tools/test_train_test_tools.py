@@ -2,9 +2,7 @@
 """tools/train.py, --resume, tools/test.py and tools/dist_train.sh on the toy
 VOC layout with configs/toy/bas_voc_toy.py (the issue's acceptance run), and
 the one-line errors of the tools."""
-import os
 import os.path as osp
-import subprocess
 import sys
 
 import pytest
@@ -18,23 +16,6 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOY_CONFIG = osp.join(ROOT, 'configs', 'toy', 'bas_voc_toy.py')
 
 
-def run(args, cwd=ROOT, timeout=600, env=None):
-    # the shell launchers run $PYTHON: this interpreter, venv activated or
-    # not
-    full_env = dict(os.environ, PYTHON=sys.executable, **(env or {}))
-    full_env['PYTHONPATH'] = os.pathsep.join(
-        [ROOT, osp.dirname(__file__),
-         full_env.get('PYTHONPATH', '')])
-    result = subprocess.run(
-        args,
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=timeout,
-        env=full_env)
-    return result, result.stdout + result.stderr
-
-
 @pytest.fixture(scope='module')
 def toy_voc(tmp_path_factory):
     root = tmp_path_factory.mktemp('toy')
@@ -42,31 +23,32 @@ def toy_voc(tmp_path_factory):
     return str(root / 'VOCdevkit' / 'VOC2012')
 
 
-def test_train_resume_test(toy_voc, tmp_path):
+def test_train_resume_test(run_tool, toy_voc, tmp_path):
     work = str(tmp_path / 'work')
     train = [sys.executable, 'tools/train.py', TOY_CONFIG, '--work-dir', work]
     opts = ['--cfg-options'] + data_root_options(toy_voc)
-    result, log = run(train + opts)
+    result, log = run_tool(train + opts)
     assert result.returncode == 0, log[-3000:]
     assert osp.isfile(osp.join(work, 'iter_4.pth'))
     for term in ('loss_cls', 'loss_frg', 'loss_bas', 'loss_area'):
         assert term in log
     assert 'mIoU' in log  # validation at the end of training
 
-    result, log = run(train + ['--resume'] + opts + ['train_cfg.max_iters=6'])
+    result, log = run_tool(train + ['--resume'] + opts +
+                           ['train_cfg.max_iters=6'])
     assert result.returncode == 0, log[-3000:]
     assert 'resumed epoch: 0, iter: 4' in log
     assert 'Loading the user-named checkpoint' in log
     assert osp.isfile(osp.join(work, 'iter_6.pth'))
 
     # --resume CKPT resumes from that file
-    result, log = run(train +
-                      ['--resume', osp.join(work, 'iter_4.pth')] + opts +
-                      ['train_cfg.max_iters=5'])
+    result, log = run_tool(
+        train + ['--resume', osp.join(work, 'iter_4.pth')] + opts +
+        ['train_cfg.max_iters=5'])
     assert result.returncode == 0, log[-3000:]
     assert 'resumed epoch: 0, iter: 4' in log
 
-    result, log = run([
+    result, log = run_tool([
         sys.executable, 'tools/test.py', TOY_CONFIG,
         osp.join(work, 'iter_6.pth'), '--work-dir',
         str(tmp_path / 'test')
@@ -75,7 +57,7 @@ def test_train_resume_test(toy_voc, tmp_path):
     assert 'Iter(test)' in log and 'mIoU' in log
 
 
-def test_dist_train_two_cpu_ranks(toy_voc, tmp_path):
+def test_dist_train_two_cpu_ranks(run_tool, toy_voc, tmp_path):
     config = tmp_path / 'dist_toy.py'
     config.write_text(
         f"_base_ = [{TOY_CONFIG!r}]\n"
@@ -83,7 +65,7 @@ def test_dist_train_two_cpu_ranks(toy_voc, tmp_path):
         "                      allow_failed_imports=False)\n"
         "custom_hooks = [dict(type='RecordSamplesHook')]\n")
     work = str(tmp_path / 'dist')
-    result, log = run(
+    result, log = run_tool(
         [
             'bash', 'tools/dist_train.sh',
             str(config), '2', '--work-dir', work, '--cfg-options'
@@ -108,16 +90,17 @@ def test_dist_train_two_cpu_ranks(toy_voc, tmp_path):
     assert osp.isfile(osp.join(work, 'iter_2.pth'))
 
 
-def test_missing_config_is_one_line(tmp_path):
-    result, log = run([sys.executable, 'tools/train.py', 'configs/nope.py'])
+def test_missing_config_is_one_line(run_tool, tmp_path):
+    result, log = run_tool(
+        [sys.executable, 'tools/train.py', 'configs/nope.py'])
     assert result.returncode == 2
     assert 'train.py: error: config file configs/nope.py does not exist' \
         in result.stderr
     assert 'Traceback' not in result.stderr
 
 
-def test_registry_typo_suggests_the_fix(toy_voc, tmp_path):
-    result, log = run([
+def test_registry_typo_suggests_the_fix(run_tool, toy_voc, tmp_path):
+    result, log = run_tool([
         sys.executable, 'tools/train.py', TOY_CONFIG, '--work-dir',
         str(tmp_path / 'w'), '--cfg-options'
     ] + data_root_options(toy_voc) + ['model.backbone.type=WSSSResnet'])
@@ -127,9 +110,9 @@ def test_registry_typo_suggests_the_fix(toy_voc, tmp_path):
     assert 'Traceback' not in result.stderr
 
 
-def test_missing_dataset_root_is_one_line(tmp_path):
+def test_missing_dataset_root_is_one_line(run_tool, tmp_path):
     missing = str(tmp_path / 'no_voc')
-    result, log = run([
+    result, log = run_tool([
         sys.executable, 'tools/train.py', TOY_CONFIG, '--work-dir',
         str(tmp_path / 'w'), '--cfg-options'
     ] + data_root_options(missing))
@@ -138,8 +121,8 @@ def test_missing_dataset_root_is_one_line(tmp_path):
     assert 'Traceback' not in result.stderr
 
 
-def test_missing_test_checkpoint(toy_voc, tmp_path):
-    result, log = run([
+def test_missing_test_checkpoint(run_tool, toy_voc, tmp_path):
+    result, log = run_tool([
         sys.executable, 'tools/test.py', TOY_CONFIG,
         str(tmp_path / 'none.pth')
     ])
@@ -147,12 +130,12 @@ def test_missing_test_checkpoint(toy_voc, tmp_path):
     assert 'none.pth does not exist' in result.stderr
 
 
-def test_amp_on_cpu_uses_bf16_autocast(toy_voc, tmp_path):
-    result, log = run([
+def test_amp_on_cpu_uses_bf16_autocast(run_tool, toy_voc, tmp_path):
+    result, log = run_tool([
         sys.executable, 'tools/train.py', TOY_CONFIG, '--amp', '--work-dir',
         str(tmp_path / 'amp'), '--cfg-options'
-    ] + data_root_options(toy_voc) +
-                      ['train_cfg.max_iters=2', 'train_cfg.val_interval=100'])
+    ] + data_root_options(
+        toy_voc) + ['train_cfg.max_iters=2', 'train_cfg.val_interval=100'])
     assert result.returncode == 0, log[-3000:]
     assert 'bfloat16 CPU autocast' in log
     train_lines = [line for line in log.splitlines() if 'Iter(train)' in line]
@@ -161,8 +144,9 @@ def test_amp_on_cpu_uses_bf16_autocast(toy_voc, tmp_path):
                for line in train_lines)
 
 
-def test_num_classes_mismatch_stops_before_training(toy_voc, tmp_path):
-    result, log = run([
+def test_num_classes_mismatch_stops_before_training(run_tool, toy_voc,
+                                                    tmp_path):
+    result, log = run_tool([
         sys.executable, 'tools/train.py', TOY_CONFIG, '--work-dir',
         str(tmp_path / 'nc'), '--cfg-options'
     ] + data_root_options(toy_voc) + ['model.head.num_classes=19'])

@@ -4,10 +4,7 @@
 both protocols' tables are printed and one overlay per test image is
 written."""
 import glob
-import os
 import os.path as osp
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -74,7 +71,8 @@ def _write_config(tmp_path, root):
 
 
 @pytest.mark.slow
-def test_tools_test_prints_both_protocols_and_writes_overlays(tmp_path):
+def test_tools_test_prints_both_protocols_and_writes_overlays(
+        run_tool, tmp_path):
     make_cub(str(tmp_path / 'data'), num_train=4, num_val=6, size=72)
     root = str(tmp_path / 'data' / 'CUB_200_2011')
     cfg_path = _write_config(tmp_path, root)
@@ -88,17 +86,12 @@ def test_tools_test_prints_both_protocols_and_writes_overlays(tmp_path):
     torch.save({'state_dict': model.state_dict(), 'meta': {}}, ckpt)
 
     show_dir = str(tmp_path / 'show')
-    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONWARNINGS='ignore')
-    proc = subprocess.run([
-        sys.executable,
+    proc = run_tool([
         osp.join(REPO, 'tools', 'test.py'), cfg_path, ckpt, '--work-dir',
         str(tmp_path / 'work'), '--show-dir', show_dir
     ],
-                          cwd=REPO,
-                          env=env,
-                          capture_output=True,
-                          text=True,
-                          timeout=300)
+                    env=dict(PYTHONWARNINGS='ignore'),
+                    timeout=300)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-4000:]
     # paper protocol table + keys

@@ -2,9 +2,7 @@
 """Each compatibility fix of ``mmbas.utils.compat``, with a check that the
 failure it fixes is real on this stack (the test fails without the fix)."""
 import os
-import subprocess
 import sys
-import textwrap
 
 import pytest
 import torch
@@ -16,25 +14,14 @@ from mmbas.utils import (MissingMMCVOpError, get_installed_path,
                          mmcv_has_compiled_ops, package2module)
 
 
-def run_python(code: str, **env) -> subprocess.CompletedProcess:
-    """Run ``code`` in a fresh interpreter (compat fixes not applied)."""
-    full_env = dict(os.environ, **env)
-    return subprocess.run(
-        [sys.executable, '-c', textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        env=full_env,
-        timeout=300)
-
-
 # --------------------------------------------------------------- mmcv.ops
 @pytest.mark.skipif(mmcv_has_compiled_ops(), reason='compiled mmcv present')
 @pytest.mark.slow
-def test_mmseg_models_need_the_standin():
-    without = run_python('import mmseg.models')
+def test_mmseg_models_need_the_standin(run_tool):
+    without = run_tool.python('import mmseg.models')
     assert without.returncode != 0
     assert "No module named 'mmcv._ext'" in without.stderr
-    with_fix = run_python('import mmbas, mmseg.models; print("ok")')
+    with_fix = run_tool.python('import mmbas, mmseg.models; print("ok")')
     assert with_fix.returncode == 0, with_fix.stderr
     assert with_fix.stdout.strip().endswith('ok')
 
@@ -67,7 +54,7 @@ def test_standin_leaves_compiled_mmcv_alone(monkeypatch):
 
 # ------------------------------------------------------------ pkg_resources
 @pytest.mark.slow
-def test_mmseg_prefixed_configs_without_pkg_resources(tmp_path):
+def test_mmseg_prefixed_configs_without_pkg_resources(run_tool, tmp_path):
     config = tmp_path / 'cfg.py'
     config.write_text("_base_ = ['mmseg::_base_/default_runtime.py']\n")
     code = f'''
@@ -78,10 +65,10 @@ def test_mmseg_prefixed_configs_without_pkg_resources(tmp_path):
         cfg = Config.fromfile({str(config)!r})
         print(cfg.default_scope)
     '''
-    without = run_python(code.format('import mmengine'))
+    without = run_tool.python(code.format('import mmengine'))
     assert without.returncode != 0
     assert 'pkg_resources' in without.stderr
-    with_fix = run_python(code.format('import mmbas'))
+    with_fix = run_tool.python(code.format('import mmbas'))
     assert with_fix.returncode == 0, with_fix.stderr
     assert with_fix.stdout.strip().endswith('mmseg')
 
@@ -143,28 +130,19 @@ def _write_script(tmp_path, imports):
 
 
 @pytest.mark.slow
-def test_resume_under_weights_only_default(tmp_path):
+def test_resume_under_weights_only_default(run_tool, tmp_path):
     assert torch.__version__ >= '2.6', 'the fix targets torch >= 2.6'
     work = str(tmp_path / 'work')
     with_fix = _write_script(tmp_path, 'import mmbas')
-    first = subprocess.run([sys.executable, with_fix, work, '2', 'new'],
-                           capture_output=True,
-                           text=True,
-                           timeout=300)
+    first = run_tool([with_fix, work, '2', 'new'])
     assert first.returncode == 0, first.stderr
     # without mmbas, mmengine cannot resume its own checkpoint
     plain = _write_script(tmp_path, '')
-    failed = subprocess.run([sys.executable, plain, work, '4', 'resume'],
-                            capture_output=True,
-                            text=True,
-                            timeout=300)
+    failed = run_tool([plain, work, '4', 'resume'])
     assert failed.returncode != 0
     assert 'weights_only' in failed.stderr.replace('Weights only',
                                                    'weights_only')
-    resumed = subprocess.run([sys.executable, with_fix, work, '4', 'resume'],
-                             capture_output=True,
-                             text=True,
-                             timeout=300)
+    resumed = run_tool([with_fix, work, '4', 'resume'])
     assert resumed.returncode == 0, resumed.stderr
     assert 'ITER 4' in resumed.stdout
     log = resumed.stdout + resumed.stderr
@@ -207,7 +185,7 @@ def test_missing_checkpoint_message(tmp_path):
 
 # ------------------------------------------------------------ distributed
 @pytest.mark.slow
-def test_cpu_process_group_with_pytorch_launcher():
+def test_cpu_process_group_with_pytorch_launcher(run_tool):
     code = '''
         {}
         import torch.distributed as dist
@@ -223,9 +201,9 @@ def test_cpu_process_group_with_pytorch_launcher():
         MASTER_ADDR='127.0.0.1',
         MASTER_PORT='29631',
         CUDA_VISIBLE_DEVICES='')
-    without = run_python(code.format('import mmengine'), **env)
+    without = run_tool.python(code.format('import mmengine'), **env)
     assert without.returncode != 0
-    with_fix = run_python(code.format('import mmbas'), **env)
+    with_fix = run_tool.python(code.format('import mmbas'), **env)
     assert with_fix.returncode == 0, with_fix.stderr
     assert with_fix.stdout.split()[-2:] == ['gloo', '1']
 
