@@ -3,7 +3,7 @@
 from typing import Optional, Sequence
 
 from mmengine.dataset import DefaultSampler
-from mmengine.dist import get_dist_info
+from mmengine.dist import broadcast_object_list, get_dist_info
 from mmengine.hooks import Hook
 from mmseg.registry import HOOKS
 from torch.utils.data import DataLoader
@@ -70,7 +70,7 @@ class PseudoLabelExportHook(Hook):
         names = [
             sample_name(dataset.get_data_info(i)) for i in range(len(dataset))
         ]
-        done = [i for i, n in enumerate(names) if self.session.is_done(n)]
+        done = self._finished_before_run(names, rank, world_size)
         # each finished image is counted by one rank
         self.session.skip_done(names, done[rank::world_size])
         finished = set(done)
@@ -99,6 +99,29 @@ class PseudoLabelExportHook(Hook):
         self._rank, self._world_size = rank, world_size
         self._seen = 0
 
+    def _finished_before_run(self, names, rank: int, world_size: int) -> list:
+        """Indices of the images of ``names`` whose mask exists, as rank 0
+        listed them before any rank of this run wrote one.
+
+        The ranks share ``out_dir`` and reach ``before_test_epoch`` at
+        different times. A rank that listed the folder itself after another
+        rank had begun writing would count masks of this run as finished and
+        loop over another image list than the other ranks: its test loop
+        would then differ in length and in collectives (the rebuilt
+        sampler's seed broadcast against the metrics' result collection),
+        which garbles the data they exchange or aborts gloo. So rank 0
+        lists the folder and broadcasts the list; the other ranks wait for
+        it here, before they write anything.
+        """
+        done = None
+        if rank == 0:
+            done = [i for i, n in enumerate(names) if self.session.is_done(n)]
+        if world_size > 1:
+            listing = [done]
+            broadcast_object_list(listing, src=0)
+            done = listing[0]
+        return done
+
     @staticmethod
     def _rebuild(loader: DataLoader, dataset) -> DataLoader:
         """The test loader over ``dataset``, ordered and padded like mmengine's
@@ -106,7 +129,9 @@ class PseudoLabelExportHook(Hook):
         return DataLoader(
             dataset,
             batch_size=loader.batch_size,
-            sampler=DefaultSampler(dataset, shuffle=False),
+            # the seed only shuffles; without one DefaultSampler
+            # broadcasts a random seed (a collective)
+            sampler=DefaultSampler(dataset, shuffle=False, seed=0),
             num_workers=loader.num_workers,
             collate_fn=loader.collate_fn,
             pin_memory=loader.pin_memory,
