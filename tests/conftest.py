@@ -150,7 +150,7 @@ class ToolRunner:
             return str(s.getsockname()[1])
 
     @staticmethod
-    def excerpt(log: str, head: int = 1500, tail: int = 3000) -> str:
+    def excerpt(log: str, head: int = 6000, tail: int = 6000) -> str:
         """The first ``head`` and last ``tail`` characters of ``log`` (the
         first error of a multi-process run is often near the top)."""
         if len(log) <= head + tail:

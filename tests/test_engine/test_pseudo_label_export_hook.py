@@ -4,9 +4,6 @@ tool)."""
 import json
 import os
 import os.path as osp
-import socket
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -181,14 +178,8 @@ def test_every_rank_takes_rank0s_listing_of_finished_masks(
     assert hook._done == {names[2]}
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return str(s.getsockname()[1])
-
-
 @pytest.mark.slow
-def test_two_ranks_count_each_image_once(setup, tmp_path):
+def test_two_ranks_count_each_image_once(run_tool, setup, tmp_path):
     """5 images on 2 ranks: mmengine's sampler pads rank 1 with a repeat of
     the first image; the summary still counts 5 images, and the masks
     equal a single-process run's."""
@@ -198,12 +189,7 @@ def test_two_ranks_count_each_image_once(setup, tmp_path):
                      'train.txt'))
     ]
     assert len(ids) % 2 == 1, ids
-    env = dict(
-        os.environ,
-        OMP_NUM_THREADS='1',
-        PYTHON=sys.executable,
-        PORT=_free_port())
-    env['PYTHONPATH'] = ROOT + os.pathsep + env.get('PYTHONPATH', '')
+    port = run_tool.free_port()
     outs = {}
     for nproc in (1, 2):
         out = str(tmp_path / f'ranks{nproc}')
@@ -212,25 +198,16 @@ def test_two_ranks_count_each_image_once(setup, tmp_path):
             f.write(f"_base_ = [{setup['seed_config']!r}]\n"
                     "custom_hooks = [dict(type='PseudoLabelExportHook', "
                     f"out_dir={out!r})]\n")
-        cmd = [sys.executable, osp.join(ROOT, 'tools', 'test.py')]
+        cmd = [osp.join(ROOT, 'tools', 'test.py')]
         if nproc == 2:
-            cmd = ['bash', osp.join(ROOT, 'tools', 'dist_test.sh')]
+            cmd = [osp.join(ROOT, 'tools', 'dist_test.sh')]
         cmd += [config, setup['checkpoint']]
         if nproc == 2:
             cmd.append('2')
         cmd += ['--work-dir', str(tmp_path / f'work{nproc}')]
-        log = str(tmp_path / f'ranks{nproc}')
-        with open(f'{log}.out', 'w') as out_f, open(f'{log}.err', 'w') as f:
-            proc = subprocess.run(
-                cmd, env=env, stdout=out_f, stderr=f, timeout=300)
-        if proc.returncode != 0:
-            err = open(f'{log}.err').read()
-            if len(err) > 12000:
-                # head: the ranks' tracebacks; tail: the launcher's
-                # summary
-                err = f'{err[:6000]}\n[...]\n{err[-6000:]}'
-            pytest.fail(f'exit {proc.returncode}; logs: {log}.out, '
-                        f'{log}.err\n{err}')
+        # the whole log on failure (head: the ranks' tracebacks; tail: the
+        # launcher's summary); cwd: mmengine's .dist_test/ goes to tmp
+        run_tool(cmd, check=True, env=dict(PORT=port), cwd=str(tmp_path))
         outs[nproc] = out
     one, two = (
         json.load(open(osp.join(outs[k], 'export_summary.json')))
