@@ -58,4 +58,10 @@ def test_tiny_run_reports_every_mode(tmp_path):
         assert report[mode]['speedup_of_first'] > 0
     assert all(r['s_per_image'] > 0 and r['peak_mib'] >= 0
                for r in report.values())
+    assert report['sparse']['walk_threads'] == 1
+    assert report['dense']['differing_pixels'] == 0
+    for r in report.values():
+        assert r['denormals'] == 'flush'
+        load = r['load_average']
+        assert 0 <= load['min'] <= load['mean'] <= load['max']
     assert (tmp_path / 'dense_labels.npy').exists()

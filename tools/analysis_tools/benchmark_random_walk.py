@@ -9,17 +9,27 @@ Examples (VOC and COCO image sizes, 3 classes, BAS's IRN settings)::
         --modes sparse --repeats 5
     python tools/analysis_tools/benchmark_random_walk.py --size 500 375 \
         --modes dense --dense-squarings 1   # time 1 squaring, extrapolate
+    python tools/analysis_tools/benchmark_random_walk.py --size 500 375 \
+        --modes sparse --threads 2 --walk-threads 0   # torch's 2 threads
 
 Modes (each in its own subprocess, so that peak memory is clean; the
 subprocesses run one after the other):
 
 * ``sparse``: :func:`mmbas.pseudo.random_walk.refine_maps`, the exact
-  sparse iteration (CSR transition, ``2 ** exp_times`` steps, float64);
+  sparse iteration (CSR transition, ``2 ** exp_times`` steps, float64,
+  ``--walk-threads`` intra-op threads: 1 by default as in the library, 0
+  for torch's setting of ``--threads``);
 * ``sparse-fp32``: the same with the steps in float32;
 * ``dense``: the reference IRN inference: the same half-plane affinities
   scattered into a dense ``n x n`` matrix ``A`` (``aff ** beta``, both
   directions, 1 on the diagonal), ``T = A / column sums``, ``exp_times``
-  squarings with ``torch.matmul`` in float32, ``y @ T``.
+  squarings with ``torch.matmul`` in float32, ``y @ T``. From the third
+  squaring on, most entries of the powers of ``T`` fall below float32's
+  normal range; CPU GEMMs on subnormal numbers run up to ~100x slower, so
+  every mode runs with ``torch.set_flush_denormal(True)`` (the fair
+  reference; a GPU, the reference's home, has no such penalty; the sparse
+  walk meets no subnormal values). ``--denormals keep`` times the plain
+  CPU reference instead.
 
 Every mode does the whole refinement of one image (maps ** 1.5, walk, x4
 bilinear upsampling, crop, division by the global max) and its label map
@@ -31,6 +41,10 @@ but smooth (fixed ``--seed``): class maps from bilinearly upsampled coarse
 noise, a boundary map with ridges along the level set of another smooth
 field. The parent compares every mode's refined maps and labels with the
 first mode's (fraction of equal labels, max abs difference of the maps).
+
+The parent samples the load average (1 min) every few seconds while each
+mode runs and reports its range: on a shared machine wall times depend on
+it.
 
 Peak memory: CPU the peak resident set size of the mode's process
 (``VmHWM``, reset to the current RSS through ``/proc/self/clear_refs``
@@ -88,6 +102,19 @@ def parse_args(argv=None):
         default=None,
         help='stop the dense reference after this many '
         'squarings and extrapolate its time')
+    parser.add_argument(
+        '--walk-threads',
+        type=int,
+        default=1,
+        help='intra-op threads of the sparse walk on the CPU '
+        '(num_threads of refine_maps; default 1 as in the library); 0: '
+        'torch\'s setting (--threads)')
+    parser.add_argument(
+        '--denormals',
+        choices=('flush', 'keep'),
+        default='flush',
+        help='flush subnormal floats to zero (default; the dense CPU '
+        'reference is up to ~100x slower on them) or keep them')
     parser.add_argument('--device', default='cpu', help='cpu or cuda')
     parser.add_argument(
         '--threads',
@@ -97,7 +124,10 @@ def parse_args(argv=None):
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--work-dir', help='keep the modes\' outputs here')
     parser.add_argument('--mode', help=argparse.SUPPRESS)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.walk_threads < 0:
+        parser.error('--walk-threads must be >= 0 (0: torch\'s setting)')
+    return args
 
 
 # ----------------------------------------------------------------------
@@ -130,11 +160,13 @@ def dense_reference_walk(maps,
                          exp_times,
                          radius,
                          squarings=None,
-                         times=None):
+                         times=None,
+                         progress=False):
     """IRN's dense walk: (K, h, w) maps, (h, w) edge -> (K, h, w).
 
     ``squarings`` < exp_times stops early (timing only); ``times`` (dict)
-    receives the build time and the time of every squaring.
+    receives the build time and the time of every squaring; ``progress``
+    prints the time of every squaring to stderr.
     """
     from mmbas.models.utils import (boundary_to_affinity, pair_offsets,
                                     pair_valid_mask)
@@ -157,11 +189,16 @@ def dense_reference_walk(maps,
     _sync(dev)
     build_s = time.perf_counter() - t0
     sq = []
-    for _ in range(squarings):
+    for i in range(squarings):
         t1 = time.perf_counter()
         trans = torch.matmul(trans, trans)
         _sync(dev)
         sq.append(time.perf_counter() - t1)
+        if progress:
+            print(
+                f'  dense: squaring {i + 1}/{squarings} {sq[-1]:.2f} s',
+                file=sys.stderr,
+                flush=True)
     y = (maps * (1 - edge)).reshape(k, n)
     out = (y @ trans).reshape(k, h, w)
     if times is not None:
@@ -169,7 +206,7 @@ def dense_reference_walk(maps,
     return out
 
 
-def refine(mode, maps, edge, size_hw, args, times=None):
+def refine(mode, maps, edge, size_hw, args, times=None, progress=False):
     """One image: grid maps + edge -> (refined (K, H, W), labels (H, W))."""
     from mmbas.pseudo.random_walk import (refine_maps, refined_to_label,
                                           upsample_walked)
@@ -177,7 +214,7 @@ def refine(mode, maps, edge, size_hw, args, times=None):
     if mode == 'dense':
         walked = dense_reference_walk(
             maps.pow(1.5), edge, args.beta, args.exp_times, args.radius,
-            args.dense_squarings, times)
+            args.dense_squarings, times, progress)
         out = upsample_walked(walked, size_hw)
     else:
         dtype = torch.float64 if mode == 'sparse' else torch.float32
@@ -188,7 +225,8 @@ def refine(mode, maps, edge, size_hw, args, times=None):
             args.beta,
             args.exp_times,
             args.radius,
-            dtype=dtype)
+            dtype=dtype,
+            num_threads=args.walk_threads or None)
     label = refined_to_label(out, labels)
     return out, label
 
@@ -198,6 +236,7 @@ def run_mode(args) -> dict:
     import mmbas  # noqa: F401
     if args.threads:
         torch.set_num_threads(args.threads)
+    torch.set_flush_denormal(args.denormals == 'flush')
     dev = torch.device(args.device)
     size_hw = (args.size[1], args.size[0])
     maps, edge = make_inputs(size_hw, args.classes, args.seed)
@@ -222,7 +261,8 @@ def run_mode(args) -> dict:
     for _ in range(repeats):
         _sync(dev)
         t0, c0 = time.perf_counter(), time.process_time()
-        out, label = refine(args.mode, maps, edge, size_hw, args, times)
+        out, label = refine(
+            args.mode, maps, edge, size_hw, args, times, progress=True)
         _sync(dev)
         runs.append(time.perf_counter() - t0)
         cpu.append(time.process_time() - c0)
@@ -234,6 +274,9 @@ def run_mode(args) -> dict:
         grid=list(maps.shape[1:]),
         pixels=maps[0].numel(),
         threads=torch.get_num_threads(),
+        walk_threads=(args.walk_threads or torch.get_num_threads())
+        if args.mode != 'dense' else None,
+        denormals=args.denormals,
         extrapolated=False)
     if partial:
         sq = times['squarings_s']
@@ -265,17 +308,30 @@ def run_mode(args) -> dict:
     return result
 
 
-def _run_subprocess(argv, mode, work_dir) -> dict:
+def _run_subprocess(argv, mode, work_dir, poll_s=5.0) -> dict:
+    """Run one mode in a child process (its stderr, the progress, passes
+    through) and sample the 1-min load average every ``poll_s`` s."""
     cmd = [sys.executable, osp.abspath(__file__)
            ] + list(argv) + ['--mode', mode, '--work-dir', work_dir]
-    out = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    loads = [os.getloadavg()[0]]
+    while True:
+        try:
+            stdout, _ = proc.communicate(timeout=poll_s)
+            break
+        except subprocess.TimeoutExpired:
+            loads.append(os.getloadavg()[0])
+    loads.append(os.getloadavg()[0])
     lines = [
-        line for line in out.stdout.splitlines() if line.startswith('RESULT ')
+        line for line in stdout.splitlines() if line.startswith('RESULT ')
     ]
-    if out.returncode != 0 or not lines:
-        sys.stderr.write(out.stdout + out.stderr)
-        raise SystemExit(f'mode {mode} failed')
-    return json.loads(lines[-1][len('RESULT '):])
+    if proc.returncode != 0 or not lines:
+        sys.stderr.write(stdout)
+        raise SystemExit(f'mode {mode} failed (exit code {proc.returncode})')
+    result = json.loads(lines[-1][len('RESULT '):])
+    result['load_average'] = dict(
+        min=min(loads), max=max(loads), mean=statistics.mean(loads))
+    return result
 
 
 def main(argv=None):
@@ -294,13 +350,14 @@ def main(argv=None):
         f'image {w}x{h} -> grid {grid[1]}x{grid[0]} (n = '
         f'{grid[0] * grid[1]}), {args.classes} classes, beta {args.beta}, '
         f'{2 ** args.exp_times} steps, radius {args.radius}, device '
-        f'{args.device}, {os.cpu_count()} CPUs, load average '
-        f'{os.getloadavg()[0]:.2f}',
+        f'{args.device}, {os.cpu_count()} CPUs, denormals {args.denormals}, '
+        f'load average {os.getloadavg()[0]:.2f}',
         flush=True)
     results = {}
     for mode in args.modes:
         res = _run_subprocess(argv, mode, work)
         results[mode] = res
+        load = res['load_average']
         extra = ''
         if res['extrapolated']:
             extra = (f" EXTRAPOLATED from {res['squarings_timed']} of "
@@ -311,8 +368,10 @@ def main(argv=None):
             f"{res['runs_s']}; CPU {res['cpu_s_per_image']:.3f} s), peak "
             f"+{res['peak_mib']:.1f} MiB" +
             (f" (RSS {res['peak_rss_mib']:.0f} MiB)" if 'peak_rss_mib' in res
-             else '') + f", threads {res['threads']}{extra}, load average "
-            f'{os.getloadavg()[0]:.2f}',
+             else '') + f", threads {res['threads']}" +
+            (f" (walk {res['walk_threads']})" if res['walk_threads'] else '') +
+            f"{extra}, load average during the run {load['min']:.2f}-"
+            f"{load['max']:.2f} (mean {load['mean']:.2f})",
             flush=True)
     first = args.modes[0]
     base_maps = osp.join(work, first + '_maps.npy')
@@ -333,9 +392,12 @@ def main(argv=None):
             la = np.load(osp.join(work, first + '_labels.npy'))
             lb = np.load(osp.join(work, mode + '_labels.npy'))
             res['equal_labels'] = float((la == lb).mean())
+            res['differing_pixels'] = int((la != lb).sum())
             res['max_abs_diff'] = float(np.abs(a - b).max())
             print(f"  {mode} vs {first}: equal labels "
-                  f"{100 * res['equal_labels']:.4f} %, max |maps diff| "
+                  f"{100 * res['equal_labels']:.4f} % "
+                  f"({res['differing_pixels']} of {la.size} pixels differ), "
+                  f"max |maps diff| "
                   f"{res['max_abs_diff']:.2e}")
     print('JSON ' + json.dumps(results))
 
