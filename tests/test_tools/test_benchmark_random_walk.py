@@ -35,6 +35,20 @@ def test_dense_reference_is_the_walk(bench):
     assert len(times['squarings_s']) == 8 and times['build_s'] > 0
 
 
+def test_step_profile(bench):
+    args = bench.parse_args(
+        ['--size', '40', '36', '--modes', 'step', '--step-repeats', '2'])
+    maps, edge = bench.make_inputs((36, 40), 3, seed=0)
+    threads = torch.get_num_threads()
+    res = bench.profile_step(args, maps, edge)
+    assert torch.get_num_threads() == threads
+    assert res['walk_threads'] == 1 and res['threads'] == threads
+    assert res['grid'] == [9, 10] and 0 < res['nnz'] <= 69 * 90
+    assert all(res[k] > 0 for k in ('step_ms', 'zero_output_ms', 'build_ms'))
+    with pytest.raises(SystemExit):
+        bench.parse_args(['--walk-threads', '-1'])
+
+
 @pytest.mark.slow
 def test_tiny_run_reports_every_mode(tmp_path):
     result = subprocess.run([

@@ -11,6 +11,8 @@ Examples (VOC and COCO image sizes, 3 classes, BAS's IRN settings)::
         --modes dense --dense-squarings 1   # time 1 squaring, extrapolate
     python tools/analysis_tools/benchmark_random_walk.py --size 500 375 \
         --modes sparse --threads 2 --walk-threads 0   # torch's 2 threads
+    python tools/analysis_tools/benchmark_random_walk.py --size 500 375 \
+        --modes step --threads 2 --walk-threads 0     # one step's parts
 
 Modes (each in its own subprocess, so that peak memory is clean; the
 subprocesses run one after the other):
@@ -42,6 +44,11 @@ noise, a boundary map with ridges along the level set of another smooth
 field. The parent compares every mode's refined maps and labels with the
 first mode's (fraction of equal labels, max abs difference of the maps).
 
+``step`` is no refinement but a profile of the sparse walk's parts, with
+the same threads: median time (over ``--step-repeats`` calls) of one step
+``torch.sparse.mm(M, Y)``, of a zeroed tensor the size of its output (each
+step allocates and zeroes one) and of the transition build.
+
 The parent samples the load average (1 min) every few seconds while each
 mode runs and reports its range: on a shared machine wall times depend on
 it.
@@ -72,7 +79,7 @@ import torch
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from benchmark_train import _rss_kib, _sync
 
-MODES = ('sparse', 'sparse-fp32', 'dense')
+MODES = ('sparse', 'sparse-fp32', 'dense', 'step')
 
 
 def parse_args(argv=None):
@@ -93,6 +100,11 @@ def parse_args(argv=None):
         type=int,
         default=3,
         help='timed runs per mode (dense: at most 1)')
+    parser.add_argument(
+        '--step-repeats',
+        type=int,
+        default=100,
+        help='timed calls per part of the step profile (mode step)')
     parser.add_argument('--beta', type=float, default=10)
     parser.add_argument('--exp-times', type=int, default=8)
     parser.add_argument('--radius', type=int, default=5)
@@ -231,6 +243,57 @@ def refine(mode, maps, edge, size_hw, args, times=None, progress=False):
     return out, label
 
 
+def _median_call(fn, repeats, dev):
+    """Median wall and mean CPU milliseconds of ``fn()`` over ``repeats`` calls
+    (after 3 untimed ones)."""
+    for _ in range(3):
+        fn()
+    walls, c0 = [], time.process_time()
+    for _ in range(repeats):
+        _sync(dev)
+        t0 = time.perf_counter()
+        fn()
+        _sync(dev)
+        walls.append(time.perf_counter() - t0)
+    cpu = (time.process_time() - c0) / repeats
+    return 1e3 * statistics.median(walls), 1e3 * cpu
+
+
+def profile_step(args, maps, edge) -> dict:
+    """Mode ``step``: the parts of one walk step, in float64 with the walk's
+    threads."""
+    from mmbas.pseudo.random_walk import sparse_transition, walk_threads
+    dev = maps.device
+    repeats = max(1, args.step_repeats)
+    maps, edge = maps.double().pow(1.5), edge.double()
+    with torch.no_grad(), walk_threads(args.walk_threads or None, dev):
+        walk = torch.get_num_threads()
+
+        def build_transition():
+            return sparse_transition(edge[None, None], args.beta, args.radius)
+
+        trans = build_transition()
+        col = (maps * (1 - edge)).permute(1, 2, 0).reshape(-1, len(maps))
+        col = col.contiguous()
+        step = _median_call(lambda: torch.sparse.mm(trans, col), repeats, dev)
+        zero = _median_call(lambda: torch.zeros_like(col), repeats, dev)
+        build = _median_call(build_transition, max(1, repeats // 10), dev)
+    return dict(
+        mode='step',
+        threads=torch.get_num_threads(),
+        walk_threads=walk,
+        denormals=args.denormals,
+        grid=list(maps.shape[1:]),
+        nnz=int(trans.values().numel()),
+        step_ms=step[0],
+        step_cpu_ms=step[1],
+        zero_output_ms=zero[0],
+        zero_output_cpu_ms=zero[1],
+        build_ms=build[0],
+        build_cpu_ms=build[1],
+        repeats=repeats)
+
+
 def run_mode(args) -> dict:
     """Child process: time one mode, save its outputs, return a dict."""
     import mmbas  # noqa: F401
@@ -241,6 +304,8 @@ def run_mode(args) -> dict:
     size_hw = (args.size[1], args.size[0])
     maps, edge = make_inputs(size_hw, args.classes, args.seed)
     maps, edge = maps.to(dev), edge.to(dev)
+    if args.mode == 'step':
+        return profile_step(args, maps, edge)
     # warm-up on a 6 x 6 grid (kernels, thread pools), not timed
     small_maps, small_edge = make_inputs((24, 24), args.classes, 1)
     refine(args.mode, small_maps.to(dev), small_edge.to(dev), (24, 24), args)
@@ -358,6 +423,19 @@ def main(argv=None):
         res = _run_subprocess(argv, mode, work)
         results[mode] = res
         load = res['load_average']
+        if mode == 'step':
+            print(
+                f"  step        threads {res['threads']} (walk "
+                f"{res['walk_threads']}), nnz {res['nnz']}, median of "
+                f"{res['repeats']}: sparse.mm {res['step_ms']:.3f} ms (CPU "
+                f"{res['step_cpu_ms']:.3f}), zeroed output "
+                f"{res['zero_output_ms']:.3f} ms (CPU "
+                f"{res['zero_output_cpu_ms']:.3f}), transition build "
+                f"{res['build_ms']:.1f} ms (CPU {res['build_cpu_ms']:.1f}), "
+                f"load average during the run {load['min']:.2f}-"
+                f"{load['max']:.2f}",
+                flush=True)
+            continue
         extra = ''
         if res['extrapolated']:
             extra = (f" EXTRAPOLATED from {res['squarings_timed']} of "
@@ -373,9 +451,13 @@ def main(argv=None):
             f"{extra}, load average during the run {load['min']:.2f}-"
             f"{load['max']:.2f} (mean {load['mean']:.2f})",
             flush=True)
-    first = args.modes[0]
+    modes = [m for m in args.modes if m != 'step']
+    if not modes:
+        print('JSON ' + json.dumps(results))
+        return
+    first = modes[0]
     base_maps = osp.join(work, first + '_maps.npy')
-    for mode in args.modes[1:]:
+    for mode in modes[1:]:
         res, ref = results[mode], results[first]
         res['speedup_of_first'] = res['s_per_image'] / ref['s_per_image']
         res['cpu_speedup_of_first'] = (
