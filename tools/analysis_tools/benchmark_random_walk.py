@@ -45,9 +45,12 @@ field. The parent compares every mode's refined maps and labels with the
 first mode's (fraction of equal labels, max abs difference of the maps).
 
 ``step`` is no refinement but a profile of the sparse walk's parts, with
-the same threads: median time (over ``--step-repeats`` calls) of one step
-``torch.sparse.mm(M, Y)``, of a zeroed tensor the size of its output (each
-step allocates and zeroes one) and of the transition build.
+the same threads: median and mean wall time and mean CPU time (over
+``--step-repeats`` calls; build: a tenth of them) of one step
+``torch.sparse.mm(M, Y)``, of alternatives (float32, a product into a kept
+buffer, a gather over the fixed-width neighbour table), of a zeroed tensor
+the size of its output (each step allocates and zeroes one) and of the
+transition build (see :func:`profile_step`).
 
 The parent samples the load average (1 min) every few seconds while each
 mode runs and reports its range: on a shared machine wall times depend on
@@ -244,8 +247,8 @@ def refine(mode, maps, edge, size_hw, args, times=None, progress=False):
 
 
 def _median_call(fn, repeats, dev):
-    """Median wall and mean CPU milliseconds of ``fn()`` over ``repeats`` calls
-    (after 3 untimed ones)."""
+    """Median wall, mean wall and mean CPU milliseconds of ``fn()`` over
+    ``repeats`` calls (after 3 untimed ones)."""
     for _ in range(3):
         fn()
     walls, c0 = [], time.process_time()
@@ -256,12 +259,38 @@ def _median_call(fn, repeats, dev):
         _sync(dev)
         walls.append(time.perf_counter() - t0)
     cpu = (time.process_time() - c0) / repeats
-    return 1e3 * statistics.median(walls), 1e3 * cpu
+    return (1e3 * statistics.median(walls), 1e3 * statistics.mean(walls),
+            1e3 * cpu)
+
+
+def _neighbour_table(trans):
+    """The rows of CSR ``trans`` (n, n) as a fixed-width table: column indices
+    (n, W) (``n`` where a row has fewer entries) and values (n, W)."""
+    n = trans.shape[0]
+    crow = trans.crow_indices().long()
+    counts = crow.diff()
+    width = int(counts.max())
+    rows = torch.repeat_interleave(
+        torch.arange(n, device=trans.device), counts)
+    pos = torch.arange(rows.numel(), device=trans.device) - crow[rows]
+    idx = torch.full((n, width), n, dtype=torch.long, device=trans.device)
+    idx[rows, pos] = trans.col_indices().long()
+    vals = trans.values().new_zeros((n, width))
+    vals[rows, pos] = trans.values()
+    return idx, vals
 
 
 def profile_step(args, maps, edge) -> dict:
-    """Mode ``step``: the parts of one walk step, in float64 with the walk's
-    threads."""
+    """Mode ``step``: the parts of one walk step and alternatives to it, with
+    the walk's threads.
+
+    Parts (float64 unless named): ``step`` (``torch.sparse.mm``, the walk's
+    step), ``step_fp32``, ``step_out`` (``torch.addmm`` into a kept
+    buffer: no allocation), ``gather`` (the fixed-width neighbour table:
+    ``(vals * y[idx]).sum(1)``), ``zero_output`` (a zeroed tensor the
+    size of the step's output) and ``build`` (the transition). All step
+    variants give the same product (checked).
+    """
     from mmbas.pseudo.random_walk import sparse_transition, walk_threads
     dev = maps.device
     repeats = max(1, args.step_repeats)
@@ -275,23 +304,42 @@ def profile_step(args, maps, edge) -> dict:
         trans = build_transition()
         col = (maps * (1 - edge)).permute(1, 2, 0).reshape(-1, len(maps))
         col = col.contiguous()
-        step = _median_call(lambda: torch.sparse.mm(trans, col), repeats, dev)
-        zero = _median_call(lambda: torch.zeros_like(col), repeats, dev)
-        build = _median_call(build_transition, max(1, repeats // 10), dev)
-    return dict(
+        trans32, col32 = trans.to(torch.float32), col.float()
+        buf = torch.empty_like(col)
+        idx, vals = _neighbour_table(trans)
+        padded = torch.cat([col, col.new_zeros((1, col.shape[1]))])
+        variants = dict(
+            step=lambda: torch.sparse.mm(trans, col),
+            step_fp32=lambda: torch.sparse.mm(trans32, col32),
+            step_out=lambda: torch.addmm(col, trans, col, beta=0, out=buf),
+            gather=lambda: (vals.unsqueeze(2) * padded[idx]).sum(1))
+        ref = variants['step']()
+        for name, fn in variants.items():
+            torch.testing.assert_close(
+                fn().double(), ref, rtol=1e-5, atol=1e-7, msg=name)
+        times = {
+            name: _median_call(fn, repeats, dev)
+            for name, fn in variants.items()
+        }
+        times['zero_output'] = _median_call(lambda: torch.zeros_like(col),
+                                            repeats, dev)
+        times['build'] = _median_call(build_transition, max(1, repeats // 10),
+                                      dev)
+    result = dict(
         mode='step',
         threads=torch.get_num_threads(),
         walk_threads=walk,
         denormals=args.denormals,
         grid=list(maps.shape[1:]),
         nnz=int(trans.values().numel()),
-        step_ms=step[0],
-        step_cpu_ms=step[1],
-        zero_output_ms=zero[0],
-        zero_output_cpu_ms=zero[1],
-        build_ms=build[0],
-        build_cpu_ms=build[1],
         repeats=repeats)
+    for name, (median, mean, cpu) in times.items():
+        result.update({
+            name + '_ms': median,
+            name + '_mean_ms': mean,
+            name + '_cpu_ms': cpu
+        })
+    return result
 
 
 def run_mode(args) -> dict:
@@ -424,15 +472,16 @@ def main(argv=None):
         results[mode] = res
         load = res['load_average']
         if mode == 'step':
+            parts = ', '.join(f"{name} {res[name + '_ms']:.3f} / "
+                              f"{res[name + '_mean_ms']:.3f} ms "
+                              f"({res[name + '_cpu_ms']:.3f})"
+                              for name in ('step', 'step_fp32', 'step_out',
+                                           'gather', 'zero_output', 'build'))
             print(
                 f"  step        threads {res['threads']} (walk "
-                f"{res['walk_threads']}), nnz {res['nnz']}, median of "
-                f"{res['repeats']}: sparse.mm {res['step_ms']:.3f} ms (CPU "
-                f"{res['step_cpu_ms']:.3f}), zeroed output "
-                f"{res['zero_output_ms']:.3f} ms (CPU "
-                f"{res['zero_output_cpu_ms']:.3f}), transition build "
-                f"{res['build_ms']:.1f} ms (CPU {res['build_cpu_ms']:.1f}), "
-                f"load average during the run {load['min']:.2f}-"
+                f"{res['walk_threads']}), nnz {res['nnz']}, median / mean "
+                f"wall (mean CPU) of {res['repeats']} calls: {parts}, load "
+                f"average during the run {load['min']:.2f}-"
                 f"{load['max']:.2f}",
                 flush=True)
             continue
