@@ -25,13 +25,12 @@ subprocesses run one after the other):
 * ``dense``: the reference IRN inference: the same half-plane affinities
   scattered into a dense ``n x n`` matrix ``A`` (``aff ** beta``, both
   directions, 1 on the diagonal), ``T = A / column sums``, ``exp_times``
-  squarings with ``torch.matmul`` in float32, ``y @ T``. From the third
-  squaring on, most entries of the powers of ``T`` fall below float32's
-  normal range; CPU GEMMs on subnormal numbers run up to ~100x slower, so
-  every mode runs with ``torch.set_flush_denormal(True)`` (the fair
-  reference; a GPU, the reference's home, has no such penalty; the sparse
-  walk meets no subnormal values). ``--denormals keep`` times the plain
-  CPU reference instead.
+  squarings with ``torch.matmul`` in float32, ``y @ T``. As the powers
+  of ``T`` spread, small entries become float32 subnormals, and CPU GEMMs
+  on them are much slower (a squaring up to 60x in docs/benchmarks.md), so
+  every mode runs with ``torch.set_flush_denormal(True)`` by default (the
+  fair reference; GPUs have no such penalty). ``--denormals keep`` times
+  the plain CPU reference instead.
 
 Every mode does the whole refinement of one image (maps ** 1.5, walk, x4
 bilinear upsampling, crop, division by the global max) and its label map
