@@ -15,7 +15,10 @@ A_qp / sum_k A_kq``: row ``q`` of ``M`` holds ``q``'s at most ``2K + 1``
 neighbours (69 at radius 5), stored as one CSR matrix (block diagonal
 over a batch of images), so a step costs ``O(69 n)`` and the memory is
 ``O(N K n + N 69 n)``. No host synchronisation inside the loop; CPU and
-CUDA alike.
+CUDA alike. On the CPU the walk runs with one intra-op thread by default
+(``num_threads``): a step is a ~1 ms product, and each of the few
+parallel regions of a step costs more than that on a CPU shared with
+other busy processes (docs/benchmarks.md).
 
 On top of it: the whole IRN refinement of an image (maps ** 1.5, walk,
 bilinear x4 upsampling, crop, division by the global max;
@@ -25,11 +28,12 @@ compact store of refined maps (float16, image classes only;
 :func:`save_refined_maps` / :func:`load_refined_maps`) so that threshold
 sweeps and exports reuse one walk.
 """
+import contextlib
 import math
 import os
 import os.path as osp
 import warnings
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -48,6 +52,8 @@ IRN_POWER = 1.5
 IRN_BG_THRESHOLD = 0.22
 #: stride of the IRN grid w.r.t. the image
 IRN_STRIDE = 4
+#: torch intra-op threads of a walk on the CPU (see :func:`random_walk`)
+WALK_THREADS = 1
 
 ArrayLike = Union[Tensor, np.ndarray]
 
@@ -95,6 +101,55 @@ def _full_affinity(edge: Tensor, beta: float, radius: int,
          self_m.unsqueeze(1).to(aff.dtype), aff], 1)
     masks = torch.cat([torch.stack(rev_m, 1), self_m.unsqueeze(1), mask], 1)
     return weights * masks.to(weights.dtype), masks
+
+
+def check_num_threads(num_threads: Optional[int]) -> Optional[int]:
+    """Check the ``num_threads`` of a walk.
+
+    Args:
+        num_threads (int, optional): Torch intra-op threads (>= 1) or None
+            (torch's setting).
+
+    Returns:
+        int | None: ``num_threads`` as a Python int, or None.
+    """
+    if num_threads is None:
+        return None
+    is_int = isinstance(num_threads, (int, np.integer)) and \
+        not isinstance(num_threads, bool)
+    if not is_int or num_threads < 1:
+        raise ValueError(f'num_threads must be an integer >= 1 (torch '
+                         f'intra-op threads of the walk) or None (torch\'s '
+                         f'setting), got {num_threads!r}')
+    return int(num_threads)
+
+
+@contextlib.contextmanager
+def walk_threads(num_threads: Optional[int],
+                 device: Union[str, torch.device]) -> Iterator[None]:
+    """Run the block with ``num_threads`` torch intra-op threads when
+    ``device`` is the CPU, and restore torch's setting afterwards.
+
+    ``torch.set_num_threads`` is process-wide: other threads of the
+    process running torch CPU ops meanwhile see the same setting.
+
+    Args:
+        num_threads (int, optional): Threads (>= 1); None: leave torch's
+            setting alone.
+        device (str | torch.device): Where the block computes; nothing
+            changes for devices other than the CPU.
+    """
+    num_threads = check_num_threads(num_threads)
+    current = torch.get_num_threads()
+    if num_threads is None or torch.device(device).type != 'cpu' \
+            or num_threads == current:
+        yield
+        return
+    torch.set_num_threads(num_threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(current)
 
 
 def _check_maps_edge(maps: Tensor, edge: Tensor) -> Tuple[Tensor, Tensor]:
@@ -173,7 +228,8 @@ def random_walk(maps: Tensor,
                 exp_times: int = IRN_EXP_TIMES,
                 radius: int = IRN_RADIUS,
                 valid_sizes: Optional[ValidSizes] = None,
-                dtype: Optional[torch.dtype] = torch.float64) -> Tensor:
+                dtype: Optional[torch.dtype] = torch.float64,
+                num_threads: Optional[int] = WALK_THREADS) -> Tensor:
     """IRN's random walk, ``(maps * (1 - edge)) @ T ** (2 ** exp_times)``.
 
     Exactly the reference's product (dense ``T`` squared ``exp_times``
@@ -200,37 +256,52 @@ def random_walk(maps: Tensor,
             moves the result by up to ~1e-4 relative (the dense squarings
             by ~1e-5), while float64 costs about the same time on CPU (the
             step is bound by the index traffic) and 2x the small memory.
+        num_threads (int, optional): Torch intra-op threads of the walk on
+            the CPU (build and steps; torch's setting is restored
+            afterwards, see :func:`walk_threads`); None: torch's setting.
+            Ignored on other devices. Defaults to 1 (see the note).
 
     Returns:
         Tensor: (N, K, h, w) walked maps, dtype and device of ``maps``.
 
     Note:
-        Each step is one ``torch.sparse.mm`` of a few milliseconds at VOC
-        size on one CPU core, run with torch's intra-op threads. On a CPU
-        shared with other busy processes the threads' per-step
-        synchronisation can cost more than the step (measured in
-        ``docs/benchmarks.md``): there, ``torch.set_num_threads(1)`` and
-        several images per process or batch are faster.
+        Each step is one ``torch.sparse.mm`` of ~1 ms at VOC size on one
+        CPU core (n = 11,750, 3 classes). With several intra-op threads
+        every step opens parallel regions (the zeroed output, the product)
+        that wait for all their threads: on a CPU shared with other busy
+        processes each such wait costs milliseconds, and the walk was ~8x
+        slower with 2 threads than with 1 (``docs/benchmarks.md``). Hence
+        one thread by default; for throughput, walk several images per
+        batch or process.
     """
     maps, edge = _check_maps_edge(maps, edge)
-    out_dtype = maps.dtype
-    if dtype is not None:
-        maps, edge = maps.to(dtype), edge.to(dtype)
     if int(exp_times) != exp_times or exp_times < 0:
         raise ValueError(f'exp_times must be an integer >= 0, got '
                          f'{exp_times!r}')
+    with torch.no_grad(), walk_threads(num_threads, maps.device):
+        return _walk(maps, edge, beta, int(exp_times), radius, valid_sizes,
+                     dtype)
+
+
+def _walk(maps: Tensor, edge: Tensor, beta: float, exp_times: int, radius: int,
+          valid_sizes: Optional[ValidSizes],
+          dtype: Optional[torch.dtype]) -> Tensor:
+    """:func:`random_walk` on checked inputs, with the caller's thread and grad
+    settings."""
+    out_dtype = maps.dtype
+    if dtype is not None:
+        maps, edge = maps.to(dtype), edge.to(dtype)
     n, k, h, w = maps.shape
-    with torch.no_grad():
-        y = maps * (1 - edge)
-        if k == 0 or h * w == 0:
-            return y.to(out_dtype)
-        trans = sparse_transition(edge, beta, radius, valid_sizes)
-        # (N, K, h, w) -> (N * h * w, K): one column per class
-        col = y.permute(0, 2, 3, 1).reshape(n * h * w, k).contiguous()
-        for _ in range(2**int(exp_times)):
-            col = torch.sparse.mm(trans, col)
-        col = col.view(n, h, w, k).permute(0, 3, 1, 2)
-        return col.to(out_dtype).contiguous()
+    y = maps * (1 - edge)
+    if k == 0 or h * w == 0:
+        return y.to(out_dtype)
+    trans = sparse_transition(edge, beta, radius, valid_sizes)
+    # (N, K, h, w) -> (N * h * w, K): one column per class
+    col = y.permute(0, 2, 3, 1).reshape(n * h * w, k).contiguous()
+    for _ in range(2**exp_times):
+        col = torch.sparse.mm(trans, col)
+    col = col.view(n, h, w, k).permute(0, 3, 1, 2)
+    return col.to(out_dtype).contiguous()
 
 
 def irn_grid_size(image_size: Sequence[int],
@@ -294,7 +365,8 @@ def refine_maps_batch(
         radius: int = IRN_RADIUS,
         power: float = IRN_POWER,
         device: Optional[Union[str, torch.device]] = None,
-        dtype: Optional[torch.dtype] = torch.float64) -> List[Tensor]:
+        dtype: Optional[torch.dtype] = torch.float64,
+        num_threads: Optional[int] = WALK_THREADS) -> List[Tensor]:
     """IRN refinement of several images in one padded walk.
 
     Per image (IRN's inference): ``maps ** power`` on the stride-4 grid,
@@ -316,6 +388,9 @@ def refine_maps_batch(
             first map's device.
         dtype (torch.dtype, optional): Dtype of the walk (see
             :func:`random_walk`).
+        num_threads (int, optional): Torch intra-op threads of the whole
+            refinement on the CPU (see :func:`random_walk`); None: torch's
+            setting. Defaults to 1.
 
     Returns:
         list[Tensor]: per image (K_i, H_i, W_i) float32 refined maps in
@@ -329,37 +404,46 @@ def refine_maps_batch(
     maps = [torch.as_tensor(m) for m in maps]
     edges = [torch.as_tensor(e) for e in edges]
     device = maps[0].device if device is None else torch.device(device)
-    grids, grid_maps, grid_edges = [], [], []
-    for i, (m, e, size) in enumerate(zip(maps, edges, image_sizes)):
-        size = (int(size[0]), int(size[1]))
-        grid = irn_grid_size(size)
-        e = e.reshape(e.shape[-2:]) if e.dim() == 3 and e.shape[0] == 1 \
-            else e
-        if tuple(e.shape) != grid:
-            raise ValueError(f'image {i}: edge {tuple(e.shape)} is not on '
-                             f'the stride-{IRN_STRIDE} grid {grid} of image '
-                             f'size {size}')
-        if m.dim() != 3:
-            raise ValueError(f'image {i}: maps must be (K, h, w), got '
-                             f'{tuple(m.shape)}')
-        m = m.to(device=device, dtype=torch.float32)
-        grid_maps.append(_to_grid(m, size, grid).clamp_min(0).pow(power))
-        grid_edges.append(e.to(device=device, dtype=torch.float32))
-        grids.append(grid)
-    h = max(g[0] for g in grids)
-    w = max(g[1] for g in grids)
-    k = max(m.shape[0] for m in grid_maps)
-    batch = grid_maps[0].new_zeros((len(maps), k, h, w))
-    edge = grid_maps[0].new_ones((len(maps), 1, h, w))
-    for i, (m, e, (gh, gw)) in enumerate(zip(grid_maps, grid_edges, grids)):
-        batch[i, :m.shape[0], :gh, :gw] = m
-        edge[i, 0, :gh, :gw] = e
-    walked = random_walk(
-        batch, edge, beta, exp_times, radius, valid_sizes=grids, dtype=dtype)
-    return [
-        upsample_walked(walked[i, :grid_maps[i].shape[0], :gh, :gw], size)
-        for i, (size, (gh, gw)) in enumerate(zip(image_sizes, grids))
-    ]
+    with walk_threads(num_threads, device):
+        grids, grid_maps, grid_edges = [], [], []
+        for i, (m, e, size) in enumerate(zip(maps, edges, image_sizes)):
+            size = (int(size[0]), int(size[1]))
+            grid = irn_grid_size(size)
+            if e.dim() == 3 and e.shape[0] == 1:
+                e = e[0]
+            if tuple(e.shape) != grid:
+                raise ValueError(f'image {i}: edge {tuple(e.shape)} is not '
+                                 f'on the stride-{IRN_STRIDE} grid {grid} of '
+                                 f'image size {size}')
+            if m.dim() != 3:
+                raise ValueError(f'image {i}: maps must be (K, h, w), got '
+                                 f'{tuple(m.shape)}')
+            m = m.to(device=device, dtype=torch.float32)
+            grid_maps.append(_to_grid(m, size, grid).clamp_min(0).pow(power))
+            grid_edges.append(e.to(device=device, dtype=torch.float32))
+            grids.append(grid)
+        h = max(g[0] for g in grids)
+        w = max(g[1] for g in grids)
+        k = max(m.shape[0] for m in grid_maps)
+        batch = grid_maps[0].new_zeros((len(maps), k, h, w))
+        edge = grid_maps[0].new_ones((len(maps), 1, h, w))
+        for i, (m, e, (gh,
+                       gw)) in enumerate(zip(grid_maps, grid_edges, grids)):
+            batch[i, :m.shape[0], :gh, :gw] = m
+            edge[i, 0, :gh, :gw] = e
+        walked = random_walk(
+            batch,
+            edge,
+            beta,
+            exp_times,
+            radius,
+            valid_sizes=grids,
+            dtype=dtype,
+            num_threads=None)
+        return [
+            upsample_walked(walked[i, :grid_maps[i].shape[0], :gh, :gw], size)
+            for i, (size, (gh, gw)) in enumerate(zip(image_sizes, grids))
+        ]
 
 
 def refine_maps(maps: ArrayLike,
@@ -370,7 +454,8 @@ def refine_maps(maps: ArrayLike,
                 radius: int = IRN_RADIUS,
                 power: float = IRN_POWER,
                 device: Optional[Union[str, torch.device]] = None,
-                dtype: Optional[torch.dtype] = torch.float64) -> Tensor:
+                dtype: Optional[torch.dtype] = torch.float64,
+                num_threads: Optional[int] = WALK_THREADS) -> Tensor:
     """IRN refinement of one image; see :func:`refine_maps_batch`.
 
     Args:
@@ -379,14 +464,14 @@ def refine_maps(maps: ArrayLike,
         edge (Tensor | ndarray): (h, w) or (1, h, w) boundary map on the
             stride-4 grid ``irn_grid_size(image_size)``.
         image_size (Sequence[int]): ``(H, W)``.
-        beta, exp_times, radius, power, device, dtype: See
+        beta, exp_times, radius, power, device, dtype, num_threads: See
             :func:`refine_maps_batch`.
 
     Returns:
         Tensor: (K, H, W) float32 refined maps in [0, 1].
     """
     return refine_maps_batch([maps], [edge], [image_size], beta, exp_times,
-                             radius, power, device, dtype)[0]
+                             radius, power, device, dtype, num_threads)[0]
 
 
 def refined_to_label(maps: ArrayLike,

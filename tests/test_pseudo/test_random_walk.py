@@ -214,6 +214,47 @@ def test_bad_inputs():
     assert empty.shape == (1, 0, 4, 4)
 
 
+def test_walk_threads(monkeypatch):
+    """The CPU walk runs its steps with ``num_threads`` intra-op threads (1 by
+    default), gives the same result as with torch's threads and restores
+    torch's setting, also after an error."""
+    maps, edge = _case(7, 2, 9, 8)
+    seen = []
+    sparse_mm = torch.sparse.mm
+
+    def spy(a, b):
+        seen.append(torch.get_num_threads())
+        return sparse_mm(a, b)
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        monkeypatch.setattr(torch.sparse, 'mm', spy)
+        one = random_walk(maps[None], edge[None, None], exp_times=3)
+        assert seen == [1] * 8 and torch.get_num_threads() == 2
+        seen.clear()
+        two = random_walk(
+            maps[None], edge[None, None], exp_times=3, num_threads=None)
+        assert seen == [2] * 8
+        torch.testing.assert_close(one, two, rtol=1e-12, atol=0)
+        seen.clear()
+        refine_maps(maps, edge, (36, 32), exp_times=2)
+        assert seen == [1] * 4 and torch.get_num_threads() == 2
+
+        def fail(a, b):
+            raise RuntimeError('step failed')
+
+        monkeypatch.setattr(torch.sparse, 'mm', fail)
+        with pytest.raises(RuntimeError, match='step failed'):
+            random_walk(maps[None], edge[None, None], exp_times=3)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+    for bad in (0, 1.5, True):
+        with pytest.raises(ValueError, match='num_threads'):
+            random_walk(maps[None], edge[None, None], num_threads=bad)
+
+
 # ----------------------------------------------------------------------
 def test_refine_maps_is_irn_inference():
     size = (37, 43)  # grid 10 x 11, the x4 upsampling is cropped

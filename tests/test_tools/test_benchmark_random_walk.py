@@ -33,6 +33,23 @@ def test_dense_reference_is_the_walk(bench):
     assert len(times['squarings_s']) == 8 and times['build_s'] > 0
 
 
+def test_step_profile(bench):
+    args = bench.parse_args(
+        ['--size', '40', '36', '--modes', 'step', '--step-repeats', '2'])
+    maps, edge = bench.make_inputs((36, 40), 3, seed=0)
+    threads = torch.get_num_threads()
+    res = bench.profile_step(args, maps, edge)
+    assert torch.get_num_threads() == threads
+    assert res['walk_threads'] == 1 and res['threads'] == threads
+    assert res['grid'] == [9, 10] and 0 < res['nnz'] <= 69 * 90
+    for part in ('step', 'step_fp32', 'step_out', 'gather', 'zero_output',
+                 'build'):
+        assert 0 < res[part + '_ms'] <= 2 * res[part + '_mean_ms']
+        assert res[part + '_cpu_ms'] > 0
+    with pytest.raises(SystemExit):
+        bench.parse_args(['--walk-threads', '-1'])
+
+
 @pytest.mark.slow
 def test_tiny_run_reports_every_mode(run_tool, tmp_path):
     result = run_tool([
@@ -52,4 +69,10 @@ def test_tiny_run_reports_every_mode(run_tool, tmp_path):
         assert report[mode]['speedup_of_first'] > 0
     assert all(r['s_per_image'] > 0 and r['peak_mib'] >= 0
                for r in report.values())
+    assert report['sparse']['walk_threads'] == 1
+    assert report['dense']['differing_pixels'] == 0
+    for r in report.values():
+        assert r['denormals'] == 'flush'
+        load = r['load_average']
+        assert 0 <= load['min'] <= load['mean'] <= load['max']
     assert (tmp_path / 'dense_labels.npy').exists()

@@ -10,7 +10,8 @@ from mmseg.structures import SegDataSample
 from torch import Tensor
 
 from mmbas.pseudo.random_walk import (IRN_BETA, IRN_EXP_TIMES, IRN_POWER,
-                                      IRN_RADIUS, refine_maps)
+                                      IRN_RADIUS, WALK_THREADS,
+                                      check_num_threads, refine_maps)
 from mmbas.pseudo.seeds import sample_image
 
 
@@ -42,6 +43,11 @@ class IRNWalkRefiner(BaseModule):
         power (float): Exponent of the maps before the walk. Defaults to
             1.5.
         device (str, optional): Where to walk (default: the maps' device).
+        num_threads (int, optional): Torch intra-op threads of the walk on
+            the CPU (restored afterwards); None: torch's setting. Defaults
+            to 1: the ~1 ms steps lose more to thread synchronisation than
+            they gain on a shared CPU (see
+            :func:`mmbas.pseudo.random_walk.random_walk`).
         init_cfg (dict, optional): Init config.
     """
 
@@ -55,6 +61,7 @@ class IRNWalkRefiner(BaseModule):
                  radius: int = IRN_RADIUS,
                  power: float = IRN_POWER,
                  device: Optional[str] = None,
+                 num_threads: Optional[int] = WALK_THREADS,
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         self.irn = MODELS.build(irn) if isinstance(irn, dict) else irn
@@ -75,6 +82,10 @@ class IRNWalkRefiner(BaseModule):
         self.radius = int(radius)
         self.power = float(power)
         self.device = device
+        try:
+            self.num_threads = check_num_threads(num_threads)
+        except ValueError as err:
+            raise ValueError(f'IRNWalkRefiner: {err}') from None
 
     @torch.no_grad()
     def boundary(self, data_sample, size) -> Tensor:
@@ -106,7 +117,8 @@ class IRNWalkRefiner(BaseModule):
             exp_times=self.exp_times,
             radius=self.radius,
             power=self.power,
-            device=self.device or loc_maps.device)
+            device=self.device or loc_maps.device,
+            num_threads=self.num_threads)
         out = torch.zeros_like(loc_maps)
         out[classes] = refined.to(out)
         return out

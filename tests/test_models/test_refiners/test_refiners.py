@@ -107,6 +107,18 @@ def test_irn_walk_refiner_refines_the_maps(seeds):
         assert (out.seg_logits.data[0] == 0.22).all()
 
 
+def test_irn_walk_refiner_threads():
+    refiner = MODELS.build(
+        dict(type='IRNWalkRefiner', irn=torch.nn.Conv2d(3, 1, 1)))
+    assert refiner.num_threads == 1
+    with pytest.raises(ValueError, match='IRNWalkRefiner: num_threads'):
+        MODELS.build(
+            dict(
+                type='IRNWalkRefiner',
+                irn=torch.nn.Conv2d(3, 1, 1),
+                num_threads=0))
+
+
 def test_refiner_kind_is_checked(seeds):
     _, cfg, _ = seeds
     with pytest.raises(ValueError, match='only one'):
