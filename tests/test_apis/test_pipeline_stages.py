@@ -649,24 +649,20 @@ def test_until_stops_after_the_stage_and_resumes(toy, tmp_path, capsys):
     assert not osp.exists(osp.join(work, 'stage3'))
     assert 'stopped after masks' in format_summary(summary)
     assert 'stopping after masks' in capsys.readouterr().out
-    # the same call without until: the finished stages are skipped
-    summary = make_refine_pipeline(work, tools, toy).run()
-    assert statuses(summary) == dict(
-        REFINE_DONE,
-        stage1='skipped',
-        seeds='skipped',
-        relabels='skipped',
-        irn='skipped',
-        refine='skipped',
-        masks='skipped')
-    assert [c[0] for c in tools.take()] == ['pseudo', 'stage3', 'stage3']
-    assert 'until' not in summary
-    # plain pipeline: until seeds; a refine stage without refine is named
+    # plain pipeline until seeds, then the same call without until: the
+    # finished stages are skipped, the rest runs
     work = str(tmp_path / 'plain')
     tools = FakeTools(toy)
     pipe = make_pipeline(work, tools, toy)
     pipe.until = 'seeds'
     assert statuses(pipe.run()) == dict(stage1='done', seeds='done')
+    assert [c[0] for c in tools.take()] == ['stage1', 'seeds']
+    summary = make_pipeline(work, tools, toy).run()
+    assert statuses(summary) == dict(
+        ALL_DONE, stage1='skipped', seeds='skipped')
+    assert [c[0] for c in tools.take()] == ['pseudo', 'stage3', 'stage3']
+    assert 'until' not in summary
+    # a refine stage without refine is named; an unknown stage too
     with pytest.raises(
             PipelineError, match=r"until 'masks' .* stage of "
             r'--refine irn'):
