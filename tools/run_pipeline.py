@@ -6,14 +6,16 @@
         [--cfg-options-stage1 k=v ...] [--cfg-options-seeds k=v ...] \
         [--cfg-options-stage3 k=v ...] [--bg-threshold T] \
         [--refine irn [--irn-config CFG] [--cfg-options-irn k=v ...]] \
-        [--export-args "..."] [--launcher none|pytorch --gpus N]
+        [--export-args "..."] [--until STAGE] \
+        [--launcher none|pytorch --gpus N]
 
 stage-1 training -> seed evaluation with the background-threshold sweep ->
 pseudo-mask export through the same seed config at the best threshold ->
 mask check -> segmentation training -> val mIoU. With --refine irn the seeds
 are refined by IRN before the export: relation labels -> IRN training ->
 random-walk refined maps (stored once) -> mask mIoU and threshold sweep on
-them -> export at the best mask threshold. One folder per stage under
+them -> export at the best mask threshold. --until STAGE stops after a
+stage (e.g. masks). One folder per stage under
 DIR, each with the fingerprint of what produced it (a changed config,
 option or argument reruns that stage and the later ones), a summary table
 at the end (also DIR/summary.json). The logic is
@@ -26,7 +28,8 @@ import sys
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    from mmbas.apis.pipeline import DEFAULT_CONFIGS, OPTION_STAGES, REFINERS
+    from mmbas.apis.pipeline import (DEFAULT_CONFIGS, OPTION_STAGES,
+                                     REFINE_STAGES, REFINERS)
     p = argparse.ArgumentParser(
         prog='tools/run_pipeline.py',
         description='BAS WSSS, all stages: stage-1 training -> seed '
@@ -85,6 +88,13 @@ def parse_args(argv=None) -> argparse.Namespace:
         'irn (default configs/irn/irn_r50_1xb32-3e_'
         '<voc12aug|coco14>-512x512.py)')
     p.add_argument(
+        '--until',
+        choices=list(REFINE_STAGES),
+        default=None,
+        help='stop after this stage (e.g. masks: the refined '
+        'mask mIoU without the export and stage 3); the same '
+        'command without it continues from there')
+    p.add_argument(
         '--export-args',
         default='',
         help='extra arguments of tools/export_pseudo_labels.py, '
@@ -128,7 +138,8 @@ def main(argv=None) -> int:
                 export_args=shlex.split(args.export_args or ''),
                 runner=runner,
                 refine=args.refine,
-                irn_config=args.irn_config)
+                irn_config=args.irn_config,
+                until=args.until)
         except StageError as err:
             print(
                 f'run_pipeline.py: error: {err}', file=sys.stderr, flush=True)

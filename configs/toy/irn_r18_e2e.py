@@ -1,6 +1,6 @@
 # IRN of the toy end-to-end pipeline with --refine irn
-# (tests/test_tools/test_run_pipeline.py, docs/pseudo_masks.md "IRN
-# refinement on toy data"): configs/toy/irn_r18_voc_toy.py (the VOC IRN
+# (tests/test_tools/test_run_pipeline.py, docs/pseudo_masks.md "Measured
+# on toy VOC"): configs/toy/irn_r18_voc_toy.py (the VOC IRN
 # config shrunk for a CPU) with
 # * the ResNet-18 of the toy backbone pretraining
 #   (configs/toy/cam_voc_e2e_pretrain.py, load_from; its head keys are

@@ -70,6 +70,12 @@ rerun upstream stage) has its folder moved aside to
 final summary (seed mIoU, threshold, mask mIoU with ``refine``, val mIoU,
 time per stage) is printed
 and saved as ``work_dir/summary.json``.
+
+``until`` (``tools/run_pipeline.py --until STAGE``) stops after the named
+stage, e.g. ``masks`` to measure the refined masks without the export and
+stage 3; the summary then lists the stages run so far, and the same
+command without ``until`` later continues from there (the finished stages
+are skipped as usual).
 """
 import glob
 import json
@@ -279,6 +285,9 @@ class Pipeline:
             ``tools/export_pseudo_labels.py`` (e.g. ``--num-workers 8``).
         runner (StageRunner, optional): runs the tools (launcher, GPUs);
             default a single-process :class:`StageRunner`.
+        until (str, optional): stop after this stage (one of
+            :data:`STAGES`, or of :data:`REFINE_STAGES` with ``refine``);
+            default: run them all.
     """
 
     def __init__(self,
@@ -292,7 +301,8 @@ class Pipeline:
                  export_args: Sequence[str] = (),
                  runner: Optional[StageRunner] = None,
                  refine: Optional[str] = None,
-                 irn_config: Optional[str] = None):
+                 irn_config: Optional[str] = None,
+                 until: Optional[str] = None):
         if dataset not in DEFAULT_CONFIGS:
             raise PipelineError(f'dataset {dataset!r} is not one of '
                                 f'{sorted(DEFAULT_CONFIGS)}')
@@ -327,6 +337,13 @@ class Pipeline:
         self.export_args = [str(a) for a in export_args]
         self.runner = runner or StageRunner()
         self.stages = REFINE_STAGES if refine else STAGES
+        if until is not None and until not in self.stages:
+            hint = '' if refine or until not in REFINE_STAGES else (
+                f' ({until} is a stage of --refine irn)')
+            raise PipelineError(f'until {until!r} is not a stage of this '
+                                f'pipeline: one of {", ".join(self.stages)}'
+                                f'{hint}')
+        self.until = until
         self.dirs = {s: osp.join(self.work_dir, s) for s in self.stages}
         self.summary_path = osp.join(self.work_dir, 'summary.json')
         self.previous = read_json(self.summary_path) or {}
@@ -827,25 +844,46 @@ class Pipeline:
             summary['mask_mIoU'] = masks.get('mask_mIoU')
             summary['mask_threshold'] = masks.get('mask_threshold')
         summary['val_mIoU'] = self.results.get('stage3', {}).get('val_mIoU')
+        if self.until is not None:
+            summary['until'] = self.until
         os.makedirs(self.work_dir, exist_ok=True)
         write_json(self.summary_path, summary)
         return summary
 
-    def run(self) -> Dict:
-        """All stages; return the summary (also printed and saved)."""
-        os.makedirs(self.work_dir, exist_ok=True)
+    def _stages(self):
+        """Run the stages in order, yielding each one's name after it ran (or
+        was skipped)."""
         ckpt = self.stage1()
+        yield 'stage1'
         seeds = self.seeds(ckpt)
+        yield 'seeds'
         if self.refiner == 'irn':
-            irn_ckpt = self.irn(self.relabels(ckpt))
-            masks = self.masks(ckpt, self.refine(ckpt, irn_ckpt))
+            relabel_dir = self.relabels(ckpt)
+            yield 'relabels'
+            irn_ckpt = self.irn(relabel_dir)
+            yield 'irn'
+            maps_dir = self.refine(ckpt, irn_ckpt)
+            yield 'refine'
+            masks = self.masks(ckpt, maps_dir)
+            yield 'masks'
             pseudo = self.export(
                 ckpt,
                 masks['mask_threshold'],
                 config=self.pseudo_config(masks))
         else:
             pseudo = self.export(ckpt, seeds['best_threshold'])
+        yield 'pseudo'
         self.stage3(pseudo)
+        yield 'stage3'
+
+    def run(self) -> Dict:
+        """All stages (or those up to ``until``); return the summary (also
+        printed and saved)."""
+        os.makedirs(self.work_dir, exist_ok=True)
+        for stage in self._stages():
+            if stage == self.until:
+                self.log(f'stopping after {stage} (until={stage})')
+                break
         summary = self._save_summary()
         print(format_summary(summary), flush=True)
         return summary
@@ -893,6 +931,8 @@ def format_summary(summary: Dict) -> str:
             f"({summary['refine']}-refined)",
             f"  mask threshold {num(summary.get('mask_threshold'), '{:g}')}"
         ]
+    if summary.get('until'):
+        lines.append(f"  (stopped after {summary['until']}: until)")
     lines += [
         f"  val mIoU       {num(summary.get('val_mIoU'))}",
         f"  (saved to {osp.join(summary['work_dir'], 'summary.json')}; times "

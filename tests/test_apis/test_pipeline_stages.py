@@ -627,3 +627,45 @@ def test_refine_missing_maps_and_bad_arguments(toy, tmp_path):
             runner=tools)
     with pytest.raises(StageError, match='--cfg-options-irn: .* KEY='):
         make_refine_pipeline(str(tmp_path / 'w'), tools, toy, irn=['x'])
+
+
+def test_until_stops_after_the_stage_and_resumes(toy, tmp_path, capsys):
+    from mmbas.apis.pipeline import PipelineError, format_summary
+    work = str(tmp_path / 'work')
+    tools = FakeRefineTools(toy)
+    summary = make_refine_pipeline(work, tools, toy, until='masks').run()
+    # the stages up to masks ran, the export and stage 3 did not
+    assert statuses(summary) == dict(
+        stage1='done',
+        seeds='done',
+        relabels='done',
+        irn='done',
+        refine='done',
+        masks='done')
+    assert [c[0] for c in tools.take()][-1] == 'masks'
+    assert summary['until'] == 'masks'
+    assert summary['mask_mIoU'] == 55.0 and summary['val_mIoU'] is None
+    assert not osp.exists(osp.join(work, 'pseudo'))
+    assert not osp.exists(osp.join(work, 'stage3'))
+    assert 'stopped after masks' in format_summary(summary)
+    assert 'stopping after masks' in capsys.readouterr().out
+    # plain pipeline until seeds, then the same call without until: the
+    # finished stages are skipped, the rest runs
+    work = str(tmp_path / 'plain')
+    tools = FakeTools(toy)
+    pipe = make_pipeline(work, tools, toy)
+    pipe.until = 'seeds'
+    assert statuses(pipe.run()) == dict(stage1='done', seeds='done')
+    assert [c[0] for c in tools.take()] == ['stage1', 'seeds']
+    summary = make_pipeline(work, tools, toy).run()
+    assert statuses(summary) == dict(
+        ALL_DONE, stage1='skipped', seeds='skipped')
+    assert [c[0] for c in tools.take()] == ['pseudo', 'stage3', 'stage3']
+    assert 'until' not in summary
+    # a refine stage without refine is named; an unknown stage too
+    with pytest.raises(
+            PipelineError, match=r"until 'masks' .* stage of "
+            r'--refine irn'):
+        Pipeline(work, 'voc', STAGE1, SEEDS, STAGE3, until='masks')
+    with pytest.raises(PipelineError, match="until 'stage4' is not a stage"):
+        make_refine_pipeline(work, tools, toy, until='stage4')
