@@ -238,21 +238,22 @@ IRN_CONFIG = osp.join(TOY, 'irn_r18_e2e.py')
 
 @pytest.mark.slow
 def test_refine_irn_end_to_end(run_tool, first_run):
-    """``--refine irn`` through the real tools, in the work dir of the
-    first run (after the tests above): stage 1 and the seeds are reused,
-    then relation labels -> IRN training (``irn_r18_e2e.py``, backbone
-    from the pretraining) -> walk-refined maps stored once -> mask sweep
-    on them -> export at the best mask threshold -> stage 3; a rerun skips
-    everything. Measured (shared 2-core machine): relabels 21 s, irn 63 s,
-    refine 26 s, masks 20 s, pseudo 15 s, stage3 98 s, then the rerun;
-    ``-k refine_irn`` with its fixture took 14 min. Numbers as in
-    docs/pseudo_masks.md (seed 0): seed mIoU 28.02, mask mIoU 17.06 at
-    0.2, val mIoU 11.96."""
+    """``--refine irn --until pseudo`` through the real tools, in the work
+    dir of the first run (after the tests above): stage 1 and the seeds are
+    reused, then relation labels -> IRN training (``irn_r18_e2e.py``,
+    backbone from the pretraining) -> walk-refined maps stored once -> mask
+    sweep on them -> export at the best mask threshold; a rerun skips
+    everything. Stage 3 on the exported masks is the same tool run as in
+    the plain pipeline above, so it is left out here (``--until pseudo``:
+    ~100 s of CI). Measured (shared 2-core machine): relabels 21 s, irn
+    63 s, refine 26 s, masks 20 s, pseudo 15 s, then the rerun. Numbers as
+    in docs/pseudo_masks.md (seed 0): seed mIoU 28.02, mask mIoU 17.06 at
+    0.2."""
     assert first_run['res'].returncode == 0, first_run['log'][-4000:]
     work, data_root = first_run['work'], first_run['data_root']
     cmd = first_run['cmd'] + [
         '--refine', 'irn', '--irn-config', IRN_CONFIG, '--cfg-options-irn',
-        f"load_from={first_run['pretrained']}"
+        f"load_from={first_run['pretrained']}", '--until', 'pseudo'
     ]
     res, log = run_tool(cmd)
     assert res.returncode == 0, log[-4000:]
@@ -266,8 +267,9 @@ def test_refine_irn_end_to_end(run_tool, first_run):
         irn='done',
         refine='done',
         masks='done',
-        pseudo='done',
-        stage3='done')
+        pseudo='done')
+    assert summary['until'] == 'pseudo'
+    assert '[pipeline] stopping after pseudo' in log
     ids = open(
         osp.join(data_root, 'ImageSets', 'Segmentation',
                  'trainaug.txt')).read().split()
@@ -306,8 +308,7 @@ def test_refine_irn_end_to_end(run_tool, first_run):
                                              for k, v in times.items()) +
           f"\n  seed mIoU {summary['seed_mIoU']:.2f} at "
           f"{summary['best_threshold']:g}, mask mIoU "
-          f"{summary['mask_mIoU']:.2f} at {summary['mask_threshold']:g}, "
-          f"val mIoU {summary['val_mIoU']:.2f}")
+          f"{summary['mask_mIoU']:.2f} at {summary['mask_threshold']:g}")
 
     # rerun: every stage is complete
     res, log = run_tool(cmd)
