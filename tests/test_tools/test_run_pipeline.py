@@ -302,7 +302,18 @@ def test_refine_irn_end_to_end(run_tool, first_run):
     ]
     assert export[0].endswith(
         f"model.bg_threshold={float(summary['mask_threshold'])!r}")
-    assert 'pseudo-mask check ok (24 masks' in log
+    # the exported masks are the stored refined maps' labels at that
+    # threshold (StoredMapsInferencer), for each of the 24 images
+    from mmbas.pseudo.random_walk import load_refined_maps, refined_to_label
+    assert summary['stages']['pseudo']['num_masks'] == 24
+    for i in ids:
+        mask = np.array(Image.open(osp.join(work, 'pseudo', f'{i}.png')))
+        maps, classes = load_refined_maps(osp.join(work, 'refine', f'{i}.npz'))
+        np.testing.assert_array_equal(
+            mask,
+            refined_to_label(maps, classes.tolist(),
+                             float(summary['mask_threshold'])),
+            err_msg=i)
     times = {k: v['time_s'] for k, v in summary['stages'].items()}
     print('\ntoy --refine irn: ' + ', '.join(f'{k} {v:.1f} s'
                                              for k, v in times.items()) +
