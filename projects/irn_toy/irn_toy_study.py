@@ -25,6 +25,19 @@ Subcommands::
         --pretrain PTH --seed S [--fg 0.30 --bg 0.17 | --relative] \\
         [--no-crf] [--gt-labels] [--cfg-options k=v ...]
 
+    # synthetic CAM-like seed maps of every ``trainaug`` image from its GT
+    # (``SegmentationClassAug``), for the ``irn`` / ``oracle`` SEEDS_DIR
+    python projects/irn_toy/irn_toy_study.py synth DATA_ROOT OUT_DIR
+
+``synth`` (:func:`synthetic_seed_maps`): per class present in the GT, its
+mask is area-averaged to the stride-16 grid, bilinearly upsampled back,
+Gaussian-blurred (sigma 16 px, one stride), multiplied by the distance
+transform of the blurred region (blurred map >= 0.1 x its max), divided by
+that distance's max, and normalised to max 1: the right class at the right
+place, highest at the object's centre, with a coarse extent and a soft
+boundary, the seeds IRN is designed to refine. The recipe was fixed before
+any refined score was looked at.
+
 ``--relative``: foreground threshold = the seeds' best threshold t*,
 background threshold = t* * 0.17 / 0.30 (the spec's ratio). ``--gt-labels``
 trains IRN on ``SegmentationClassAug`` (the GT with its boundary band as
@@ -88,6 +101,64 @@ def sweep(root, maps_of):
     best = int(np.nanargmax(miou))
     return (round(float(miou[best] * 100), 2), THRESHOLDS[best],
             [round(float(v * 100), 2) for v in miou])
+
+
+def synthetic_seed_maps(gt, stride=16, sigma=16., level=0.1):
+    """CAM-like seed maps made from a GT label map (``synth``).
+
+    Per foreground class present in ``gt`` (values 1..20; 0 background and
+    255 band are no class), in order: the class mask (1 on its pixels) is
+    area-averaged onto a ``ceil(H / stride) x ceil(W / stride)`` grid,
+    bilinearly resized back to (H, W), blurred by a Gaussian of ``sigma``
+    pixels, multiplied by the Euclidean distance transform of the region
+    where the blurred map is at least ``level`` times its max (the distance
+    divided by its max), and divided by its max.
+
+    Args:
+        gt (np.ndarray): (H, W) uint8 GT label map (``SegmentationClassAug``).
+        stride (int): Grid stride of the coarse extent. Defaults to 16.
+        sigma (float): Gaussian sigma in pixels. Defaults to 16.
+        level (float): Share of the blurred max that bounds the region of
+            the distance transform. Defaults to 0.1.
+
+    Returns:
+        tuple: ``maps`` (K, H, W) float32 in [0, 1], each with max 1, and
+        ``classes`` (K,) int64 0-based foreground classes (K may be 0).
+    """
+    gt = np.asarray(gt)
+    if gt.ndim != 2:
+        raise ValueError(f'gt must be an (H, W) label map, got {gt.shape}')
+    h, w = gt.shape
+    grid = (-(-w // stride), -(-h // stride))  # cv2 sizes are (w, h)
+    values = [int(v) for v in np.unique(gt) if v not in (0, 255)]
+    maps = []
+    for v in values:
+        mask = (gt == v).astype(np.float32)
+        coarse = cv2.resize(mask, grid, interpolation=cv2.INTER_AREA)
+        up = cv2.resize(coarse, (w, h), interpolation=cv2.INTER_LINEAR)
+        blurred = cv2.GaussianBlur(up, (0, 0), sigma)
+        region = (blurred >= level * blurred.max()).astype(np.uint8)
+        dist = cv2.distanceTransform(region, cv2.DIST_L2, 5)
+        peaked = blurred * dist / dist.max()
+        maps.append(peaked / peaked.max())
+    maps = np.stack(maps) if maps else np.zeros((0, h, w), np.float32)
+    return maps.astype(np.float32), np.array(values, np.int64) - 1
+
+
+def write_synthetic_seeds(root, out):
+    """``synthetic_seed_maps`` of every ``trainaug`` image, stored as the
+    export's score files ``OUT/<id>.npz`` (existing files are kept)."""
+    from mmbas.pseudo.random_walk import save_refined_maps
+    written = 0
+    for img_id in ids_of(root, 'trainaug'):
+        path = osp.join(out, img_id + '.npz')
+        if osp.isfile(path):
+            continue
+        gt = read_png(osp.join(root, 'SegmentationClassAug', img_id + '.png'))
+        maps, classes = synthetic_seed_maps(gt)
+        save_refined_maps(path, maps, classes.tolist())
+        written += 1
+    return dict(out=out, written=written)
 
 
 def gt_boundary_cells(root, img_id):
@@ -250,6 +321,10 @@ def cmd_irn(args):
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     sub = p.add_subparsers(dest='cmd', required=True)
+    s = sub.add_parser('synth')
+    s.add_argument('data_root', help='toy VOCdevkit/VOC2012 folder')
+    s.add_argument('out_dir', help='folder of the <id>.npz seed maps')
+    s.add_argument('--out', help='append the JSON line to this file')
     for name in ('oracle', 'irn'):
         s = sub.add_parser(name)
         s.add_argument('data_root', help='toy VOCdevkit/VOC2012 folder')
@@ -274,7 +349,12 @@ def main(argv=None):
     torch.set_num_threads(1)
     args = parse_args(argv)
     result = dict(cmd=args.cmd, data_root=args.data_root)
-    result.update(cmd_oracle(args) if args.cmd == 'oracle' else cmd_irn(args))
+    if args.cmd == 'synth':
+        result.update(write_synthetic_seeds(args.data_root, args.out_dir))
+    elif args.cmd == 'oracle':
+        result.update(cmd_oracle(args))
+    else:
+        result.update(cmd_irn(args))
     line = json.dumps(result)
     print(line, flush=True)
     if args.out:

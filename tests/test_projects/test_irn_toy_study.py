@@ -90,3 +90,47 @@ def test_relation_label_statistics(toy, tmp_path):
     inv = study.write_relation_labels(data_root, seeds[True],
                                       str(tmp_path / 'inv'), 0.30, 0.17, False)
     assert inv['agreement'] < 0.5
+
+
+def test_synthetic_seed_maps_shape_and_normalisation(tmp_path):
+    # a 100 x 130 GT: a square of class 3 (value 3), a disc of class 8
+    # with its boundary band (255)
+    gt = np.zeros((100, 130), np.uint8)
+    gt[20:60, 10:50] = 3
+    yy, xx = np.mgrid[:100, :130]
+    r = np.hypot(yy - 55, xx - 95)
+    gt[r < 22] = 8
+    gt[(r >= 22) & (r < 24)] = 255
+    maps, classes = study.synthetic_seed_maps(gt)
+    assert maps.shape == (2, 100, 130) and maps.dtype == np.float32
+    assert classes.tolist() == [2, 7]
+    assert maps.min() >= 0
+    np.testing.assert_allclose(maps.max((1, 2)), 1, rtol=0, atol=1e-6)
+    # right place: each map peaks inside its object, is higher there than
+    # on the background and has a soft extent (values strictly between)
+    for k, v in enumerate((3, 8)):
+        peak = np.unravel_index(maps[k].argmax(), gt.shape)
+        assert gt[peak] == v
+        assert maps[k][gt == v].mean() > 3 * maps[k][gt == 0].mean()
+        assert ((maps[k] > 0.05) & (maps[k] < 0.95)).mean() > 0.1
+    # coarse: not the GT mask at any threshold (blur crosses the boundary)
+    assert (maps[1][(r >= 24) & (r < 30)] > 0).all()
+    # no class: (0, H, W)
+    maps, classes = study.synthetic_seed_maps(np.zeros((8, 9), np.uint8))
+    assert maps.shape == (0, 8, 9) and classes.shape == (0, )
+    with pytest.raises(ValueError, match='label map'):
+        study.synthetic_seed_maps(np.zeros((2, 8, 9), np.uint8))
+    # the subcommand stores them in the export's score format
+    make_voc(str(tmp_path), num_train=2, num_val=1, size=48)
+    data_root = str(tmp_path / 'VOCdevkit' / 'VOC2012')
+    out = str(tmp_path / 'synth')
+    study.main(['synth', data_root, out])
+    for img_id in study.ids_of(data_root, 'trainaug'):
+        maps, classes = study.load_seeds(out, img_id)
+        gt = np.array(
+            Image.open(
+                osp.join(data_root, 'SegmentationClassAug', img_id + '.png')))
+        assert maps.shape[1:] == gt.shape
+        assert (classes + 1).tolist() == sorted(
+            int(v) for v in np.unique(gt) if v not in (0, 255))
+        np.testing.assert_allclose(maps.max((1, 2)), 1, atol=1e-3)
