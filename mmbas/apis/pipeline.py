@@ -444,6 +444,20 @@ class Pipeline:
             best_threshold=float(metrics['sweep/best_threshold']),
             seed_mIoU=metrics.get('sweep/mIoU'))
 
+    def _run_sweep(self, stage: str, config: str, ckpt: str,
+                   opts: Sequence[str], threshold: Optional[float]) -> Dict:
+        """``tools/test.py config ckpt`` with ``opts`` in the ``stage`` folder;
+        return its metrics, checked by :meth:`_choose_threshold` (fails without
+        a background sweep)."""
+        work = self.dirs[stage]
+        t0 = time.time() - 1
+        self.runner.run_tool(stage, 'test.py',
+                             [config, ckpt, '--work-dir', work] +
+                             _with_options(opts))
+        metrics = read_test_metrics(work, since=t0)
+        self._choose_threshold(metrics, threshold)
+        return metrics
+
     @property
     def _seed_fixed_threshold(self) -> Optional[float]:
         """``bg_threshold`` applies to the seeds' export unless the masks are
@@ -471,13 +485,8 @@ class Pipeline:
         status = 'skipped'
         if done is None or 'metrics' not in done:
             status = 'done'
-            t0 = time.time() - 1
-            self.runner.run_tool('seeds', 'test.py',
-                                 [config, ckpt, '--work-dir', work] +
-                                 _with_options(opts))
-            metrics = read_test_metrics(work, since=t0)
-            # fails without a sweep
-            self._choose_threshold(metrics, self._seed_fixed_threshold)
+            metrics = self._run_sweep('seeds', config, ckpt, opts,
+                                      self._seed_fixed_threshold)
             # the sweep's result; the export threshold is chosen below
             done = dict(
                 checkpoint=ckpt,
@@ -730,11 +739,8 @@ class Pipeline:
                     'test_dataloader.dataset.ann_file=... ; VOC: train is '
                     'in trainaug; COCO: a list of train2014 images with '
                     'their SegmentationClass masks)')
-            t0 = time.time() - 1
-            self.runner.run_tool('masks', 'test.py',
-                                 [config, ckpt, '--work-dir', work])
-            metrics = read_test_metrics(work, since=t0)
-            self._choose_threshold(metrics, self.bg_threshold)
+            metrics = self._run_sweep('masks', config, ckpt, (),
+                                      self.bg_threshold)
             done = dict(
                 maps_dir=maps_dir,
                 best_threshold=metrics.get('sweep/best_threshold'),
