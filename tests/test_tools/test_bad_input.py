@@ -423,6 +423,18 @@ def _tiny(kind):
         head=head)
 
 
+def _fused_seeds(cam_checkpoint, **kwargs):
+    """A tiny BAS ``SeedInferencer`` fused with a tiny CAM loaded from
+    ``cam_checkpoint``."""
+    return MODELS.build(
+        dict(
+            type='SeedInferencer',
+            module=_tiny('BAS'),
+            cam_module=_tiny('CAM'),
+            cam_checkpoint=cam_checkpoint,
+            **kwargs))
+
+
 def test_cam_checkpoint_runs_no_code(tmp_path):
     from mmengine.logging import HistoryBuffer
     torch.manual_seed(1)
@@ -436,13 +448,7 @@ def test_cam_checkpoint_runs_no_code(tmp_path):
             state_dict=cam.state_dict(),
             meta=dict(note=_RunsCode(marker)),
             message_hub=dict(log_scalars=dict(loss=loss))), ckpt)
-    model = MODELS.build(
-        dict(
-            type='SeedInferencer',
-            module=_tiny('BAS'),
-            cam_module=_tiny('CAM'),
-            cam_checkpoint=ckpt,
-            scales=[1.0]))
+    model = _fused_seeds(ckpt, scales=[1.0])
     assert not osp.exists(marker)  # the payload never ran
     for key, value in cam.state_dict().items():
         assert torch.equal(model.cam_module.state_dict()[key], value)
@@ -454,12 +460,7 @@ def test_cam_checkpoint_runs_no_code(tmp_path):
             BadInputError,
             match=f'checkpoint {ckpt} holds '
             'Python objects .*system'):
-        MODELS.build(
-            dict(
-                type='SeedInferencer',
-                module=_tiny('BAS'),
-                cam_module=_tiny('CAM'),
-                cam_checkpoint=ckpt))
+        _fused_seeds(ckpt)
     assert not osp.exists(marker)
     # the payload inside the state dict: refused, still without running
     torch.save(
@@ -476,24 +477,14 @@ def test_cam_checkpoint_runs_no_code(tmp_path):
     with pytest.raises(
             CorruptFileError, match=f'checkpoint {cut} is '
             'truncated'):
-        MODELS.build(
-            dict(
-                type='SeedInferencer',
-                module=_tiny('BAS'),
-                cam_module=_tiny('CAM'),
-                cam_checkpoint=cut))
+        _fused_seeds(cut)
     bas_ckpt = str(tmp_path / 'bas.pth')
     torch.save(MODELS.build(_tiny('BAS')).state_dict(), bas_ckpt)
     with pytest.raises(
             CheckpointMismatchError,
             match=f'checkpoint '
             f'{bas_ckpt} does not match'):
-        MODELS.build(
-            dict(
-                type='SeedInferencer',
-                module=_tiny('BAS'),
-                cam_module=_tiny('CAM'),
-                cam_checkpoint=bas_ckpt))
+        _fused_seeds(bas_ckpt)
 
 
 def test_runner_saves_checkpoints_atomically(tmp_path, monkeypatch):
