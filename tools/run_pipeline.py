@@ -26,6 +26,15 @@ import os
 import shlex
 import sys
 
+OPTION_HELP = dict(
+    seeds='--cfg-options of the seed config (the export gets them too)',
+    relabels='--cfg-options of the relation-label export (with --refine '
+    'irn), e.g. model.refiner.fg_threshold=0.30 '
+    'model.refiner.bg_threshold=0.17 (the defaults)',
+    irn='--cfg-options of the IRN config (with --refine irn)',
+    refine='--cfg-options of the refined-map export (with --refine irn), '
+    'e.g. model.refiner.beta=10 (the walk of IRNWalkRefiner)')
+
 
 def parse_args(argv=None) -> argparse.Namespace:
     from mmbas.apis.pipeline import (DEFAULT_CONFIGS, OPTION_STAGES,
@@ -65,9 +74,8 @@ def parse_args(argv=None) -> argparse.Namespace:
             action='extend',
             default=[],
             metavar='KEY=VALUE',
-            help=f'--cfg-options of the {stage} config' +
-            (' (the export gets them too)' if stage == 'seeds' else '') +
-            (' (with --refine irn)' if stage == 'irn' else ''))
+            help=OPTION_HELP.get(stage, f'--cfg-options of the {stage} '
+                                 'config'))
     p.add_argument(
         '--bg-threshold',
         type=float,

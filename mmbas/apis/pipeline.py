@@ -41,7 +41,9 @@ and ``pseudo`` run
   the resolved seed config with ``model.refiner =
   dict(type='RelationLabelRefiner')`` (fg 0.30 / bg 0.17 + dense CRF; the
   seed config's own ``crf`` off, the refiner smooths), dumped to
-  ``work_dir/relabels_export_config.py``;
+  ``work_dir/relabels_export_config.py``; ``cfg_options['relabels']``
+  (``--cfg-options-relabels``) go to this export, e.g.
+  ``model.refiner.fg_threshold=0.4``;
 * ``irn``: ``tools/train.py`` on the IRN config with its train set's
   ``data_root``, ``img_path`` (and ``ann_file`` when both are ``.txt``
   lists) those of the stage-1 train set and ``seg_map_path`` =
@@ -50,7 +52,9 @@ and ``pseudo`` run
   stage-1 train set: the seed config with ``model.refiner =
   dict(type='IRNWalkRefiner', irn=<IRN model>, checkpoint=<IRN final
   checkpoint>)`` and ``model.bg_threshold=0.22``, dumped to
-  ``work_dir/refine_export_config.py``;
+  ``work_dir/refine_export_config.py``; ``cfg_options['refine']``
+  (``--cfg-options-refine``) go to this export (the walk's settings,
+  e.g. ``model.refiner.beta=10``);
 * ``masks``: ``tools/test.py`` on the seed config's test set with its
   evaluators, the model replaced by ``StoredMapsInferencer`` reading
   ``work_dir/refine`` (no walk rerun): the mask mIoU and the
@@ -105,7 +109,7 @@ REFINE_STAGES = ('stage1', 'seeds', 'relabels', 'irn', 'refine', 'masks',
 REFINERS = ('irn', )
 
 #: stages whose config takes ``--cfg-options`` (the exports reuse seeds')
-OPTION_STAGES = ('stage1', 'seeds', 'irn', 'stage3')
+OPTION_STAGES = ('stage1', 'seeds', 'relabels', 'irn', 'refine', 'stage3')
 
 #: background threshold of IRN-refined maps (spec section 4), the one the
 #: refined maps are exported with before the mask sweep
@@ -313,8 +317,13 @@ class Pipeline:
         if refine is not None and refine not in REFINERS:
             raise PipelineError(f'refine {refine!r} is not one of '
                                 f'{", ".join(REFINERS)}')
-        if refine is None and ((cfg_options or {}).get('irn') or irn_config):
-            raise PipelineError('IRN options / config given without '
+        refine_opts = [
+            s for s in ('relabels', 'irn', 'refine')
+            if (cfg_options or {}).get(s)
+        ]
+        if refine is None and (refine_opts or irn_config):
+            given = ', '.join(f'--cfg-options-{s}' for s in refine_opts)
+            raise PipelineError(f'{given or "--irn-config"} given without '
                                 'refine: add --refine irn')
         self.refiner = refine
         self.dataset = dataset
@@ -619,7 +628,12 @@ class Pipeline:
         cfg.model.crf = None
         cfg.model.refiner = dict(type='RelationLabelRefiner')
         config = dump_config(cfg, osp.join(self.work_dir, RELABEL_CONFIG))
-        return self._export('relabels', config, ckpt, upstream='seeds')['dir']
+        return self._export(
+            'relabels',
+            config,
+            ckpt,
+            list(self.opts['relabels']),
+            upstream='seeds')['dir']
 
     def irn_options(self, relabel_dir: str) -> List[str]:
         """``--cfg-options`` of the IRN training: its train set's
@@ -673,6 +687,7 @@ class Pipeline:
             'refine',
             config,
             ckpt,
+            list(self.opts['refine']),
             upstream='irn',
             save_scores=True,
             inputs=dict(checkpoint=ckpt, irn_checkpoint=irn_ckpt))['dir']

@@ -32,7 +32,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 
-from .session import ExportSession, sample_name
+from .session import ExportSession, dataset_names, sample_name
 from .writer import ExportError
 
 __all__ = [
@@ -232,9 +232,7 @@ def export_pseudo_labels(model: torch.nn.Module,
     """
     session = ExportSession(out_dir, dataset.metainfo['classes'], save_scores,
                             queue_size)
-    names = [
-        sample_name(dataset.get_data_info(i)) for i in range(len(dataset))
-    ]
+    names = dataset_names(dataset)
     shard = list(range(rank, len(dataset), world_size))
     todo = session.skip_done(names, shard)
     loader = torch.utils.data.DataLoader(

@@ -36,6 +36,12 @@ def sample_name(metainfo: dict) -> str:
     return osp.splitext(osp.basename(path))[0]
 
 
+def dataset_names(dataset) -> List[str]:
+    """Mask name (:func:`sample_name`) of every image of ``dataset``, in
+    order: the list an export session's ``skip_done`` indexes."""
+    return [sample_name(dataset.get_data_info(i)) for i in range(len(dataset))]
+
+
 def sample_label(data_sample) -> np.ndarray:
     """(H, W) uint8 label map of a prediction's ``pred_sem_seg``."""
     if 'pred_sem_seg' not in data_sample:

@@ -369,7 +369,13 @@ class FakeRefineTools(FakeTools):
         return 0.0
 
 
-def make_refine_pipeline(work, tools, data_root, irn=(), **kw):
+def make_refine_pipeline(work,
+                         tools,
+                         data_root,
+                         irn=(),
+                         relabel_opts=(),
+                         refine_opts=(),
+                         **kw):
     opts = data_root_options(data_root)
     return Pipeline(
         work,
@@ -377,7 +383,13 @@ def make_refine_pipeline(work, tools, data_root, irn=(), **kw):
         stage1_config=STAGE1,
         seed_config=SEEDS,
         stage3_config=STAGE3,
-        cfg_options=dict(stage1=opts, seeds=opts, stage3=opts, irn=list(irn)),
+        cfg_options=dict(
+            stage1=opts,
+            seeds=opts,
+            stage3=opts,
+            irn=list(irn),
+            relabels=list(relabel_opts),
+            refine=list(refine_opts)),
         runner=tools,
         refine='irn',
         irn_config=IRN,
@@ -589,6 +601,65 @@ def test_refine_resume_and_fingerprints(toy, tmp_path):
         seeds_cfg.train_dataloader.dataset.ann_file
     assert cfg.export_dataloader.dataset.pipeline == \
         seeds_cfg.test_dataloader.dataset.pipeline
+
+
+def test_relabel_and_walk_options_reach_their_exports(toy, tmp_path):
+    work = str(tmp_path / 'work')
+    tools = FakeRefineTools(toy)
+    assert statuses(make_refine_pipeline(work, tools, toy).run()) == \
+        REFINE_DONE
+    tools.take()
+
+    def options_of(call):
+        args = call[2]
+        return args[args.index('--cfg-options') + 1:]
+
+    # relation-label thresholds: the relabels and every later stage rerun
+    relabel = [
+        'model.refiner.fg_threshold=0.4', 'model.refiner.bg_threshold=0.2'
+    ]
+    summary = make_refine_pipeline(
+        work, tools, toy, relabel_opts=relabel).run()
+    assert statuses(summary) == dict(
+        REFINE_DONE, stage1='skipped', seeds='skipped')
+    calls = tools.take()
+    assert calls[0][:2] == ('relabels', 'export_pseudo_labels.py')
+    assert options_of(calls[0]) == relabel
+    refiner = load_stage_config(calls[0][2][0], relabel).model.refiner
+    assert refiner == dict(
+        type='RelationLabelRefiner', fg_threshold=0.4, bg_threshold=0.2)
+
+    # a walk option: the refine export and what follows; IRN stays
+    walk = ['model.refiner.beta=8']
+    summary = make_refine_pipeline(
+        work, tools, toy, relabel_opts=relabel, refine_opts=walk).run()
+    assert statuses(summary) == dict(
+        REFINE_DONE,
+        stage1='skipped',
+        seeds='skipped',
+        relabels='skipped',
+        irn='skipped')
+    calls = tools.take()
+    assert calls[0][:2] == ('refine', 'export_pseudo_labels.py')
+    assert options_of(calls[0]) == walk
+    cfg = load_stage_config(calls[0][2][0], walk)
+    assert cfg.model.refiner.type == 'IRNWalkRefiner'
+    assert cfg.model.refiner.beta == 8
+
+    # without --refine these options are refused, named
+    for stage in ('relabels', 'refine'):
+        with pytest.raises(
+                StageError,
+                match=f'--cfg-options-{stage} given without refine: add '
+                '--refine irn'):
+            Pipeline(
+                str(tmp_path / 'w'),
+                'voc',
+                STAGE1,
+                SEEDS,
+                STAGE3,
+                cfg_options={stage: ['a=1']},
+                runner=tools)
 
 
 def test_refine_missing_maps_and_bad_arguments(toy, tmp_path):

@@ -8,7 +8,7 @@ from mmengine.hooks import Hook
 from mmseg.registry import HOOKS
 from torch.utils.data import DataLoader
 
-from mmbas.pseudo.session import ExportSession, sample_name
+from mmbas.pseudo.session import ExportSession, dataset_names, sample_name
 
 
 @HOOKS.register_module()
@@ -67,9 +67,7 @@ class PseudoLabelExportHook(Hook):
         rank, world_size = get_dist_info()
         self.session = ExportSession(self.out_dir, dataset.metainfo['classes'],
                                      self.save_scores, self.queue_size)
-        names = [
-            sample_name(dataset.get_data_info(i)) for i in range(len(dataset))
-        ]
+        names = dataset_names(dataset)
         done = self._finished_before_run(names, rank, world_size)
         # each finished image is counted by one rank
         self.session.skip_done(names, done[rank::world_size])
