@@ -628,12 +628,16 @@ class Pipeline:
         cfg.model.crf = None
         cfg.model.refiner = dict(type='RelationLabelRefiner')
         config = dump_config(cfg, osp.join(self.work_dir, RELABEL_CONFIG))
-        return self._export(
+        out = self._export(
             'relabels',
             config,
             ckpt,
             list(self.opts['relabels']),
             upstream='seeds')['dir']
+        shares = label_shares(osp.join(out, 'export_summary.json'))
+        if shares:
+            self.results['relabels'].update(label_shares=shares)
+        return out
 
     def irn_options(self, relabel_dir: str) -> List[str]:
         """``--cfg-options`` of the IRN training: its train set's
@@ -910,6 +914,33 @@ class Pipeline:
         return summary
 
 
+def label_shares(summary_file: str) -> Optional[Dict[str, float]]:
+    """``foreground``, ``background`` and ``ignore`` shares of the pixels of an
+    export (its ``export_summary.json``), or None without pixel counts.
+
+    IRN learns its boundaries from these relation labels; their foreground
+    share far from the ground truth's was the sign of a failed refinement on
+    toy data (docs/pseudo_masks.md, "Measured on toy VOC").
+    """
+    share = (read_json(summary_file) or {}).get('class_pixel_share')
+    if not share:
+        return None
+    values = list(share.values())
+    background, ignore = values[0], share.get('ignore', 0.0)
+    return dict(
+        foreground=round(1.0 - background - ignore, 6),
+        background=round(background, 6),
+        ignore=round(ignore, 6))
+
+
+def _share_text(shares: Optional[Dict[str, float]]) -> str:
+    if not shares:
+        return ''
+    return (f": foreground {100 * shares['foreground']:.1f}%, background "
+            f"{100 * shares['background']:.1f}%, ignore "
+            f"{100 * shares['ignore']:.1f}% of the pixels")
+
+
 def format_summary(summary: Dict) -> str:
     """The final table of :meth:`Pipeline.run`."""
 
@@ -926,7 +957,7 @@ def format_summary(summary: Dict) -> str:
         seeds=lambda r: f"seed mIoU {num(r.get('seed_mIoU'))} at bg "
         f"threshold {num(r.get('best_threshold'), '{:g}')}",
         relabels=lambda r: f"{r.get('num_masks', '-')} relation label "
-        'maps',
+        'maps' + _share_text(r.get('label_shares')),
         irn=lambda r: osp.basename(r.get('checkpoint', '')),
         refine=lambda r: f"{r.get('num_masks', '-')} refined maps",
         masks=lambda r: f"mask mIoU {num(r.get('mask_mIoU'))} at bg "

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mmbas.apis.pipeline import Pipeline
+from mmbas.apis.pipeline import Pipeline, format_summary
 from mmbas.apis.stages import (FINGERPRINT_FILE, StageError, StageRunner,
                                load_stage_config, make_fingerprint,
                                parse_cfg_options)
@@ -156,7 +156,7 @@ class FakeTools(StageRunner):
                 Image.fromarray(np.zeros(
                     (h, w), np.uint8)).save(osp.join(out, f'{stem}.png'))
             with open(osp.join(out, 'export_summary.json'), 'w') as f:
-                json.dump(dict(failed=0), f)
+                json.dump(dict(failed=0, class_pixel_share=FAKE_SHARES), f)
         else:
             raise AssertionError(tool)
         return 0.0
@@ -164,6 +164,10 @@ class FakeTools(StageRunner):
     def take(self):
         calls, self.calls = self.calls, []
         return calls
+
+
+# pixel shares the fake export reports (background first, ignore last)
+FAKE_SHARES = dict(background=0.6, aeroplane=0.25, bicycle=0.05, ignore=0.1)
 
 
 @pytest.fixture(scope='module')
@@ -318,7 +322,9 @@ def test_pipeline_bg_threshold_and_bad_options(toy, tmp_path):
     assert summary['best_threshold'] == 0.45
     export = [c for c in tools.calls if c[1] == 'export_pseudo_labels.py']
     assert export[0][2][-1] == 'model.bg_threshold=0.45'
-    with pytest.raises(StageError, match='only stage1, seeds, irn, stage3'):
+    with pytest.raises(
+            StageError,
+            match='only stage1, seeds, relabels, irn, refine, stage3'):
         Pipeline(str(tmp_path / 'w'), cfg_options=dict(pseudo=['a=1']))
     with pytest.raises(
             StageError, match="--cfg-options-stage3: 'oops' is not KEY="):
@@ -455,6 +461,11 @@ def test_refine_stages_and_their_configs(toy, tmp_path):
     assert cfg.model.module == seeds_cfg.model.module
     check_export_set(cfg)
     assert '--save-scores' not in relabels[2]
+    # their pixel shares, from the export summary, in the summary table
+    assert summary['stages']['relabels']['label_shares'] == dict(
+        foreground=0.3, background=0.6, ignore=0.1)
+    assert ('6 relation label maps: foreground 30.0%, background 60.0%, '
+            'ignore 10.0% of the pixels') in format_summary(summary)
 
     # irn: trained on the relation labels of the stage-1 train set
     irn = calls[3][2]
@@ -511,7 +522,7 @@ def test_refine_stages_and_their_configs(toy, tmp_path):
     assert summary['mask_mIoU'] == 55.0
     assert summary['mask_threshold'] == 0.4
     assert summary['refine'] == 'irn'
-    from mmbas.apis.pipeline import format_summary
+
     table = format_summary(summary)
     assert 'mask mIoU 55.00 at bg threshold 0.4' in table
     assert 'seed mIoU      45.00' in table
@@ -701,7 +712,7 @@ def test_refine_missing_maps_and_bad_arguments(toy, tmp_path):
 
 
 def test_until_stops_after_the_stage_and_resumes(toy, tmp_path, capsys):
-    from mmbas.apis.pipeline import PipelineError, format_summary
+    from mmbas.apis.pipeline import PipelineError
     work = str(tmp_path / 'work')
     tools = FakeRefineTools(toy)
     summary = make_refine_pipeline(work, tools, toy, until='masks').run()
