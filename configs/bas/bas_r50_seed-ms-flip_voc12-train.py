@@ -11,10 +11,9 @@
 # The checkpoint of the bare BAS model
 # (configs/bas/bas_r50_1xb16-10e_voc12aug-448x448.py) loads
 # directly (keys are mapped onto the wrapper's module).
-# CAM fusion (the published VOC seeds): train
-# configs/cam/cam_r50_1xb16-10e_voc12aug-448x448.py (work dir CAM_DIR), then
-#   --cfg-options model.cam_checkpoint=CAM_DIR/epoch_10.pth
-#   and set cam_module = cam_model below (or copy this file).
+# CAM fusion (the published VOC seeds): configs/bas/
+#   bas_r50_seed-ms-flip-cam-fusion_voc12-train.py
+#   (this config + cam_model below).
 # Dense CRF (needs pip install pydensecrf2): model.crf=dict(type=dense_crf)
 # Pseudo masks: tools/export_pseudo_labels.py THIS_CONFIG CKPT --out DIR
 # writes exactly the label maps tools/test.py scores with this config
