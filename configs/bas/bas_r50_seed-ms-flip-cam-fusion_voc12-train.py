@@ -11,17 +11,6 @@
 # pipeline: tools/run_pipeline.py --dataset voc --seed-config THIS_CONFIG
 #   --cfg-options-seeds model.cam_checkpoint=PATH [--refine irn].
 _base_ = ['./bas_r50_seed-ms-flip_voc12-train.py']
-# the base's cam_model (configs/cam/...'s network), replacing cam_module=None
 model = dict(
-    cam_module=dict(
-        _delete_=True,
-        type='CAM',
-        data_preprocessor={{_base_.data_preprocessor}},
-        multi_label=True,
-        backbone=dict(type='WSSSResNet', depth=50, init_cfg=None),
-        head=dict(
-            type='CAMHead',
-            variant='wsss',
-            num_classes={{_base_.num_classes}},
-            loss_cls=dict(type='MultiLabelPosNegLoss', loss_weight=1.0))),
+    cam_module={{_base_.cam_model}},
     cam_checkpoint='work_dirs/cam_r50_1xb16-10e_voc12aug-448x448/epoch_10.pth')

@@ -38,8 +38,7 @@ model = dict(
     scales=[1.0, 0.5, 1.5, 2.0],
     flip=True,
     bg_threshold=0.25,
-    cam_module=None,
-    cam_checkpoint=None,
+    # no cam_module here (None): the fusion config adds cam_model below
     crf=None)
 # original resolution, batch 1 (images differ in size)
 test_dataloader = dict(batch_size=1)

@@ -29,7 +29,7 @@ def test_fusion_config_is_plain_seeds_plus_cam(split, train_set):
     assert fused.test_evaluator == plain.test_evaluator
     assert fused.test_dataloader == plain.test_dataloader
     # the fused network is the CAM config's model, from its last epoch
-    assert plain.model.cam_module is None
+    assert plain.model.get("cam_module") is None
     for key in ('type', 'multi_label', 'head'):
         assert fused.model.cam_module[key] == cam.model[key], key
     backbone = dict(cam.model.backbone, init_cfg=None)  # weights: checkpoint
