@@ -657,21 +657,6 @@ def test_relabel_and_walk_options_reach_their_exports(toy, tmp_path):
     assert cfg.model.refiner.type == 'IRNWalkRefiner'
     assert cfg.model.refiner.beta == 8
 
-    # without --refine these options are refused, named
-    for stage in ('relabels', 'refine'):
-        with pytest.raises(
-                StageError,
-                match=f'--cfg-options-{stage} given without refine: add '
-                '--refine irn'):
-            Pipeline(
-                str(tmp_path / 'w'),
-                'voc',
-                STAGE1,
-                SEEDS,
-                STAGE3,
-                cfg_options={stage: ['a=1']},
-                runner=tools)
-
 
 def test_refine_missing_maps_and_bad_arguments(toy, tmp_path):
     from mmbas.apis.pipeline import PipelineError
@@ -689,15 +674,20 @@ def test_refine_missing_maps_and_bad_arguments(toy, tmp_path):
             match=r'1 of the 4 test images .*2008_000002\.npz'
             r'.*test_dataloader'):
         pipe.masks(ckpt, osp.join(work, 'refine'))
-    with pytest.raises(StageError, match='add --refine irn'):
-        Pipeline(
-            str(tmp_path / 'w'),
-            'voc',
-            STAGE1,
-            SEEDS,
-            STAGE3,
-            cfg_options=dict(irn=['a=1']),
-            runner=tools)
+    # refinement options without --refine are refused, named
+    for stage in ('relabels', 'irn', 'refine'):
+        with pytest.raises(
+                StageError,
+                match=f'--cfg-options-{stage} given without refine: add '
+                '--refine irn'):
+            Pipeline(
+                str(tmp_path / 'w'),
+                'voc',
+                STAGE1,
+                SEEDS,
+                STAGE3,
+                cfg_options={stage: ['a=1']},
+                runner=tools)
     with pytest.raises(StageError, match="refine 'crf' is not one of irn"):
         Pipeline(
             str(tmp_path / 'w'),
