@@ -918,9 +918,10 @@ def label_shares(summary_file: str) -> Optional[Dict[str, float]]:
     """``foreground``, ``background`` and ``ignore`` shares of the pixels of an
     export (its ``export_summary.json``), or None without pixel counts.
 
-    IRN learns its boundaries from these relation labels; their foreground
-    share far from the ground truth's was the sign of a failed refinement on
-    toy data (docs/pseudo_masks.md, "Measured on toy VOC").
+    IRN learns its boundaries from these relation labels; on toy data a
+    foreground share well above the ground truth's (labels broader than the
+    objects) went with a failed refinement (docs/pseudo_masks.md, "Measured on
+    toy VOC").
     """
     share = (read_json(summary_file) or {}).get('class_pixel_share')
     if not share:
