@@ -6,6 +6,7 @@ outputs the pipeline reads (checkpoints, metrics json, masks), so only the skip
 
 tests/test_tools/test_run_pipeline.py runs the real tools.
 """
+import functools
 import glob
 import json
 import os
@@ -674,29 +675,24 @@ def test_refine_missing_maps_and_bad_arguments(toy, tmp_path):
             match=r'1 of the 4 test images .*2008_000002\.npz'
             r'.*test_dataloader'):
         pipe.masks(ckpt, osp.join(work, 'refine'))
+    # a pipeline on the same configs, given one bad argument at a time
+    bare = functools.partial(
+        Pipeline,
+        str(tmp_path / 'w'),
+        'voc',
+        STAGE1,
+        SEEDS,
+        STAGE3,
+        runner=tools)
     # refinement options without --refine are refused, named
     for stage in ('relabels', 'irn', 'refine'):
         with pytest.raises(
                 StageError,
                 match=f'--cfg-options-{stage} given without refine: add '
                 '--refine irn'):
-            Pipeline(
-                str(tmp_path / 'w'),
-                'voc',
-                STAGE1,
-                SEEDS,
-                STAGE3,
-                cfg_options={stage: ['a=1']},
-                runner=tools)
+            bare(cfg_options={stage: ['a=1']})
     with pytest.raises(StageError, match="refine 'crf' is not one of irn"):
-        Pipeline(
-            str(tmp_path / 'w'),
-            'voc',
-            STAGE1,
-            SEEDS,
-            STAGE3,
-            refine='crf',
-            runner=tools)
+        bare(refine='crf')
     with pytest.raises(StageError, match='--cfg-options-irn: .* KEY='):
         make_refine_pipeline(str(tmp_path / 'w'), tools, toy, irn=['x'])
 
